@@ -1,0 +1,1 @@
+"""duebot: the core (configuration, domain, database, services, notifier)."""

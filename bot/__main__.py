@@ -1,0 +1,90 @@
+"""The `duebot` command (also `python -m bot`): run, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from telegram import Update
+
+from bot.clock import SystemClock
+from bot.config import ConfigError, Settings, load_settings
+from bot.db.migrate import upgrade_url
+from bot.logs import configure_logging
+
+log = logging.getLogger("duebot")
+
+EXIT_CONFIG = 2
+EXIT_DATABASE = 1
+
+
+def parser() -> argparse.ArgumentParser:
+    main_parser = argparse.ArgumentParser(
+        prog="duebot",
+        description="duebot: a Telegram bot that politely chases unpaid invoices. "
+        "Configuration comes from the environment or .env (see .env.example).",
+    )
+    commands = main_parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("run", help="apply pending migrations and start the bot (the default)")
+    commands.add_parser("migrate", help="apply pending database migrations and exit")
+    return main_parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"duebot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(settings.log_level, settings.telegram_bot_token.get_secret_value())
+    if not migrate(settings):
+        return EXIT_DATABASE
+    if args.command == "migrate":
+        print("duebot: the database is up to date.")
+        return 0
+    run(settings)
+    return 0
+
+
+def migrate(settings: Settings) -> bool:
+    try:
+        upgrade_url(settings.database_url)
+    except (SQLAlchemyError, OSError) as exc:
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        print(
+            f"duebot: cannot migrate the database at DATABASE_URL={where}: "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+            file=sys.stderr,
+        )
+        return False
+    return True
+
+
+def run(settings: Settings) -> None:
+    from bot.app import build_application
+
+    app = build_application(settings, SystemClock())
+    if settings.webhook_url is not None and settings.webhook_secret is not None:
+        log.info(
+            "starting in webhook mode on %s:%s", settings.webhook_listen, settings.webhook_port
+        )
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value(),
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        log.info("starting with long polling")
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

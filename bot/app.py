@@ -1,0 +1,74 @@
+"""build_application(settings, clock): the one place that wires everything together."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.request import BaseRequest
+
+import handlers
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db.session import create_engine, make_sessionmaker
+from bot.notify import Notifier
+from bot.services import Services
+from bot.services.deps import Deps
+
+ENGINE_KEY = "engine"
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def build_application(
+    settings: Settings,
+    clock: Clock,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+) -> AnyApplication:
+    """Build the bot. `request` replaces the HTTP layer (tests pass a fake Bot API)."""
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_base_file_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=UTC))
+        # Throttles everything we send to Telegram's ~30 messages/s; 429s are handled
+        # by the Notifier, which must record them, so the limiter itself never retries.
+        .rate_limiter(AIORateLimiter(max_retries=0))
+        .post_init(_post_init)
+        .post_shutdown(close_application)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(get_updates_request or request)
+    app: AnyApplication = builder.build()
+    engine = create_engine(settings.database_url)
+    deps = Deps(
+        sessions=make_sessionmaker(engine),
+        clock=clock,
+        settings=settings,
+        notifier=Notifier(app.bot),
+    )
+    app.bot_data[handlers.SERVICES_KEY] = Services.build(deps)
+    app.bot_data[ENGINE_KEY] = engine
+    handlers.register(app, settings.owner_ids)
+    return app
+
+
+def services_of(app: AnyApplication) -> Services:
+    found = app.bot_data[handlers.SERVICES_KEY]
+    assert isinstance(found, Services)
+    return found
+
+
+async def _post_init(app: AnyApplication) -> None:
+    await handlers.publish_commands(app, services_of(app).deps.settings.owner_ids)
+
+
+async def close_application(app: AnyApplication) -> None:
+    engine = app.bot_data.get(ENGINE_KEY)
+    if isinstance(engine, AsyncEngine):
+        await engine.dispose()

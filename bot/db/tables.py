@@ -1,0 +1,137 @@
+"""The tables. Money is integer minor units; moments are UTC."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.db.types import UTCDateTime
+
+
+def _utc(nullable: bool = False, index: bool = False) -> Column[datetime]:
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class Owner(SQLModel, table=True):
+    __tablename__ = "owners"
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_user_id: int = Field(sa_type=BigInteger, unique=True)
+    business_name: str = Field(max_length=200)
+    locale: str = Field(max_length=8)
+    timezone: str = Field(max_length=64)
+    currency: str = Field(max_length=3)
+    pay_link: str | None = Field(default=None, max_length=500)
+    pay_instructions: str | None = Field(default=None, sa_type=Text)
+    reminder_hours: str = Field(max_length=16)
+    reminder_days: str = Field(max_length=40)
+    next_client_number: int = 1
+    next_invoice_number: int = 1
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class Client(SQLModel, table=True):
+    __tablename__ = "clients"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "number", name="uq_clients_owner_number"),
+        UniqueConstraint("owner_id", "name_key", name="uq_clients_owner_name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int = Field(foreign_key="owners.id", index=True)
+    number: int
+    name: str = Field(max_length=100)
+    name_key: str = Field(max_length=100)
+    chat_id: int | None = Field(default=None, sa_type=BigInteger, index=True)
+    telegram_user_id: int | None = Field(default=None, sa_type=BigInteger)
+    locale: str | None = Field(default=None, max_length=8)
+    timezone: str | None = Field(default=None, max_length=64)
+    paused: bool = False
+    blocked: bool = False
+    unreachable: bool = False
+    joined_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class Invite(SQLModel, table=True):
+    __tablename__ = "invites"
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="clients.id", index=True)
+    token: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(sa_column=_utc())
+    expires_at: datetime = Field(sa_column=_utc())
+    used_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    used_by_chat_id: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class Invoice(SQLModel, table=True):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "number", name="uq_invoices_owner_number"),
+        # The engine's only question each tick: which invoices are due for a reminder?
+        Index("ix_invoices_next_reminder", "next_reminder_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int = Field(foreign_key="owners.id", index=True)
+    client_id: int = Field(foreign_key="clients.id", index=True)
+    number: int
+    amount_minor: int = Field(sa_type=BigInteger)
+    currency: str = Field(max_length=3)
+    due_date: date
+    description: str = Field(default="", max_length=500)
+    status: str = Field(default="open", max_length=20, index=True)
+    paid_minor: int = Field(default=0, sa_type=BigInteger)
+    paused_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    next_reminder_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    created_at: datetime = Field(sa_column=_utc())
+    closed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class Payment(SQLModel, table=True):
+    __tablename__ = "payments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoices.id", index=True)
+    amount_minor: int = Field(sa_type=BigInteger)
+    paid_at: datetime = Field(sa_column=_utc())
+    note: str = Field(default="", max_length=200)
+
+
+class Reminder(SQLModel, table=True):
+    """The outbox: one row per (invoice, stage), so a stage can never go out twice."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("invoice_id", "stage", name="uq_reminders_invoice_stage"),
+        Index("ix_reminders_status_due", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoices.id", index=True)
+    stage: str = Field(max_length=24)
+    due_at: datetime = Field(sa_column=_utc())
+    status: str = Field(default="pending", max_length=12)
+    attempts: int = 0
+    chat_id: int | None = Field(default=None, sa_type=BigInteger)
+    message_id: int | None = Field(default=None, sa_type=BigInteger)
+    last_error: str | None = Field(default=None, max_length=300)
+    sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class Event(SQLModel, table=True):
+    """Append-only history: what happened, to whom, when. Never updated or deleted."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_invoice", "invoice_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int = Field(foreign_key="owners.id", index=True)
+    client_id: int | None = Field(default=None, foreign_key="clients.id")
+    invoice_id: int | None = Field(default=None, foreign_key="invoices.id")
+    kind: str = Field(max_length=40)
+    data: str = Field(default="{}", sa_type=Text)
+    created_at: datetime = Field(sa_column=_utc())

@@ -1,0 +1,58 @@
+"""Money as exact Decimals and integer minor units. Never float."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from babel.numbers import get_currency_precision
+
+
+class MoneyError(ValueError):
+    """An amount that cannot be money in the given currency."""
+
+
+def minor_digits(currency: str) -> int:
+    return int(get_currency_precision(currency))
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """Exact conversion; refuses amounts finer than the currency's smallest unit."""
+    digits = minor_digits(currency)
+    scaled = amount.scaleb(digits)
+    if scaled != scaled.to_integral_value():
+        raise MoneyError(f"{currency} has {digits} decimal places")
+    return int(scaled)
+
+
+def from_minor(minor: int, currency: str) -> Decimal:
+    return Decimal(minor).scaleb(-minor_digits(currency))
+
+
+def round_minor(amount: Decimal) -> int:
+    """Round a computed minor-unit amount (fees, interest) half up to a whole unit."""
+    return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def parse_amount(text: str) -> Decimal:
+    """Parse what an owner types: `1200`, `1200.50`, `1 200,50`, `1,200.50`."""
+    cleaned = text.strip().replace("\u00a0", "").replace(" ", "").replace("_", "")
+    if "," in cleaned and "." in cleaned:
+        # The later separator is the decimal one: 1,200.50 or 1.200,50.
+        if cleaned.rfind(",") > cleaned.rfind("."):
+            cleaned = cleaned.replace(".", "").replace(",", ".")
+        else:
+            cleaned = cleaned.replace(",", "")
+    elif "," in cleaned:
+        whole, _, fraction = cleaned.rpartition(",")
+        # Three digits after the only comma kind read as thousands (1,200); else decimals.
+        if len(fraction) == 3:
+            cleaned = cleaned.replace(",", "")
+        else:
+            cleaned = f"{whole.replace(',', '')}.{fraction}"
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise MoneyError("not a number") from None
+    if not value.is_finite():
+        raise MoneyError("not a number")
+    return value

@@ -1,0 +1,87 @@
+"""The Notifier: the only place that sends reminders and alerts to Telegram.
+
+It turns Telegram's answers into outcomes the services can record: 429 → wait the
+given time and try again; 403 or "chat not found" → the person is unreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+
+from messages import render
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class DeliveryStatus(StrEnum):
+    SENT = "sent"
+    UNREACHABLE = "unreachable"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    status: DeliveryStatus
+    message_id: int | None = None
+    error: str | None = None
+
+    @property
+    def sent(self) -> bool:
+        return self.status is DeliveryStatus.SENT
+
+
+_UNREACHABLE_PHRASES = ("chat not found", "user is deactivated", "bot was blocked")
+
+
+class Notifier:
+    def __init__(self, bot: Bot, *, retries_on_flood: int = 3, sleep: Sleep = asyncio.sleep):
+        self.bot = bot
+        self.retries_on_flood = retries_on_flood
+        self._sleep = sleep
+
+    async def send(
+        self, chat_id: int, text: str, keyboard: InlineKeyboardMarkup | None = None
+    ) -> Delivery:
+        for _ in range(self.retries_on_flood + 1):
+            try:
+                message = await self.bot.send_message(chat_id, text, reply_markup=keyboard)
+            except RetryAfter as exc:
+                wait = exc.retry_after
+                seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+                log.warning("flood control on chat %s: waiting %.0f s", chat_id, seconds)
+                await self._sleep(seconds)
+                continue
+            except Forbidden as exc:
+                log.info("chat %s is unreachable: %s", chat_id, exc.message)
+                return Delivery(DeliveryStatus.UNREACHABLE, error=exc.message)
+            except BadRequest as exc:
+                if any(phrase in exc.message.lower() for phrase in _UNREACHABLE_PHRASES):
+                    return Delivery(DeliveryStatus.UNREACHABLE, error=exc.message)
+                log.error("Telegram refused a message to chat %s: %s", chat_id, exc.message)
+                return Delivery(DeliveryStatus.FAILED, error=exc.message)
+            except TelegramError as exc:
+                log.warning("sending to chat %s failed: %s", chat_id, exc.message)
+                return Delivery(DeliveryStatus.FAILED, error=exc.message)
+            return Delivery(DeliveryStatus.SENT, message_id=message.message_id)
+        return Delivery(DeliveryStatus.FAILED, error="flood control did not clear")
+
+    async def alert(
+        self,
+        chat_id: int,
+        template: str,
+        locale: str,
+        keyboard: InlineKeyboardMarkup | None = None,
+        **data: object,
+    ) -> Delivery:
+        """An owner alert: sent at once, whatever the send window says."""
+        return await self.send(chat_id, render(template, locale, **data), keyboard)

@@ -1,0 +1,20 @@
+"""Use cases. Each public method is one transaction; handlers call these, nothing lower."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.services.clients import ClientService
+from bot.services.deps import Deps
+from bot.services.owners import OwnerService
+
+
+@dataclass(frozen=True)
+class Services:
+    deps: Deps
+    owners: OwnerService
+    clients: ClientService
+
+    @classmethod
+    def build(cls, deps: Deps) -> Services:
+        return cls(deps=deps, owners=OwnerService(deps), clients=ClientService(deps))

@@ -1,0 +1,175 @@
+"""Clients: adding them, inviting them, listing them, and linking their chat."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.db.repositories import Clients, EventLog, Invites, Invoices, Owners
+from bot.db.tables import Client, Invite, Owner
+from bot.domain.invites import (
+    INVITE_LIFETIME,
+    InviteState,
+    invite_state,
+    looks_like_token,
+    new_invite_token,
+)
+from bot.domain.names import clean_name, name_key
+from bot.services.deps import Deps
+from bot.services.owners import get_or_create_owner, owner_view
+from bot.services.views import (
+    Balance,
+    ClientSummary,
+    ClientView,
+    InviteView,
+    NewClient,
+    Redeemed,
+    RedeemOutcome,
+)
+
+log = logging.getLogger(__name__)
+
+
+def client_view(client: Client) -> ClientView:
+    assert client.id is not None
+    return ClientView(
+        id=client.id,
+        number=client.number,
+        name=client.name,
+        chat_id=client.chat_id,
+        locale=client.locale,
+        timezone=client.timezone,
+        paused=client.paused,
+        blocked=client.blocked,
+        unreachable=client.unreachable,
+        joined_at=client.joined_at,
+    )
+
+
+class ClientService:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def add(self, owner_user_id: int, owner_display: str, raw_name: str) -> NewClient:
+        """Create a client, or find the one with that name; either way issue a fresh invite.
+
+        Raises bot.domain.names.InvalidName for a name that cannot be stored.
+        """
+        name = clean_name(raw_name)
+        now = self.deps.clock.now()
+        async with self.deps.sessions() as session, session.begin():
+            owner = await get_or_create_owner(session, self.deps, owner_user_id, owner_display)
+            assert owner.id is not None
+            client = await Clients(session).by_name_key(owner.id, name_key(name))
+            existed = client is not None
+            if client is None:
+                client = Client(
+                    owner_id=owner.id,
+                    number=await Owners(session).take_client_number(owner.id),
+                    name=name,
+                    name_key=name_key(name),
+                    created_at=now,
+                )
+                session.add(client)
+                await session.flush()
+            assert client.id is not None
+            invite = await self._issue_invite(session, client.id)
+            EventLog(session).append(
+                owner_id=owner.id,
+                client_id=client.id,
+                kind="invite_issued" if existed else "client_created",
+                at=now,
+            )
+            return NewClient(
+                client=client_view(client),
+                invite=InviteView(token=invite.token, expires_at=invite.expires_at),
+                already_existed=existed,
+            )
+
+    async def _issue_invite(self, session: AsyncSession, client_id: int) -> Invite:
+        now = self.deps.clock.now()
+        invite = Invite(
+            client_id=client_id,
+            token=new_invite_token(),
+            created_at=now,
+            expires_at=now + INVITE_LIFETIME,
+        )
+        session.add(invite)
+        await session.flush()
+        return invite
+
+    async def summaries(self, owner_user_id: int, owner_display: str) -> list[ClientSummary]:
+        async with self.deps.sessions() as session, session.begin():
+            owner = await get_or_create_owner(session, self.deps, owner_user_id, owner_display)
+            assert owner.id is not None
+            clients = await Clients(session).for_owner(owner.id)
+            balances = await Invoices(session).open_balances(owner.id)
+        summaries = []
+        for client in clients:
+            assert client.id is not None
+            per_currency = balances.get(client.id, {})
+            summaries.append(
+                ClientSummary(
+                    client=client_view(client),
+                    open_invoices=sum(count for count, _ in per_currency.values()),
+                    balances=tuple(
+                        Balance(currency, owed)
+                        for currency, (_, owed) in sorted(per_currency.items())
+                    ),
+                )
+            )
+        return summaries
+
+    async def redeem_invite(self, token: str, chat_id: int, user_id: int) -> Redeemed:
+        """Link the chat that opened an invite link to the client it was made for."""
+        if not looks_like_token(token):
+            return Redeemed(RedeemOutcome.UNKNOWN)
+        now = self.deps.clock.now()
+        async with self.deps.sessions() as session, session.begin():
+            invite = await Invites(session).by_token(token)
+            if invite is None:
+                return Redeemed(RedeemOutcome.UNKNOWN)
+            client = await session.get(Client, invite.client_id)
+            assert client is not None
+            owner = await Owners(session).get(client.owner_id)
+            assert owner is not None
+            state = invite_state(invite.expires_at, invite.used_at, now)
+            if state is InviteState.USED:
+                same_person = invite.used_by_chat_id == chat_id == client.chat_id
+                outcome = RedeemOutcome.ALREADY_LINKED if same_person else RedeemOutcome.USED
+                return Redeemed(outcome, client_view(client), owner_view(owner))
+            if state is InviteState.EXPIRED:
+                return Redeemed(RedeemOutcome.EXPIRED, client_view(client), owner_view(owner))
+            self._link(session, owner, client, invite, chat_id, user_id)
+            await Invites(session).retire_for_client(invite.client_id, now, chat_id)
+            result = Redeemed(RedeemOutcome.LINKED, client_view(client), owner_view(owner))
+        # After the commit: the owner hears of it only once it is true.
+        assert result.client is not None
+        await self.deps.notifier.alert(
+            owner.telegram_user_id, "owner/client_joined", owner.locale, client=result.client
+        )
+        return result
+
+    def _link(
+        self,
+        session: AsyncSession,
+        owner: Owner,
+        client: Client,
+        invite: Invite,
+        chat_id: int,
+        user_id: int,
+    ) -> None:
+        now = self.deps.clock.now()
+        invite.used_at = now
+        invite.used_by_chat_id = chat_id
+        client.chat_id = chat_id
+        client.telegram_user_id = user_id
+        client.unreachable = False
+        client.joined_at = client.joined_at or now
+        session.add_all([invite, client])
+        assert owner.id is not None
+        EventLog(session).append(
+            owner_id=owner.id, client_id=client.id, kind="client_joined", at=now, chat_id=chat_id
+        )
+        log.info("client %s of owner %s joined", client.id, owner.id)

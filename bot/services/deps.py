@@ -1,0 +1,18 @@
+"""What every service needs, built once in bot.app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db.session import SessionMaker
+from bot.notify import Notifier
+
+
+@dataclass(frozen=True)
+class Deps:
+    sessions: SessionMaker
+    clock: Clock
+    settings: Settings
+    notifier: Notifier

@@ -1,0 +1,18 @@
+"""Thin Telegram adapters: parse the update, call a service, render the reply."""
+
+from __future__ import annotations
+
+from handlers import client, errors, owner
+from handlers.commands import publish_commands
+from handlers.common import SERVICES_KEY, AnyApplication
+
+
+def register(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
+    # Order matters: the first matching handler in a group wins.
+    client.register_start(app)
+    owner.register(app, owner_ids)
+    client.register(app)
+    errors.register(app)
+
+
+__all__ = ["SERVICES_KEY", "publish_commands", "register"]

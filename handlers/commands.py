@@ -1,0 +1,40 @@
+"""The command menus Telegram shows: one for owners, one for everyone else."""
+
+from __future__ import annotations
+
+import contextlib
+
+from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from telegram.error import TelegramError
+
+from handlers.common import AnyApplication
+
+OWNER_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "what duebot does"),
+    ("help", "commands and how duebot works"),
+    ("newclient", "add a client and get their invite link"),
+    ("clients", "your clients and what they owe"),
+)
+
+CLIENT_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "connect with a business"),
+    ("help", "what this bot does"),
+)
+
+
+def _menu(commands: tuple[tuple[str, str], ...]) -> list[BotCommand]:
+    return [BotCommand(name, description) for name, description in commands]
+
+
+async def publish_owner_commands(bot: Bot, owner_id: int) -> None:
+    # An owner who never opened the bot has no chat yet, and Telegram refuses a menu
+    # for it; the owner's /start publishes it again, so a refusal here is harmless.
+    with contextlib.suppress(TelegramError):
+        await bot.set_my_commands(_menu(OWNER_COMMANDS), scope=BotCommandScopeChat(owner_id))
+
+
+async def publish_commands(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
+    """setMyCommands: clients see their short menu, each owner sees the owner menu."""
+    await app.bot.set_my_commands(_menu(CLIENT_COMMANDS), scope=BotCommandScopeDefault())
+    for owner_id in owner_ids:
+        await publish_owner_commands(app.bot, owner_id)

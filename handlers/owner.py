@@ -1,0 +1,107 @@
+"""Owner commands. Only users in OWNER_IDS reach these; everyone else is refused politely."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import CommandHandler, filters
+from telegram.helpers import create_deep_linked_url
+
+from bot.domain.names import MAX_NAME_LENGTH, InvalidName
+from handlers.commands import OWNER_COMMANDS, publish_owner_commands
+from handlers.common import (
+    AnyApplication,
+    Context,
+    display_name,
+    reply,
+    reply_text,
+    sender_locale,
+    services,
+)
+from messages import render
+from messages.render import join_within_limit
+
+
+async def _owner_locale(update: Update, context: Context) -> str:
+    user = update.effective_user
+    assert user is not None
+    owner = await services(context).owners.ensure(user.id, user.full_name)
+    return owner.locale
+
+
+async def start(update: Update, context: Context) -> None:
+    user = update.effective_user
+    assert user is not None
+    await publish_owner_commands(context.bot, user.id)
+    await help_command(update, context)
+
+
+async def help_command(update: Update, context: Context) -> None:
+    locale = await _owner_locale(update, context)
+    await reply(update, "owner/help", locale, commands=OWNER_COMMANDS)
+
+
+async def new_client(update: Update, context: Context) -> None:
+    user = update.effective_user
+    assert user is not None
+    locale = await _owner_locale(update, context)
+    raw_name = " ".join(context.args or [])
+    if not raw_name.strip():
+        await reply(update, "owner/newclient_usage", locale)
+        return
+    try:
+        created = await services(context).clients.add(user.id, user.full_name, raw_name)
+    except InvalidName as exc:
+        await reply(
+            update, "owner/newclient_bad_name", locale, reason=str(exc), max_length=MAX_NAME_LENGTH
+        )
+        return
+    owner = await services(context).owners.ensure(user.id, user.full_name)
+    link = create_deep_linked_url(context.bot.username, created.invite.token)
+    await reply(
+        update,
+        "owner/new_client",
+        locale,
+        client=created.client,
+        already_existed=created.already_existed,
+        link=link,
+        expires_at=created.invite.expires_at.date(),
+    )
+    # A separate message, so the owner can forward it to the client as it is.
+    data: dict[str, Any] = {
+        "client": created.client,
+        "business_name": owner.business_name,
+        "link": link,
+    }
+    button = InlineKeyboardButton(render("owner/invite_button", locale, **data), url=link)
+    await reply(update, "owner/invite_forward", locale, InlineKeyboardMarkup([[button]]), **data)
+
+
+async def list_clients(update: Update, context: Context) -> None:
+    locale = await _owner_locale(update, context)
+    summaries = await services(context).clients.summaries(
+        update.effective_user.id if update.effective_user else 0, display_name(update)
+    )
+    if not summaries:
+        await reply(update, "owner/no_clients", locale)
+        return
+    lines = [render("owner/clients_header", locale, count=len(summaries))]
+    lines += [render("owner/client_line", locale, summary=summary) for summary in summaries]
+    for text in join_within_limit(lines):
+        await reply_text(update, text)
+
+
+async def refuse(update: Update, context: Context) -> None:
+    await reply(update, "common/not_owner", sender_locale(update, context))
+
+
+OWNER_ONLY = ("newclient", "clients")
+
+
+def register(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
+    is_owner = filters.User(user_id=list(owner_ids))
+    app.add_handler(CommandHandler("newclient", new_client, filters=is_owner))
+    app.add_handler(CommandHandler("clients", list_clients, filters=is_owner))
+    app.add_handler(CommandHandler("help", help_command, filters=is_owner))
+    app.add_handler(CommandHandler(list(OWNER_ONLY), refuse, filters=~is_owner))

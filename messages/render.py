@@ -1,0 +1,87 @@
+"""render(template, locale, **data): Jinja2, autoescaped for Telegram HTML, strict."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, pass_context
+from jinja2.runtime import Context
+
+from bot.domain.money import from_minor
+
+TEMPLATES = Path(__file__).with_name("templates")
+FALLBACK_LOCALE = "en"
+MAX_MESSAGE_LENGTH = 4096
+
+
+class MessageTooLong(ValueError):
+    """Telegram refuses messages over 4096 characters; we refuse to build them."""
+
+
+@pass_context
+def _money(context: Context, minor: int, currency: str) -> str:
+    return str(format_currency(from_minor(minor, currency), currency, locale=context["locale"]))
+
+
+@pass_context
+def _date(context: Context, value: date, style: str = "medium") -> str:
+    return str(format_date(value, format=style, locale=context["locale"]))
+
+
+@pass_context
+def _datetime(context: Context, value: datetime, style: str = "medium") -> str:
+    return str(format_datetime(value, format=style, locale=context["locale"]))
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["money"] = _money
+    env.filters["date"] = _date
+    env.filters["datetime"] = _datetime
+    return env
+
+
+def template_path(name: str, locale: str) -> str:
+    return f"{locale}/{name}.j2"
+
+
+def render(name: str, locale: str, **data: Any) -> str:
+    """Render `templates/<locale>/<name>.j2`; a locale without the template falls back to en."""
+    env = environment()
+    try:
+        template = env.get_template(template_path(name, locale))
+    except TemplateNotFound:
+        template = env.get_template(template_path(name, FALLBACK_LOCALE))
+    text = template.render(locale=locale, **data).strip()
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise MessageTooLong(f"{name} rendered {len(text)} characters")
+    return text
+
+
+def join_within_limit(parts: list[str], separator: str = "\n") -> list[str]:
+    """Pack rendered pieces into as few messages as fit Telegram's length limit."""
+    messages: list[str] = []
+    current = ""
+    for part in parts:
+        candidate = f"{current}{separator}{part}" if current else part
+        if len(candidate) > MAX_MESSAGE_LENGTH and current:
+            messages.append(current)
+            current = part
+        else:
+            current = candidate
+    if current:
+        messages.append(current)
+    return messages

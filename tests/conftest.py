@@ -1,0 +1,133 @@
+"""Shared fixtures: a migrated database per test (SQLite, and PostgreSQL when
+TEST_DATABASE_URL is set), a frozen clock, the fake Bot API and the real Application."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+import bot.db.tables  # noqa: F401 - registers the tables
+from bot.app import build_application, close_application
+from bot.clock import FrozenClock
+from bot.config import Settings, load_settings
+from bot.db.migrate import upgrade
+from bot.db.session import create_engine
+from tests.fakes.bot_api import FakeBotApi
+
+OWNER_ID = 111
+OTHER_OWNER_ID = 112
+CLIENT_USER_ID = 222
+STRANGER_ID = 999
+START = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+AnyApplication = Any
+
+
+def _migrate(url: str, *, reset: bool) -> None:
+    async def _main() -> None:
+        engine = create_engine(url)
+        try:
+            if reset:
+                async with engine.begin() as connection:
+                    await connection.execute(text("DROP SCHEMA public CASCADE"))
+                    await connection.execute(text("CREATE SCHEMA public"))
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(_main())
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrated once; each test gets a copy, so every test starts from an empty schema."""
+    path = tmp_path_factory.mktemp("db") / "template.db"
+    _migrate(f"sqlite+aiosqlite:///{path}", reset=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str | None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        _migrate(url, reset=True)
+    return url
+
+
+def _truncate_postgres(url: str) -> None:
+    tables = ", ".join(table.name for table in SQLModel.metadata.sorted_tables)
+
+    async def _main() -> None:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(_main())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_template: Path,
+    postgres_url: str | None,
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "duebot.db"
+        shutil.copyfile(sqlite_template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    if not postgres_url:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    _truncate_postgres(postgres_url)
+    yield postgres_url
+
+
+def make_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "_env_file": None,
+        "telegram_bot_token": "123456:TEST-TOKEN",
+        "owner_ids": f"{OWNER_ID},{OTHER_OWNER_ID}",
+        "default_timezone": "UTC",
+        "default_locale": "en",
+        "default_currency": "EUR",
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url=database_url)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def bot_api() -> FakeBotApi:
+    return FakeBotApi()
+
+
+@pytest.fixture
+async def app(
+    settings: Settings, clock: FrozenClock, bot_api: FakeBotApi
+) -> AsyncIterator[AnyApplication]:
+    application = build_application(settings, clock, request=bot_api)
+    async with application:
+        yield application
+    await close_application(application)
