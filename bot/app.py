@@ -11,6 +11,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 from telegram.request import BaseRequest
 
 import handlers
+import scheduler
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.session import create_engine, make_sessionmaker
@@ -55,6 +56,7 @@ def build_application(
     app.bot_data[handlers.SERVICES_KEY] = Services.build(deps)
     app.bot_data[ENGINE_KEY] = engine
     handlers.register(app, settings.owner_ids)
+    scheduler.register(app, settings.tick_seconds)
     return app
 
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from telegram import Bot, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from messages import render
 
@@ -25,8 +25,10 @@ Sleep = Callable[[float], Awaitable[None]]
 
 class DeliveryStatus(StrEnum):
     SENT = "sent"
-    UNREACHABLE = "unreachable"
-    FAILED = "failed"
+    UNREACHABLE = "unreachable"  # 403 / chat not found: provably not delivered
+    RETRY = "retry"  # network trouble or a Telegram server error: not delivered, try later
+    UNKNOWN = "unknown"  # timed out: Telegram may or may not have delivered it
+    FAILED = "failed"  # Telegram refused this message; sending it again will not help
 
 
 @dataclass(frozen=True)
@@ -69,11 +71,17 @@ class Notifier:
                     return Delivery(DeliveryStatus.UNREACHABLE, error=exc.message)
                 log.error("Telegram refused a message to chat %s: %s", chat_id, exc.message)
                 return Delivery(DeliveryStatus.FAILED, error=exc.message)
+            except TimedOut as exc:
+                log.warning("sending to chat %s timed out: fate unknown", chat_id)
+                return Delivery(DeliveryStatus.UNKNOWN, error=exc.message)
+            except NetworkError as exc:
+                log.warning("sending to chat %s failed, will retry: %s", chat_id, exc.message)
+                return Delivery(DeliveryStatus.RETRY, error=exc.message)
             except TelegramError as exc:
                 log.warning("sending to chat %s failed: %s", chat_id, exc.message)
                 return Delivery(DeliveryStatus.FAILED, error=exc.message)
             return Delivery(DeliveryStatus.SENT, message_id=message.message_id)
-        return Delivery(DeliveryStatus.FAILED, error="flood control did not clear")
+        return Delivery(DeliveryStatus.RETRY, error="flood control did not clear")
 
     async def alert(
         self,

@@ -14,6 +14,16 @@ OWNER_COMMANDS: tuple[tuple[str, str], ...] = (
     ("help", "commands and how duebot works"),
     ("newclient", "add a client and get their invite link"),
     ("clients", "your clients and what they owe"),
+    ("newinvoice", "add an invoice: /newinvoice Acme 1200 EUR 2026-12-01"),
+    ("invoices", "open invoices (or: overdue, all)"),
+    ("invoice", "one invoice: amounts, history, next reminder"),
+    ("paid", "record a payment: /paid 3 [amount]"),
+    ("pause", "pause reminders: /pause 3 [until]"),
+    ("resume", "restart reminders: /resume 3"),
+    ("remind", "send the current reminder now: /remind 3"),
+    ("writeoff", "close without payment: /writeoff 3"),
+    ("void", "cancel an invoice: /void 3"),
+    ("cancel", "leave a step-by-step dialog"),
 )
 
 CLIENT_COMMANDS: tuple[tuple[str, str], ...] = (

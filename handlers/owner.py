@@ -9,6 +9,7 @@ from telegram.ext import CommandHandler, filters
 from telegram.helpers import create_deep_linked_url
 
 from bot.domain.names import MAX_NAME_LENGTH, InvalidName
+from handlers import invoices
 from handlers.commands import OWNER_COMMANDS, publish_owner_commands
 from handlers.common import (
     AnyApplication,
@@ -96,7 +97,7 @@ async def refuse(update: Update, context: Context) -> None:
     await reply(update, "common/not_owner", sender_locale(update, context))
 
 
-OWNER_ONLY = ("newclient", "clients")
+OWNER_ONLY = ("newclient", "clients", "newinvoice", "cancel", *invoices.COMMANDS)
 
 
 def register(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
@@ -104,4 +105,5 @@ def register(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
     app.add_handler(CommandHandler("newclient", new_client, filters=is_owner))
     app.add_handler(CommandHandler("clients", list_clients, filters=is_owner))
     app.add_handler(CommandHandler("help", help_command, filters=is_owner))
+    invoices.register(app, is_owner)
     app.add_handler(CommandHandler(list(OWNER_ONLY), refuse, filters=~is_owner))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +11,7 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.db.tables import Client, Event, Invite, Invoice, Owner
+from bot.db.tables import Client, Event, Invite, Invoice, Owner, Reminder
 from bot.domain.states import CLOSED_STATUSES
 
 
@@ -56,6 +56,37 @@ class Clients:
         )
         return result.first()
 
+    async def by_number(self, owner_id: int, number: int) -> Client | None:
+        result = await self.session.exec(
+            select(Client).where(Client.owner_id == owner_id, Client.number == number)
+        )
+        return result.first()
+
+    async def resolve(self, owner_id: int, ref: str) -> list[Client]:
+        """A client by number, exact name, or unique name prefix (all case-insensitive)."""
+        ref = ref.strip().lstrip("#")
+        if ref.isdigit():
+            found = await self.by_number(owner_id, int(ref))
+            if found is not None:
+                return [found]
+        key = " ".join(ref.split()).casefold()
+        exact = await self.by_name_key(owner_id, key)
+        if exact is not None:
+            return [exact]
+        result = await self.session.exec(
+            select(Client)
+            .where(
+                Client.owner_id == owner_id, col(Client.name_key).startswith(key, autoescape=True)
+            )
+            .order_by(col(Client.number))
+            .limit(10)
+        )
+        return list(result.all())
+
+    async def for_chat(self, chat_id: int) -> Sequence[Client]:
+        result = await self.session.exec(select(Client).where(Client.chat_id == chat_id))
+        return result.all()
+
     async def for_owner(self, owner_id: int) -> Sequence[Client]:
         result = await self.session.exec(
             select(Client).where(Client.owner_id == owner_id).order_by(col(Client.number))
@@ -71,6 +102,12 @@ class Invites:
         result = await self.session.exec(select(Invite).where(Invite.token == token))
         return result.first()
 
+    async def latest_issued(self, client_id: int) -> datetime | None:
+        result = await self.session.exec(
+            select(func.max(Invite.created_at)).where(Invite.client_id == client_id)
+        )
+        return result.first()
+
     async def retire_for_client(self, client_id: int, now: datetime, chat_id: int) -> None:
         """Once a client has joined, every other link to them stops working."""
         await self.session.exec(
@@ -83,6 +120,30 @@ class Invites:
 class Invoices:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def by_number(self, owner_id: int, number: int) -> Invoice | None:
+        result = await self.session.exec(
+            select(Invoice).where(Invoice.owner_id == owner_id, Invoice.number == number)
+        )
+        return result.first()
+
+    async def open_for_client(self, client_id: int) -> Sequence[Invoice]:
+        result = await self.session.exec(
+            select(Invoice)
+            .where(
+                Invoice.client_id == client_id,
+                col(Invoice.status).not_in([str(status) for status in CLOSED_STATUSES]),
+            )
+            .order_by(col(Invoice.due_date), col(Invoice.number))
+        )
+        return result.all()
+
+    async def for_owner(self, owner_id: int, statuses: Iterable[str] | None) -> Sequence[Invoice]:
+        query = select(Invoice).where(Invoice.owner_id == owner_id)
+        if statuses is not None:
+            query = query.where(col(Invoice.status).in_(list(statuses)))
+        result = await self.session.exec(query.order_by(col(Invoice.due_date), col(Invoice.number)))
+        return result.all()
 
     async def open_balances(self, owner_id: int) -> dict[int, dict[str, tuple[int, int]]]:
         """client id → currency → (open invoices, amount still owed in minor units)."""
@@ -133,3 +194,26 @@ class EventLog:
             select(Event).where(Event.owner_id == owner_id).order_by(col(Event.id))
         )
         return result.all()
+
+    async def for_invoice(self, invoice_id: int) -> Sequence[Event]:
+        result = await self.session.exec(
+            select(Event).where(Event.invoice_id == invoice_id).order_by(col(Event.id))
+        )
+        return result.all()
+
+
+class Reminders:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_invoice(self, invoice_ids: Sequence[int]) -> dict[int, dict[str, Reminder]]:
+        """invoice id → stage → its outbox row."""
+        found: dict[int, dict[str, Reminder]] = {invoice_id: {} for invoice_id in invoice_ids}
+        if not invoice_ids:
+            return found
+        result = await self.session.exec(
+            select(Reminder).where(col(Reminder.invoice_id).in_(list(invoice_ids)))
+        )
+        for row in result.all():
+            found[row.invoice_id][row.stage] = row
+        return found

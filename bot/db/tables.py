@@ -53,6 +53,10 @@ class Client(SQLModel, table=True):
     unreachable: bool = False
     joined_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     created_at: datetime = Field(sa_column=_utc())
+    # At most one reminder per client per day: the engine reads this before sending.
+    last_reminded_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    # The owner hears once that an invite was never opened; this remembers that they did.
+    invite_alerted_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
 
 class Invite(SQLModel, table=True):
@@ -87,6 +91,8 @@ class Invoice(SQLModel, table=True):
     paid_minor: int = Field(default=0, sa_type=BigInteger)
     paused_until: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     next_reminder_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    # Reminders sent since the client last answered; three in a row alert the owner.
+    unanswered_reminders: int = 0
     created_at: datetime = Field(sa_column=_utc())
     closed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
@@ -119,6 +125,9 @@ class Reminder(SQLModel, table=True):
     chat_id: int | None = Field(default=None, sa_type=BigInteger)
     message_id: int | None = Field(default=None, sa_type=BigInteger)
     last_error: str | None = Field(default=None, max_length=300)
+    # When a tick took the row for sending: a row still `sending` long after this was
+    # interrupted (crash, restart) and its fate is unknown.
+    claimed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
 

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from bot.services.clients import ClientService
 from bot.services.deps import Deps
+from bot.services.invoices import InvoiceService
 from bot.services.owners import OwnerService
+from bot.services.reminders import ReminderService
 
 
 @dataclass(frozen=True)
@@ -14,7 +16,15 @@ class Services:
     deps: Deps
     owners: OwnerService
     clients: ClientService
+    invoices: InvoiceService
+    reminders: ReminderService
 
     @classmethod
     def build(cls, deps: Deps) -> Services:
-        return cls(deps=deps, owners=OwnerService(deps), clients=ClientService(deps))
+        return cls(
+            deps=deps,
+            owners=OwnerService(deps),
+            clients=ClientService(deps),
+            invoices=InvoiceService(deps),
+            reminders=ReminderService(deps),
+        )

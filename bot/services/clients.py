@@ -17,7 +17,9 @@ from bot.domain.invites import (
 )
 from bot.domain.names import clean_name, name_key
 from bot.services.deps import Deps
-from bot.services.owners import get_or_create_owner, owner_view
+from bot.services.errors import Refused
+from bot.services.owners import owner_transaction, owner_view
+from bot.services.schedule import reschedule_client
 from bot.services.views import (
     Balance,
     ClientSummary,
@@ -58,8 +60,7 @@ class ClientService:
         """
         name = clean_name(raw_name)
         now = self.deps.clock.now()
-        async with self.deps.sessions() as session, session.begin():
-            owner = await get_or_create_owner(session, self.deps, owner_user_id, owner_display)
+        async with owner_transaction(self.deps, owner_user_id, owner_display) as (session, owner):
             assert owner.id is not None
             client = await Clients(session).by_name_key(owner.id, name_key(name))
             existed = client is not None
@@ -75,6 +76,8 @@ class ClientService:
                 await session.flush()
             assert client.id is not None
             invite = await self._issue_invite(session, client.id)
+            client.invite_alerted_at = None  # a fresh link earns a fresh week before an alert
+            session.add(client)
             EventLog(session).append(
                 owner_id=owner.id,
                 client_id=client.id,
@@ -100,8 +103,7 @@ class ClientService:
         return invite
 
     async def summaries(self, owner_user_id: int, owner_display: str) -> list[ClientSummary]:
-        async with self.deps.sessions() as session, session.begin():
-            owner = await get_or_create_owner(session, self.deps, owner_user_id, owner_display)
+        async with owner_transaction(self.deps, owner_user_id, owner_display) as (session, owner):
             assert owner.id is not None
             clients = await Clients(session).for_owner(owner.id)
             balances = await Invoices(session).open_balances(owner.id)
@@ -150,6 +152,38 @@ class ClientService:
             owner.telegram_user_id, "owner/client_joined", owner.locale, client=result.client
         )
         return result
+
+    async def reconnect(self, chat_id: int) -> list[ClientView]:
+        """A known client who writes again (e.g. unblocked the bot) is reachable again."""
+        now = self.deps.clock.now()
+        async with self.deps.sessions() as session, session.begin():
+            clients = await Clients(session).for_chat(chat_id)
+            for client in clients:
+                if client.unreachable:
+                    client.unreachable = False
+                    session.add(client)
+                    owner = await Owners(session).get(client.owner_id)
+                    assert owner is not None
+                    EventLog(session).append(
+                        owner_id=client.owner_id, client_id=client.id, kind="client_back", at=now
+                    )
+                    await reschedule_client(session, client, owner, now)
+            return [client_view(client) for client in clients]
+
+    async def invite_again(self, owner_user_id: int, display: str, client_id: int) -> NewClient:
+        """A fresh invite link for an existing client (the alert's button)."""
+        async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
+            client = await session.get(Client, client_id)
+            if client is None or client.owner_id != owner.id:
+                raise Refused("unknown_client", name=str(client_id))
+            invite = await self._issue_invite(session, client_id)
+            client.invite_alerted_at = None
+            session.add(client)
+            return NewClient(
+                client=client_view(client),
+                invite=InviteView(token=invite.token, expires_at=invite.expires_at),
+                already_existed=True,
+            )
 
     def _link(
         self,

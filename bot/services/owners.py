@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import EventLog, Owners
@@ -59,3 +62,12 @@ class OwnerService:
         async with self.deps.sessions() as session, session.begin():
             owner = await get_or_create_owner(session, self.deps, telegram_user_id, display_name)
             return owner_view(owner)
+
+
+@asynccontextmanager
+async def owner_transaction(
+    deps: Deps, telegram_user_id: int, display_name: str
+) -> AsyncIterator[tuple[AsyncSession, Owner]]:
+    """One transaction on behalf of an owner (created on first contact)."""
+    async with deps.sessions() as session, session.begin():
+        yield session, await get_or_create_owner(session, deps, telegram_user_id, display_name)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 
@@ -74,3 +74,71 @@ class Redeemed:
     outcome: RedeemOutcome
     client: ClientView | None = None
     owner: OwnerView | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceView:
+    id: int
+    number: int
+    client_id: int
+    client_number: int
+    client_name: str
+    client_linked: bool
+    amount_minor: int
+    paid_minor: int
+    currency: str
+    due_date: date
+    description: str
+    status: str
+    paused_until: datetime | None
+    next_reminder_at: datetime | None
+    created_at: datetime
+    closed_at: datetime | None
+
+    @property
+    def remaining_minor(self) -> int:
+        return self.amount_minor - self.paid_minor
+
+
+@dataclass(frozen=True)
+class PlannedReminder:
+    stage: str
+    day: date
+
+
+@dataclass(frozen=True)
+class NewInvoice:
+    invoice: InvoiceView
+    plan: tuple[PlannedReminder, ...]
+    timezone: str
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str
+    detail: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ReminderRecord:
+    stage: str
+    status: str
+    at: datetime | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class InvoiceCard:
+    invoice: InvoiceView
+    timeline: tuple[TimelineEntry, ...]
+    reminders: tuple[ReminderRecord, ...]
+    next_stage: str | None
+    timezone: str
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    invoice: InvoiceView
+    amount_minor: int
+    closed: bool

@@ -1,0 +1,101 @@
+"""The reminder ladder: which stage is due for an invoice, and when the next one is.
+
+Pure date arithmetic. Dates here are the client's local calendar dates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+
+class Tone(StrEnum):
+    FRIENDLY = "friendly"
+    GENTLE = "gentle"
+    POLITE = "polite"
+    FIRM = "firm"
+    FORMAL = "formal"
+    FINAL = "final"
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    offset_days: int
+    tone: Tone
+
+    def date_for(self, due: date) -> date:
+        return due + timedelta(days=self.offset_days)
+
+
+DEFAULT_LADDER: tuple[Stage, ...] = (
+    Stage("heads_up", -3, Tone.FRIENDLY),
+    Stage("due", 0, Tone.FRIENDLY),
+    Stage("overdue_1", 1, Tone.GENTLE),
+    Stage("weekly_1", 7, Tone.POLITE),
+    Stage("weekly_2", 14, Tone.POLITE),
+    Stage("weekly_3", 21, Tone.POLITE),
+    Stage("firm", 30, Tone.FIRM),
+    Stage("formal", 60, Tone.FORMAL),
+    Stage("final", 90, Tone.FINAL),
+)
+
+# Stages the owner hears about when they go out (SPEC §6: +30 / +60 / +90).
+ESCALATION_STAGES = frozenset({"firm", "formal", "final"})
+
+
+def stage_named(ladder: Sequence[Stage], name: str) -> Stage | None:
+    return next((stage for stage in ladder if stage.name == name), None)
+
+
+def _after_recorded(ladder: Sequence[Stage], recorded: Iterable[str]) -> list[Stage]:
+    """The stages that come after the latest one already recorded (sent or skipped).
+
+    Once a stage is recorded the ladder never goes back, even if an earlier stage was
+    never recorded (the ladder only climbs).
+    """
+    done = set(recorded)
+    last = max((i for i, stage in enumerate(ladder) if stage.name in done), default=-1)
+    return list(ladder[last + 1 :])
+
+
+@dataclass(frozen=True)
+class Due:
+    """What the ladder says for one invoice today: send `stage`, skip `skipped` for good."""
+
+    stage: Stage
+    skipped: tuple[Stage, ...]
+
+
+def due_now(
+    ladder: Sequence[Stage], due_date: date, today: date, recorded: Iterable[str]
+) -> Due | None:
+    """The latest stage whose date has come and that has not been recorded, if any.
+
+    Several stages due at once (invoice added late, bot was down) → only the latest is
+    sent; the earlier ones are skipped so they can never go out afterwards.
+    """
+    pending = [
+        stage for stage in _after_recorded(ladder, recorded) if stage.date_for(due_date) <= today
+    ]
+    if not pending:
+        return None
+    return Due(stage=pending[-1], skipped=tuple(pending[:-1]))
+
+
+def next_stage(ladder: Sequence[Stage], due_date: date, recorded: Iterable[str]) -> Stage | None:
+    """The next stage still to come, whatever its date (None once the ladder is done)."""
+    remaining = _after_recorded(ladder, recorded)
+    return remaining[0] if remaining else None
+
+
+def current_stage(ladder: Sequence[Stage], due_date: date, today: date) -> Stage:
+    """The stage today falls in (for /remind): the latest whose date has come, else the first."""
+    reached = [stage for stage in ladder if stage.date_for(due_date) <= today]
+    return reached[-1] if reached else ladder[0]
+
+
+def planned_dates(ladder: Sequence[Stage], due_date: date) -> list[tuple[Stage, date]]:
+    return [(stage, stage.date_for(due_date)) for stage in ladder]

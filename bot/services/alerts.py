@@ -1,0 +1,108 @@
+"""Owner alerts (SPEC §6): sent at once, whatever the send window, each with its buttons."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.db.tables import Client, Invoice, Owner
+from bot.domain.escalation import collection_estimate
+from bot.notify import Delivery
+from bot.services.deps import Deps
+from messages import render
+from messages.keyboards import owner_buttons
+
+log = logging.getLogger(__name__)
+
+
+def stage_label(stage: str, locale: str) -> str:
+    return render("owner/stage_name", locale, stage=stage)
+
+
+def invoice_brief(invoice: Invoice) -> dict[str, Any]:
+    return {
+        "number": invoice.number,
+        "outstanding_minor": invoice.amount_minor - invoice.paid_minor,
+        "currency": invoice.currency,
+        "due_date": invoice.due_date,
+    }
+
+
+@dataclass(frozen=True)
+class Alert:
+    chat_id: int
+    locale: str
+    template: str
+    data: dict[str, Any]
+    buttons: tuple[tuple[str, int], ...] = field(default=())
+
+    @classmethod
+    def about_invoice(
+        cls,
+        owner: Owner,
+        client: Client,
+        invoice: Invoice,
+        template: str,
+        buttons: Sequence[str] = ("card",),
+        **data: Any,
+    ) -> Alert:
+        assert invoice.id is not None
+        return cls(
+            owner.telegram_user_id,
+            owner.locale,
+            template,
+            {"client_name": client.name, "invoice": invoice_brief(invoice), **data},
+            tuple((action, invoice.number) for action in buttons),
+        )
+
+    @classmethod
+    def unreachable(cls, client: Client, owner: Owner, invoices: Sequence[Invoice]) -> Alert:
+        assert client.id is not None
+        return cls(
+            owner.telegram_user_id,
+            owner.locale,
+            "owner/alerts/unreachable",
+            {"client_name": client.name, "numbers": sorted(inv.number for inv in invoices)},
+            (("invite", client.id),),
+        )
+
+    @classmethod
+    def invite_unopened(cls, client: Client, owner: Owner, numbers: Sequence[int]) -> Alert:
+        assert client.id is not None
+        return cls(
+            owner.telegram_user_id,
+            owner.locale,
+            "owner/alerts/invite_unopened",
+            {"client_name": client.name, "numbers": sorted(numbers)},
+            (("invite", client.id),),
+        )
+
+    @classmethod
+    def escalation(cls, owner: Owner, client: Client, invoice: Invoice, stage: str) -> Alert:
+        estimate = collection_estimate(invoice.amount_minor - invoice.paid_minor)
+        return cls.about_invoice(
+            owner,
+            client,
+            invoice,
+            f"owner/alerts/{stage}",
+            ("pause", "card"),
+            estimate=estimate,
+        )
+
+
+class AlertSender:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def send(self, alert: Alert) -> Delivery:
+        keyboard = owner_buttons(alert.locale, *alert.buttons) if alert.buttons else None
+        delivery = await self.deps.notifier.alert(
+            alert.chat_id, alert.template, alert.locale, keyboard, **alert.data
+        )
+        if not delivery.sent:
+            log.warning(
+                "alert %s to owner chat %s: %s", alert.template, alert.chat_id, delivery.status
+            )
+        return delivery

@@ -1,0 +1,401 @@
+"""Invoices from the owner's side: add, list, show, record payments, pause, close."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.db.repositories import Clients, EventLog, Invoices, Owners, Reminders
+from bot.db.tables import Client, Invoice, Owner
+from bot.domain.dates import DateError, parse_date
+from bot.domain.invoice_input import (
+    InvoiceInputError,
+    check_amount,
+    check_description,
+    client_splits,
+    parse_rest,
+)
+from bot.domain.ladder import next_stage, planned_dates
+from bot.domain.money import MoneyError, parse_amount, to_minor
+from bot.domain.sendtime import local_today, start_of_local_day
+from bot.domain.states import CLOSED_STATUSES, OPEN_STATUSES, InvoiceStatus
+from bot.services.deps import Deps
+from bot.services.errors import Refused
+from bot.services.owners import owner_transaction
+from bot.services.payments import apply_payment
+from bot.services.schedule import (
+    ladder_for,
+    plan_next,
+    recorded_stages,
+    timezone_for,
+)
+from bot.services.views import (
+    InvoiceCard,
+    InvoiceView,
+    NewInvoice,
+    PaymentResult,
+    PlannedReminder,
+    ReminderRecord,
+    TimelineEntry,
+)
+
+log = logging.getLogger(__name__)
+
+LISTS = ("open", "overdue", "all")
+
+
+def invoice_view(invoice: Invoice, client: Client) -> InvoiceView:
+    assert invoice.id is not None
+    return InvoiceView(
+        id=invoice.id,
+        number=invoice.number,
+        client_id=invoice.client_id,
+        client_number=client.number,
+        client_name=client.name,
+        client_linked=client.chat_id is not None,
+        amount_minor=invoice.amount_minor,
+        paid_minor=invoice.paid_minor,
+        currency=invoice.currency,
+        due_date=invoice.due_date,
+        description=invoice.description,
+        status=invoice.status,
+        paused_until=invoice.paused_until,
+        next_reminder_at=invoice.next_reminder_at,
+        created_at=invoice.created_at,
+        closed_at=invoice.closed_at,
+    )
+
+
+def parse_invoice_number(text: str) -> int:
+    cleaned = text.strip().lstrip("#")
+    if not cleaned.isdigit() or len(cleaned) > 9:
+        raise Refused("bad_number", given=text)
+    return int(cleaned)
+
+
+async def resolve_client(session: AsyncSession, owner: Owner, ref: str) -> Client:
+    assert owner.id is not None
+    matches = await Clients(session).resolve(owner.id, ref)
+    if not matches:
+        raise Refused("unknown_client", name=ref)
+    if len(matches) > 1:
+        raise Refused("ambiguous_client", name=ref, names=[client.name for client in matches])
+    return matches[0]
+
+
+async def load_invoice(session: AsyncSession, owner: Owner, number: int) -> tuple[Invoice, Client]:
+    assert owner.id is not None
+    invoice = await Invoices(session).by_number(owner.id, number)
+    if invoice is None:
+        raise Refused("unknown_invoice", number=number)
+    client = await session.get(Client, invoice.client_id)
+    assert client is not None
+    return invoice, client
+
+
+class InvoiceService:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def _today(self, owner: Owner) -> date:
+        return local_today(self.deps.clock.now(), owner.timezone)
+
+    # --- adding --------------------------------------------------------------------------
+    async def create_from_words(
+        self, owner_user_id: int, display: str, words: list[str]
+    ) -> NewInvoice:
+        """`<client> <amount> [<currency>] <due> [description]`, as typed after /newinvoice."""
+        splits = client_splits(words)
+        if not splits:
+            raise Refused("newinvoice_usage")
+        async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
+            first_refusal: Refused | None = None
+            for client_ref, rest in splits:
+                try:
+                    client = await resolve_client(session, owner, client_ref)
+                except Refused as refusal:
+                    first_refusal = first_refusal or refusal
+                    continue
+                try:
+                    parsed = parse_rest(rest, owner.currency, self._today(owner), owner.locale)
+                except (InvoiceInputError, MoneyError) as exc:
+                    raise Refused(str(exc)) from None
+                return await self._add(
+                    session,
+                    owner,
+                    client,
+                    check_amount(parsed.amount, parsed.currency),
+                    parsed.currency,
+                    parsed.due_date,
+                    parsed.description,
+                )
+            assert first_refusal is not None
+            raise first_refusal
+
+    async def create(
+        self,
+        owner_user_id: int,
+        display: str,
+        *,
+        client_id: int,
+        amount_text: str,
+        currency: str,
+        due_text: str,
+        description: str,
+    ) -> NewInvoice:
+        """The step-by-step dialog's final step: every field already asked for."""
+        async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
+            client = await session.get(Client, client_id)
+            if client is None or client.owner_id != owner.id:
+                raise Refused("unknown_client", name=str(client_id))
+            minor = self.check_amount_text(amount_text, currency)
+            due = self.check_due_text(due_text, owner)
+            try:
+                text = check_description(description)
+            except InvoiceInputError as exc:
+                raise Refused(str(exc)) from None
+            return await self._add(session, owner, client, minor, currency, due, text)
+
+    @staticmethod
+    def check_amount_text(amount_text: str, currency: str) -> int:
+        try:
+            return check_amount(parse_amount(amount_text), currency)
+        except MoneyError:
+            raise Refused("bad_amount", given=amount_text) from None
+        except InvoiceInputError as exc:
+            raise Refused(str(exc)) from None
+
+    def check_due_text(self, due_text: str, owner: Owner) -> date:
+        try:
+            return parse_date(due_text, self._today(owner), owner.locale)
+        except DateError as exc:
+            code = "impossible_date" if str(exc) == "impossible" else "bad_date"
+            raise Refused(code, given=due_text) from None
+
+    async def validate_due(self, owner_user_id: int, display: str, due_text: str) -> date:
+        async with owner_transaction(self.deps, owner_user_id, display) as (_, owner):
+            return self.check_due_text(due_text, owner)
+
+    async def _add(
+        self,
+        session: AsyncSession,
+        owner: Owner,
+        client: Client,
+        amount_minor: int,
+        currency: str,
+        due: date,
+        description: str,
+    ) -> NewInvoice:
+        assert owner.id is not None and client.id is not None
+        if client.blocked:
+            raise Refused("client_blocked", name=client.name)
+        now = self.deps.clock.now()
+        invoice = Invoice(
+            owner_id=owner.id,
+            client_id=client.id,
+            number=await Owners(session).take_invoice_number(owner.id),
+            amount_minor=amount_minor,
+            currency=currency,
+            due_date=due,
+            description=description,
+            status=InvoiceStatus.OPEN,
+            created_at=now,
+        )
+        invoice.next_reminder_at = plan_next(invoice, client, owner, (), now)
+        session.add(invoice)
+        await session.flush()
+        EventLog(session).append(
+            owner_id=owner.id,
+            client_id=client.id,
+            invoice_id=invoice.id,
+            kind="invoice_created",
+            at=now,
+            amount_minor=amount_minor,
+            currency=currency,
+            due_date=due.isoformat(),
+        )
+        today = self._today(owner)
+        plan = tuple(
+            PlannedReminder(stage.name, day)
+            for stage, day in planned_dates(ladder_for(owner), due)
+            if day >= today
+        )
+        return NewInvoice(invoice_view(invoice, client), plan, timezone_for(client, owner))
+
+    # --- reading -------------------------------------------------------------------------
+    async def list(self, owner_user_id: int, display: str, which: str) -> list[InvoiceView]:
+        if which not in LISTS:
+            raise Refused("bad_list", given=which)
+        async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
+            assert owner.id is not None
+            statuses = None if which == "all" else [str(s) for s in OPEN_STATUSES]
+            invoices = await Invoices(session).for_owner(owner.id, statuses)
+            clients = {c.id: c for c in await Clients(session).for_owner(owner.id)}
+            today = self._today(owner)
+        views = [invoice_view(invoice, clients[invoice.client_id]) for invoice in invoices]
+        if which == "overdue":
+            views = [view for view in views if view.due_date < today]
+        return views
+
+    async def card(self, owner_user_id: int, display: str, number_text: str) -> InvoiceCard:
+        number = parse_invoice_number(number_text)
+        async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
+            invoice, client = await load_invoice(session, owner, number)
+            assert invoice.id is not None
+            events = await EventLog(session).for_invoice(invoice.id)
+            rows = (await Reminders(session).by_invoice([invoice.id]))[invoice.id]
+        upcoming = None
+        if invoice.status == InvoiceStatus.OPEN:
+            stage = next_stage(ladder_for(owner), invoice.due_date, recorded_stages(rows))
+            upcoming = stage.name if stage else None
+        return InvoiceCard(
+            invoice=invoice_view(invoice, client),
+            timeline=tuple(
+                TimelineEntry(event.created_at, event.kind, _detail(event.data)) for event in events
+            ),
+            reminders=tuple(
+                ReminderRecord(row.stage, row.status, row.sent_at or row.claimed_at, row.last_error)
+                for row in sorted(rows.values(), key=lambda row: row.id or 0)
+            ),
+            next_stage=upcoming,
+            timezone=timezone_for(client, owner),
+        )
+
+    # --- changing ------------------------------------------------------------------------
+    async def record_payment(
+        self, owner_user_id: int, display: str, number_text: str, amount_text: str | None
+    ) -> PaymentResult:
+        number = parse_invoice_number(number_text)
+        async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
+            invoice, client = await load_invoice(session, owner, number)
+            _require_open(invoice)
+            remaining = invoice.amount_minor - invoice.paid_minor
+            amount = (
+                remaining if amount_text is None else self._payment_amount(amount_text, invoice)
+            )
+            if amount > remaining:
+                raise Refused(
+                    "overpayment", number=number, remaining=remaining, currency=invoice.currency
+                )
+            closed = apply_payment(session, self.deps, owner, client, invoice, amount)
+            result = PaymentResult(invoice_view(invoice, client), amount, closed)
+        if closed:
+            await self._thank_client(owner, client, result.invoice)
+        return result
+
+    @staticmethod
+    def _payment_amount(amount_text: str, invoice: Invoice) -> int:
+        try:
+            amount = to_minor(parse_amount(amount_text), invoice.currency)
+        except MoneyError:
+            raise Refused("bad_amount", given=amount_text) from None
+        if amount <= 0:
+            raise Refused("amount_not_positive")
+        return amount
+
+    async def _thank_client(self, owner: Owner, client: Client, invoice: InvoiceView) -> None:
+        if client.chat_id is None or client.unreachable:
+            return
+        await self.deps.notifier.alert(
+            client.chat_id,
+            "client/thanks",
+            client.locale or owner.locale,
+            invoice=invoice,
+            business_name=owner.business_name,
+        )
+
+    async def pause(
+        self, owner_user_id: int, display: str, number_text: str, until_text: str | None
+    ) -> InvoiceView:
+        number = parse_invoice_number(number_text)
+        async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
+            invoice, client = await load_invoice(session, owner, number)
+            _require_open(invoice)
+            if invoice.status == InvoiceStatus.PAUSED:
+                raise Refused("already_paused", number=number)
+            if invoice.status != InvoiceStatus.OPEN:
+                raise Refused("not_remindable", number=number, status=invoice.status)
+            until: datetime | None = None
+            if until_text:
+                day = self.check_due_text(until_text, owner)
+                if day <= self._today(owner):
+                    raise Refused("pause_in_past", given=until_text)
+                until = start_of_local_day(day, timezone_for(client, owner))
+            invoice.status = InvoiceStatus.PAUSED
+            invoice.paused_until = until
+            invoice.next_reminder_at = until
+            session.add(invoice)
+            self._event(session, invoice, "paused", until=until.isoformat() if until else None)
+            return invoice_view(invoice, client)
+
+    async def resume(self, owner_user_id: int, display: str, number_text: str) -> InvoiceView:
+        number = parse_invoice_number(number_text)
+        async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
+            invoice, client = await load_invoice(session, owner, number)
+            if invoice.status != InvoiceStatus.PAUSED:
+                raise Refused("not_paused", number=number, status=invoice.status)
+            await resume_invoice(session, self.deps, owner, client, invoice, "resumed")
+            return invoice_view(invoice, client)
+
+    async def close(
+        self, owner_user_id: int, display: str, number_text: str, status: InvoiceStatus
+    ) -> InvoiceView:
+        """Write off or void: closed without payment, kept for reports and taxes."""
+        assert status in (InvoiceStatus.WRITTEN_OFF, InvoiceStatus.VOID)
+        number = parse_invoice_number(number_text)
+        async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
+            invoice, client = await load_invoice(session, owner, number)
+            _require_open(invoice)
+            invoice.status = status
+            invoice.closed_at = self.deps.clock.now()
+            invoice.next_reminder_at = None
+            session.add(invoice)
+            self._event(session, invoice, str(status))
+            return invoice_view(invoice, client)
+
+    def _event(self, session: AsyncSession, invoice: Invoice, kind: str, **data: object) -> None:
+        EventLog(session).append(
+            owner_id=invoice.owner_id,
+            client_id=invoice.client_id,
+            invoice_id=invoice.id,
+            kind=kind,
+            at=self.deps.clock.now(),
+            **data,
+        )
+
+
+def _require_open(invoice: Invoice) -> None:
+    if invoice.status in CLOSED_STATUSES:
+        raise Refused("invoice_closed", number=invoice.number, status=invoice.status)
+
+
+async def resume_invoice(
+    session: AsyncSession, deps: Deps, owner: Owner, client: Client, invoice: Invoice, kind: str
+) -> None:
+    assert invoice.id is not None
+    now = deps.clock.now()
+    invoice.status = InvoiceStatus.OPEN
+    invoice.paused_until = None
+    rows = (await Reminders(session).by_invoice([invoice.id]))[invoice.id]
+    invoice.next_reminder_at = plan_next(invoice, client, owner, recorded_stages(rows), now)
+    session.add(invoice)
+    EventLog(session).append(
+        owner_id=invoice.owner_id,
+        client_id=invoice.client_id,
+        invoice_id=invoice.id,
+        kind=kind,
+        at=now,
+    )
+
+
+def _detail(data: str) -> dict[str, str]:
+    try:
+        loaded = json.loads(data)
+    except ValueError:
+        return {}
+    if not isinstance(loaded, dict):
+        return {}
+    return {str(key): str(value) for key, value in loaded.items() if value is not None}

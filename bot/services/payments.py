@@ -1,0 +1,36 @@
+"""Recording money received."""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.db.repositories import EventLog
+from bot.db.tables import Client, Invoice, Owner, Payment
+from bot.domain.states import InvoiceStatus
+from bot.services.deps import Deps
+
+
+def apply_payment(
+    session: AsyncSession, deps: Deps, owner: Owner, client: Client, invoice: Invoice, amount: int
+) -> bool:
+    """Record a payment; returns True when it settles the invoice (which then closes)."""
+    assert invoice.id is not None
+    now = deps.clock.now()
+    session.add(Payment(invoice_id=invoice.id, amount_minor=amount, paid_at=now))
+    invoice.paid_minor += amount
+    closed = invoice.paid_minor >= invoice.amount_minor
+    if closed:
+        invoice.status = InvoiceStatus.PAID
+        invoice.closed_at = now
+        invoice.next_reminder_at = None
+    session.add(invoice)
+    EventLog(session).append(
+        owner_id=owner.id or 0,
+        client_id=client.id,
+        invoice_id=invoice.id,
+        kind="paid" if closed else "payment_recorded",
+        at=now,
+        amount_minor=amount,
+        currency=invoice.currency,
+    )
+    return closed

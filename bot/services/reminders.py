@@ -1,0 +1,555 @@
+"""The reminder engine.
+
+The database owns the schedule: each tick reads the invoices whose `next_reminder_at`
+has come, claims one stage per invoice in the outbox (UNIQUE per invoice and stage,
+committed as `sending` before Telegram is called), sends one message per client, then
+records what happened. A crash between claim and record leaves the row `sending`; a
+later tick marks it `unknown` and tells the owner, and it is never sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.db.repositories import EventLog, Invites, Invoices, Owners, Reminders
+from bot.db.tables import Client, Invoice, Owner, Reminder
+from bot.domain.ladder import ESCALATION_STAGES, Stage, current_stage, due_now
+from bot.domain.sendtime import local_today, next_send_moment, start_of_local_day
+from bot.domain.states import InvoiceStatus
+from bot.notify import Delivery, DeliveryStatus
+from bot.services.alerts import Alert, AlertSender, stage_label
+from bot.services.deps import Deps
+from bot.services.errors import Refused
+from bot.services.invoices import load_invoice, parse_invoice_number, resume_invoice
+from bot.services.owners import get_or_create_owner
+from bot.services.schedule import (
+    REUSABLE,
+    SendStatus,
+    ladder_for,
+    plan_next,
+    recorded_stages,
+    timezone_for,
+    window_for,
+)
+from messages.reminders import ReminderItem, Sender, compose_reminder
+
+log = logging.getLogger(__name__)
+
+STUCK_AFTER = timedelta(minutes=5)
+MAX_ATTEMPTS = 4
+BACKOFF = (timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
+CLIENTS_PER_TICK = 500
+INVITE_ALERT_AFTER = timedelta(days=7)
+IGNORED_ALERT_AT = 3
+NOTICE_DAYS = 14  # the pay-by date that formal and final notices give
+
+
+class ClaimLost(Exception):
+    """Another worker took the same outbox row first."""
+
+
+@dataclass
+class TickReport:
+    messages_sent: int = 0
+    reminders_sent: int = 0
+    failures: int = 0
+    alerts: int = 0
+
+
+@dataclass
+class Claim:
+    invoice: Invoice
+    stage: Stage
+    row: Reminder
+
+
+@dataclass
+class ClientBatch:
+    client: Client
+    owner: Owner
+    claims: list[Claim] = field(default_factory=list)
+    previous_reminded_at: datetime | None = None
+
+
+class ReminderService:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.alerts = AlertSender(deps)
+
+    # --- the tick ---------------------------------------------------------------------
+    async def tick(self) -> TickReport:
+        report = TickReport()
+        now = self.deps.clock.now()
+        await self._send_alerts(await self._recover_interrupted(now), report)
+        await self._send_alerts(await self._unopened_invites(now), report)
+        for client_id in await self._clients_with_due_work(now):
+            await self._remind_client(client_id, now, report)
+        return report
+
+    async def _send_alerts(self, alerts: list[Alert], report: TickReport) -> None:
+        for alert in alerts:
+            await self.alerts.send(alert)
+            report.alerts += 1
+
+    async def _clients_with_due_work(self, now: datetime) -> list[int]:
+        async with self.deps.sessions() as session:
+            result = await session.exec(
+                select(Invoice.client_id)
+                .where(col(Invoice.next_reminder_at) <= now)
+                .group_by(col(Invoice.client_id))
+                .order_by(func.min(Invoice.next_reminder_at))
+                .limit(CLIENTS_PER_TICK)
+            )
+            return list(result.all())
+
+    async def _remind_client(self, client_id: int, now: datetime, report: TickReport) -> None:
+        async with self.deps.sessions() as session:
+            try:
+                async with session.begin():
+                    batch = await self._claim(session, client_id, now)
+            except (IntegrityError, ClaimLost):
+                log.info("client %s: a stage was claimed by another worker first", client_id)
+                return
+            if batch is None:
+                return
+            delivery = await self._send(batch, now)
+            async with session.begin():
+                alerts = await self._record(session, batch, delivery, now)
+        report.messages_sent += delivery.sent
+        report.reminders_sent += len(batch.claims) if delivery.sent else 0
+        report.failures += not delivery.sent
+        await self._send_alerts(alerts, report)
+
+    # --- claiming ----------------------------------------------------------------------
+    async def _lock_client(self, session: AsyncSession, client_id: int) -> Client | None:
+        query = select(Client).where(Client.id == client_id)
+        bind = session.bind
+        if bind is not None and bind.dialect.name == "postgresql":
+            # Several replicas: whoever locks the client first reminds them this tick.
+            query = query.with_for_update(skip_locked=True)
+        return (await session.exec(query)).first()
+
+    async def _claim(
+        self, session: AsyncSession, client_id: int, now: datetime
+    ) -> ClientBatch | None:
+        """Decide and claim what goes to this client now; None when nothing does."""
+        client = await self._lock_client(session, client_id)
+        if client is None:
+            return None
+        owner = await Owners(session).get(client.owner_id)
+        assert owner is not None
+        invoices = await self._remindable(session, client, owner, now)
+        if not invoices:
+            return None
+        if client.chat_id is None or client.unreachable or client.blocked or client.paused:
+            # Parked: the client joining or coming back re-plans these invoices.
+            self._schedule(session, invoices, None)
+            return None
+        timezone, window = timezone_for(client, owner), window_for(owner)
+        today = local_today(now, timezone)
+        if not window.allows(now.astimezone(ZoneInfo(timezone))):
+            self._schedule(session, invoices, next_send_moment(now, timezone, window))
+            return None
+        last = client.last_reminded_at
+        if last is not None and local_today(last, timezone) == today:
+            tomorrow = start_of_local_day(today + timedelta(days=1), timezone)
+            self._schedule(session, invoices, next_send_moment(tomorrow, timezone, window))
+            return None
+        batch = await self._claim_stages(session, client, owner, invoices, today, now)
+        return batch if batch.claims else None
+
+    async def _remindable(
+        self, session: AsyncSession, client: Client, owner: Owner, now: datetime
+    ) -> list[Invoice]:
+        due = (
+            await session.exec(
+                select(Invoice)
+                .where(Invoice.client_id == client.id, col(Invoice.next_reminder_at) <= now)
+                .order_by(col(Invoice.due_date), col(Invoice.number))
+            )
+        ).all()
+        remindable = []
+        for invoice in due:
+            paused_until = invoice.paused_until
+            if invoice.status == InvoiceStatus.PAUSED and paused_until and paused_until <= now:
+                await resume_invoice(session, self.deps, owner, client, invoice, "pause_ended")
+            if invoice.status == InvoiceStatus.OPEN:
+                remindable.append(invoice)
+            else:
+                # Not the ladder's turn (paused, promised, disputed …): wait for the state.
+                invoice.next_reminder_at = plan_next(invoice, client, owner, (), now)
+                session.add(invoice)
+        return remindable
+
+    @staticmethod
+    def _schedule(session: AsyncSession, invoices: list[Invoice], moment: datetime | None) -> None:
+        for invoice in invoices:
+            invoice.next_reminder_at = moment
+            session.add(invoice)
+
+    async def _claim_stages(
+        self,
+        session: AsyncSession,
+        client: Client,
+        owner: Owner,
+        invoices: list[Invoice],
+        today: date,
+        now: datetime,
+    ) -> ClientBatch:
+        batch = ClientBatch(client, owner, previous_reminded_at=client.last_reminded_at)
+        rows = await Reminders(session).by_invoice([inv.id for inv in invoices if inv.id])
+        ladder = ladder_for(owner)
+        for invoice in invoices:
+            assert invoice.id is not None
+            existing = rows[invoice.id]
+            due = due_now(ladder, invoice.due_date, today, recorded_stages(existing))
+            if due is None:
+                invoice.next_reminder_at = plan_next(
+                    invoice, client, owner, recorded_stages(existing), now
+                )
+                session.add(invoice)
+                continue
+            for skipped in due.skipped:
+                await self._take(
+                    session, invoice, existing.get(skipped.name), skipped, now, SendStatus.SKIPPED
+                )
+            row = await self._take(session, invoice, existing.get(due.stage.name), due.stage, now)
+            row.chat_id = client.chat_id
+            invoice.next_reminder_at = None  # in flight; set again once the send is recorded
+            session.add(invoice)
+            batch.claims.append(Claim(invoice, due.stage, row))
+        if batch.claims:
+            client.last_reminded_at = now
+            session.add(client)
+        await session.flush()
+        return batch
+
+    async def _take(
+        self,
+        session: AsyncSession,
+        invoice: Invoice,
+        row: Reminder | None,
+        stage: Stage,
+        now: datetime,
+        status: str = SendStatus.SENDING,
+    ) -> Reminder:
+        """Claim the outbox row of a stage: insert it, or take back a reusable one."""
+        assert invoice.id is not None
+        if row is None:
+            row = Reminder(
+                invoice_id=invoice.id,
+                stage=stage.name,
+                due_at=start_of_local_day(stage.date_for(invoice.due_date), "UTC"),
+                status=status,
+                claimed_at=now,
+            )
+            session.add(row)
+            await session.flush()  # the UNIQUE constraint decides who got it
+        elif row.status in REUSABLE:
+            # A conditional UPDATE: of two workers, exactly one sees a row change.
+            result = await session.exec(
+                update(Reminder)
+                .where(col(Reminder.id) == row.id, col(Reminder.status).in_(list(REUSABLE)))
+                .values(status=status, claimed_at=now)
+            )
+            if result.rowcount != 1:
+                raise ClaimLost(stage.name)
+            await session.refresh(row)
+        if status == SendStatus.SENDING:
+            row.attempts += 1
+            session.add(row)
+        return row
+
+    # --- sending -----------------------------------------------------------------------
+    async def _send(self, batch: ClientBatch, now: datetime) -> Delivery:
+        client, owner = batch.client, batch.owner
+        assert client.chat_id is not None
+        today = local_today(now, timezone_for(client, owner))
+        items = [
+            ReminderItem(
+                invoice_id=claim.invoice.id or 0,
+                number=claim.invoice.number,
+                amount_minor=claim.invoice.amount_minor - claim.invoice.paid_minor,
+                currency=claim.invoice.currency,
+                description=claim.invoice.description,
+                due_date=claim.invoice.due_date,
+                stage=claim.stage.name,
+                days_overdue=(today - claim.invoice.due_date).days,
+                deadline=today + timedelta(days=NOTICE_DAYS),
+            )
+            for claim in batch.claims
+        ]
+        text, keyboard = compose_reminder(
+            items,
+            client.name,
+            Sender(owner.business_name, owner.pay_link, owner.pay_instructions),
+            client.locale or owner.locale,
+        )
+        return await self.deps.notifier.send(client.chat_id, text, keyboard)
+
+    # --- recording ---------------------------------------------------------------------
+    async def _record(
+        self, session: AsyncSession, batch: ClientBatch, delivery: Delivery, now: datetime
+    ) -> list[Alert]:
+        client, owner = batch.client, batch.owner
+        alerts: list[Alert] = []
+        for claim in batch.claims:
+            await session.refresh(claim.invoice)  # the owner may have changed it meanwhile
+            status = self._stage_status(delivery, claim.row)
+            claim.row.status = status
+            claim.row.message_id = delivery.message_id
+            claim.row.last_error = (delivery.error or "")[:300] or None
+            if status == SendStatus.SENT:
+                claim.row.sent_at = now
+                claim.invoice.unanswered_reminders += 1
+            session.add(claim.row)
+            EventLog(session).append(
+                owner_id=owner.id or 0,
+                client_id=client.id,
+                invoice_id=claim.invoice.id,
+                kind=f"reminder_{status}",
+                at=now,
+                stage=claim.stage.name,
+                error=claim.row.last_error,
+            )
+            alerts += self._alerts_after(owner, client, claim, status)
+        await session.flush()
+        rows = await Reminders(session).by_invoice([c.invoice.id or 0 for c in batch.claims])
+        for claim in batch.claims:
+            claim.invoice.next_reminder_at = self._next_look(
+                claim, client, owner, recorded_stages(rows[claim.invoice.id or 0]), now
+            )
+            session.add(claim.invoice)
+        if delivery.status is DeliveryStatus.UNREACHABLE and not client.unreachable:
+            client.unreachable = True
+            EventLog(session).append(
+                owner_id=owner.id or 0, client_id=client.id, kind="client_unreachable", at=now
+            )
+            alerts.append(Alert.unreachable(client, owner, [c.invoice for c in batch.claims]))
+        if delivery.status in (DeliveryStatus.UNREACHABLE, DeliveryStatus.RETRY):
+            client.last_reminded_at = batch.previous_reminded_at  # nothing reached them
+        session.add(client)
+        return alerts
+
+    @staticmethod
+    def _stage_status(delivery: Delivery, row: Reminder) -> str:
+        if delivery.status is DeliveryStatus.SENT:
+            return SendStatus.SENT
+        if delivery.status is DeliveryStatus.UNREACHABLE:
+            return SendStatus.UNDELIVERED
+        if delivery.status is DeliveryStatus.UNKNOWN:
+            return SendStatus.UNKNOWN
+        if delivery.status is DeliveryStatus.RETRY and row.attempts < MAX_ATTEMPTS:
+            return SendStatus.RETRY
+        return SendStatus.FAILED
+
+    @staticmethod
+    def _next_look(
+        claim: Claim, client: Client, owner: Owner, recorded: set[str], now: datetime
+    ) -> datetime | None:
+        status = claim.row.status
+        if status == SendStatus.UNDELIVERED:
+            return None  # parked until the client can be reached again
+        if status == SendStatus.RETRY and claim.invoice.status == InvoiceStatus.OPEN:
+            return now + BACKOFF[min(claim.row.attempts, len(BACKOFF)) - 1]
+        # Sent, failed for good or unknown: the ladder moves on, tomorrow at the earliest.
+        timezone = timezone_for(client, owner)
+        tomorrow = start_of_local_day(local_today(now, timezone) + timedelta(days=1), timezone)
+        return plan_next(claim.invoice, client, owner, recorded, tomorrow)
+
+    @staticmethod
+    def _alerts_after(owner: Owner, client: Client, claim: Claim, status: str) -> list[Alert]:
+        invoice, stage = claim.invoice, claim.stage.name
+        if status == SendStatus.FAILED:
+            return [
+                Alert.about_invoice(
+                    owner,
+                    client,
+                    invoice,
+                    "owner/alerts/send_failed",
+                    stage=stage_label(stage, owner.locale),
+                    error=claim.row.last_error or "",
+                )
+            ]
+        if status == SendStatus.UNKNOWN:
+            return [
+                Alert.about_invoice(
+                    owner,
+                    client,
+                    invoice,
+                    "owner/alerts/send_unknown",
+                    stage=stage_label(stage, owner.locale),
+                    reason="timeout",
+                )
+            ]
+        if status != SendStatus.SENT:
+            return []
+        alerts = []
+        if stage in ESCALATION_STAGES:
+            alerts.append(Alert.escalation(owner, client, invoice, stage))
+        if invoice.unanswered_reminders == IGNORED_ALERT_AT:
+            alerts.append(
+                Alert.about_invoice(
+                    owner,
+                    client,
+                    invoice,
+                    "owner/alerts/ignored",
+                    ("pause", "card"),
+                    count=IGNORED_ALERT_AT,
+                )
+            )
+        return alerts
+
+    # --- housekeeping --------------------------------------------------------------------
+    async def _recover_interrupted(self, now: datetime) -> list[Alert]:
+        """Rows left `sending` by a crash: maybe delivered, so never resent; the owner hears."""
+        alerts: list[Alert] = []
+        async with self.deps.sessions() as session, session.begin():
+            stuck = (
+                await session.exec(
+                    select(Reminder).where(
+                        Reminder.status == SendStatus.SENDING,
+                        col(Reminder.claimed_at) < now - STUCK_AFTER,
+                    )
+                )
+            ).all()
+            for row in stuck:
+                invoice = await session.get(Invoice, row.invoice_id)
+                assert invoice is not None
+                client = await session.get(Client, invoice.client_id)
+                owner = await Owners(session).get(invoice.owner_id)
+                assert client is not None and owner is not None
+                row.status = SendStatus.UNKNOWN
+                row.last_error = "interrupted while sending"
+                session.add(row)
+                await session.flush()
+                EventLog(session).append(
+                    owner_id=owner.id or 0,
+                    client_id=client.id,
+                    invoice_id=invoice.id,
+                    kind="reminder_unknown",
+                    at=now,
+                    stage=row.stage,
+                    error=row.last_error,
+                )
+                if invoice.next_reminder_at is None and invoice.status == InvoiceStatus.OPEN:
+                    rows = (await Reminders(session).by_invoice([row.invoice_id]))[row.invoice_id]
+                    invoice.next_reminder_at = plan_next(
+                        invoice, client, owner, recorded_stages(rows), now
+                    )
+                    session.add(invoice)
+                alerts.append(
+                    Alert.about_invoice(
+                        owner,
+                        client,
+                        invoice,
+                        "owner/alerts/send_unknown",
+                        stage=stage_label(row.stage, owner.locale),
+                        reason="interrupted",
+                    )
+                )
+        return alerts
+
+    async def _unopened_invites(self, now: datetime) -> list[Alert]:
+        """Clients with open invoices who have not opened their invite for a week."""
+        alerts: list[Alert] = []
+        async with self.deps.sessions() as session, session.begin():
+            waiting = (
+                await session.exec(
+                    select(Client).where(
+                        col(Client.chat_id).is_(None),
+                        col(Client.invite_alerted_at).is_(None),
+                        col(Client.blocked).is_(False),
+                    )
+                )
+            ).all()
+            for client in waiting:
+                assert client.id is not None
+                issued = await Invites(session).latest_issued(client.id)
+                if issued is None or now - issued < INVITE_ALERT_AFTER:
+                    continue
+                invoices = await Invoices(session).open_for_client(client.id)
+                if not invoices:
+                    continue
+                owner = await Owners(session).get(client.owner_id)
+                assert owner is not None
+                client.invite_alerted_at = now
+                session.add(client)
+                EventLog(session).append(
+                    owner_id=owner.id or 0, client_id=client.id, kind="invite_unopened", at=now
+                )
+                alerts.append(Alert.invite_unopened(client, owner, [i.number for i in invoices]))
+        return alerts
+
+    # --- the owner's /remind -----------------------------------------------------------
+    async def remind_now(self, owner_user_id: int, display: str, number_text: str) -> str:
+        """Send the invoice's current stage now, outside the window; never a stage twice.
+
+        Returns the stage sent; raises Refused with the reason otherwise.
+        """
+        number = parse_invoice_number(number_text)
+        now = self.deps.clock.now()
+        async with self.deps.sessions() as session:
+            try:
+                async with session.begin():
+                    owner = await get_or_create_owner(session, self.deps, owner_user_id, display)
+                    invoice, client = await load_invoice(session, owner, number)
+                    if invoice.status != InvoiceStatus.OPEN:
+                        raise Refused("not_remindable", number=number, status=invoice.status)
+                    if client.chat_id is None:
+                        raise Refused("client_not_linked", name=client.name)
+                    if client.unreachable:
+                        raise Refused("client_unreachable", name=client.name)
+                    batch = await self._claim_current(session, owner, client, invoice, now)
+            except (IntegrityError, ClaimLost):
+                raise Refused("remind_busy", number=number) from None
+            delivery = await self._send(batch, now)
+            async with session.begin():
+                alerts = await self._record(session, batch, delivery, now)
+        await self._send_alerts(alerts, TickReport())
+        if not delivery.sent:
+            raise Refused("remind_failed", number=number, error=delivery.error or "")
+        return batch.claims[0].stage.name
+
+    async def _claim_current(
+        self, session: AsyncSession, owner: Owner, client: Client, invoice: Invoice, now: datetime
+    ) -> ClientBatch:
+        assert invoice.id is not None
+        today = local_today(now, timezone_for(client, owner))
+        ladder = ladder_for(owner)
+        stage = current_stage(ladder, invoice.due_date, today)
+        rows = (await Reminders(session).by_invoice([invoice.id]))[invoice.id]
+        if stage.name in recorded_stages(rows):
+            raise Refused(
+                "stage_already_sent",
+                number=invoice.number,
+                stage=stage_label(stage.name, owner.locale),
+            )
+        later = [s.name for s in ladder[ladder.index(stage) + 1 :]]
+        if any(name in recorded_stages(rows) for name in later):
+            raise Refused(
+                "stage_already_sent",
+                number=invoice.number,
+                stage=stage_label(stage.name, owner.locale),
+            )
+        for earlier in ladder[: ladder.index(stage)]:
+            if earlier.name not in recorded_stages(rows):
+                await self._take(
+                    session, invoice, rows.get(earlier.name), earlier, now, SendStatus.SKIPPED
+                )
+        row = await self._take(session, invoice, rows.get(stage.name), stage, now)
+        row.chat_id = client.chat_id
+        batch = ClientBatch(client, owner, [Claim(invoice, stage, row)], client.last_reminded_at)
+        client.last_reminded_at = now
+        invoice.next_reminder_at = None
+        session.add_all([client, invoice])
+        await session.flush()
+        return batch

@@ -1,0 +1,287 @@
+"""Owner invoice commands: /newinvoice, /invoices, /invoice, /paid, /pause, /resume,
+/remind, /writeoff, /void. Parse → service → render; a Refused becomes one sentence."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import CommandHandler, filters
+
+from bot.domain.ladder import DEFAULT_LADDER
+from bot.domain.states import InvoiceStatus
+from bot.services.errors import Refused
+from bot.services.views import InvoiceCard, InvoiceView
+from handlers.common import AnyApplication, Context, reply, reply_text, services
+from messages import render
+from messages.keyboards import owner_buttons
+from messages.render import join_within_limit
+
+OwnerAction = Callable[[Update, Context, int, str, str], Awaitable[None]]
+
+
+def stage_names(locale: str) -> dict[str, str]:
+    return {
+        stage.name: render("owner/stage_name", locale, stage=stage.name) for stage in DEFAULT_LADDER
+    }
+
+
+def status_name(status: str, locale: str) -> str:
+    return render("owner/status_name", locale, status=status)
+
+
+async def owner_context(update: Update, context: Context) -> tuple[int, str, str]:
+    user = update.effective_user
+    assert user is not None
+    owner = await services(context).owners.ensure(user.id, user.full_name)
+    return user.id, user.full_name, owner.locale
+
+
+def guarded(
+    command: str, action: OwnerAction
+) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
+    """Run an owner action; any refusal is answered with its one clear sentence."""
+
+    async def handler(update: Update, context: Context) -> None:
+        user_id, display, locale = await owner_context(update, context)
+        try:
+            await action(update, context, user_id, display, locale)
+        except Refused as refusal:
+            await reply(
+                update,
+                "owner/refused",
+                locale,
+                code=refusal.code,
+                command=command,
+                **{"given": "", **refusal.details},
+            )
+
+    return handler
+
+
+def first_arg(context: Context, command: str) -> str:
+    if not context.args:
+        raise Refused("missing_number", command=command)
+    return context.args[0]
+
+
+# --- commands ----------------------------------------------------------------------------
+async def new_invoice(
+    update: Update, context: Context, user_id: int, display: str, locale: str
+) -> None:
+    created = await services(context).invoices.create_from_words(
+        user_id, display, list(context.args or [])
+    )
+    await reply(
+        update,
+        "owner/invoice_created",
+        locale,
+        owner_buttons(locale, ("card", created.invoice.number)),
+        invoice=created.invoice,
+        plan=created.plan,
+        timezone=created.timezone,
+        stage_names=stage_names(locale),
+    )
+
+
+async def list_invoices(
+    update: Update, context: Context, user_id: int, display: str, locale: str
+) -> None:
+    which = context.args[0].lower() if context.args else "open"
+    invoices = await services(context).invoices.list(user_id, display, which)
+    if not invoices:
+        await reply(update, "owner/invoices_empty", locale, which=which)
+        return
+    today = services(context).deps.clock.now().date()
+    lines = [render("owner/invoices_header", locale, which=which, count=len(invoices))]
+    lines += [
+        render(
+            "owner/invoice_line",
+            locale,
+            invoice=invoice,
+            days_overdue=(today - invoice.due_date).days
+            if invoice.status not in ("paid", "void", "written_off")
+            else 0,
+            status=status_name(invoice.status, locale),
+        )
+        for invoice in invoices
+    ]
+    for text in join_within_limit(lines):
+        await reply_text(update, text)
+
+
+async def show_invoice(
+    update: Update, context: Context, user_id: int, display: str, locale: str
+) -> None:
+    card = await services(context).invoices.card(user_id, display, first_arg(context, "invoice"))
+    await send_card(update, context, card, locale)
+
+
+async def send_card(update: Update, context: Context, card: InvoiceCard, locale: str) -> None:
+    zone = ZoneInfo(card.timezone)
+    names = stage_names(locale)
+    invoice = card.invoice
+
+    def local(moment: datetime) -> datetime:
+        return moment.astimezone(zone)
+
+    timeline = [
+        {
+            "at": entry.at,
+            "text": render(
+                "owner/timeline_entry",
+                locale,
+                entry=entry,
+                stage=names.get(entry.detail.get("stage", ""), entry.detail.get("stage", "")),
+            ),
+        }
+        for entry in card.timeline
+    ]
+    warnings = [
+        render(
+            "owner/reminder_warning",
+            locale,
+            record=record,
+            stage=names.get(record.stage, record.stage),
+        )
+        for record in card.reminders
+        if record.status in ("unknown", "failed", "undelivered")
+    ]
+    today = services(context).deps.clock.now().astimezone(zone).date()
+    open_ = invoice.status not in ("paid", "void", "written_off")
+    text = render(
+        "owner/invoice_card",
+        locale,
+        invoice=invoice,
+        status=status_name(invoice.status, locale),
+        days_overdue=(today - invoice.due_date).days if open_ else 0,
+        next_stage=card.next_stage,
+        stage_names=names,
+        timezone=card.timezone,
+        local=local,
+        timeline=timeline[-25:],
+        warnings=warnings,
+    )
+    await reply_text(update, text, card_buttons(invoice, locale))
+
+
+def card_buttons(invoice: InvoiceView, locale: str) -> InlineKeyboardMarkup | None:
+    if invoice.status == InvoiceStatus.PAUSED:
+        return owner_buttons(locale, ("resume", invoice.number))
+    if invoice.status == InvoiceStatus.OPEN:
+        return owner_buttons(locale, ("remind", invoice.number), ("pause", invoice.number))
+    return None
+
+
+async def paid(update: Update, context: Context, user_id: int, display: str, locale: str) -> None:
+    number = first_arg(context, "paid")
+    amount = " ".join(context.args[1:]) if context.args and len(context.args) > 1 else None
+    result = await services(context).invoices.record_payment(user_id, display, number, amount)
+    await reply(
+        update,
+        "owner/paid",
+        locale,
+        invoice=result.invoice,
+        amount_minor=result.amount_minor,
+        closed=result.closed,
+    )
+
+
+async def pause(update: Update, context: Context, user_id: int, display: str, locale: str) -> None:
+    await pause_invoice(
+        update,
+        context,
+        user_id,
+        display,
+        locale,
+        first_arg(context, "pause"),
+        " ".join((context.args or [])[1:]) or None,
+    )
+
+
+async def pause_invoice(
+    update: Update,
+    context: Context,
+    user_id: int,
+    display: str,
+    locale: str,
+    number: str,
+    until: str | None,
+) -> None:
+    invoice = await services(context).invoices.pause(user_id, display, number, until)
+    until_day: date | None = invoice.paused_until.date() if invoice.paused_until else None
+    await reply(update, "owner/paused", locale, invoice=invoice, until=until_day)
+
+
+async def resume(update: Update, context: Context, user_id: int, display: str, locale: str) -> None:
+    await resume_invoice(update, context, user_id, display, locale, first_arg(context, "resume"))
+
+
+async def resume_invoice(
+    update: Update, context: Context, user_id: int, display: str, locale: str, number: str
+) -> None:
+    invoice = await services(context).invoices.resume(user_id, display, number)
+    card = await services(context).invoices.card(user_id, display, str(invoice.number))
+    when = (
+        invoice.next_reminder_at.astimezone(ZoneInfo(card.timezone))
+        if invoice.next_reminder_at
+        else None
+    )
+    await reply(update, "owner/resumed", locale, invoice=invoice, when=when, timezone=card.timezone)
+
+
+async def remind(update: Update, context: Context, user_id: int, display: str, locale: str) -> None:
+    await remind_invoice(update, context, user_id, display, locale, first_arg(context, "remind"))
+
+
+async def remind_invoice(
+    update: Update, context: Context, user_id: int, display: str, locale: str, number: str
+) -> None:
+    stage = await services(context).reminders.remind_now(user_id, display, number)
+    await reply(
+        update,
+        "owner/reminded",
+        locale,
+        stage=stage_names(locale)[stage],
+        number=number.lstrip("#"),
+    )
+
+
+def closer(status: InvoiceStatus, command: str) -> OwnerAction:
+    async def close(
+        update: Update, context: Context, user_id: int, display: str, locale: str
+    ) -> None:
+        invoice = await services(context).invoices.close(
+            user_id, display, first_arg(context, command), status
+        )
+        await reply(update, "owner/closed", locale, invoice=invoice)
+
+    return close
+
+
+COMMANDS: dict[str, OwnerAction] = {
+    "invoices": list_invoices,
+    "invoice": show_invoice,
+    "paid": paid,
+    "pause": pause,
+    "resume": resume,
+    "remind": remind,
+    "writeoff": closer(InvoiceStatus.WRITTEN_OFF, "writeoff"),
+    "void": closer(InvoiceStatus.VOID, "void"),
+}
+
+
+def register(app: AnyApplication, is_owner: filters.BaseFilter) -> None:
+    # /newinvoice with arguments is the one-liner; alone it starts the dialog (handlers.dialog).
+    app.add_handler(
+        CommandHandler(
+            "newinvoice",
+            guarded("newinvoice", new_invoice),
+            filters=is_owner & filters.Regex(r"^/newinvoice(@\w+)?\s+\S"),
+        )
+    )
+    for command, action in COMMANDS.items():
+        app.add_handler(CommandHandler(command, guarded(command, action), filters=is_owner))

@@ -1,0 +1,50 @@
+"""Callback data: short text `<side>:<action>:<id>`, well inside Telegram's 64 bytes.
+
+Parsed and checked on arrival; anything that does not parse is treated as stale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_CALLBACK_BYTES = 64
+
+# Client buttons on reminders (SPEC §4).
+CLIENT_ACTIONS = ("pay", "paid", "later", "plan", "problem", "more")
+# Owner buttons on alerts and cards.
+OWNER_ACTIONS = ("pause", "resume", "remind", "card", "invite")
+
+
+@dataclass(frozen=True)
+class Callback:
+    side: str  # "c" client, "o" owner
+    action: str
+    target: int
+
+    def encode(self) -> str:
+        data = f"{self.side}:{self.action}:{self.target}"
+        assert len(data.encode()) <= MAX_CALLBACK_BYTES
+        return data
+
+
+def client_callback(action: str, invoice_id: int) -> str:
+    assert action in CLIENT_ACTIONS
+    return Callback("c", action, invoice_id).encode()
+
+
+def owner_callback(action: str, target: int) -> str:
+    assert action in OWNER_ACTIONS
+    return Callback("o", action, target).encode()
+
+
+def parse_callback(data: str | None) -> Callback | None:
+    if not data or len(data.encode()) > MAX_CALLBACK_BYTES:
+        return None
+    parts = data.split(":")
+    if len(parts) != 3 or not parts[2].isdigit():
+        return None
+    side, action, target = parts
+    allowed = CLIENT_ACTIONS if side == "c" else OWNER_ACTIONS if side == "o" else ()
+    if action not in allowed:
+        return None
+    return Callback(side, action, int(target))

@@ -1,0 +1,53 @@
+"""The reminder a client receives: one invoice, or several combined into one message."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from telegram import InlineKeyboardMarkup
+
+from messages.keyboards import combined_answers, invoice_answers
+from messages.render import render
+
+
+@dataclass(frozen=True)
+class ReminderItem:
+    invoice_id: int
+    number: int
+    amount_minor: int  # what is still owed
+    currency: str
+    description: str
+    due_date: date
+    stage: str
+    days_overdue: int
+    deadline: date  # the pay-by date formal and final notices name
+
+
+@dataclass(frozen=True)
+class Sender:
+    business_name: str
+    pay_link: str | None
+    pay_instructions: str | None
+
+
+def compose_reminder(
+    items: Sequence[ReminderItem], client_name: str, sender: Sender, locale: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    text = render(
+        "client/reminder",
+        locale,
+        items=list(items),
+        client_name=client_name,
+        business_name=sender.business_name,
+        pay_link=sender.pay_link,
+        pay_instructions=sender.pay_instructions,
+    )
+    if len(items) == 1:
+        keyboard = invoice_answers(items[0].invoice_id, locale, sender.pay_link)
+    else:
+        keyboard = combined_answers(
+            [(item.invoice_id, item.number) for item in items], locale, sender.pay_link
+        )
+    return text, keyboard
