@@ -24,6 +24,9 @@ def configure_logging(level: str, token: str) -> None:
     # httpx logs every request URL, and those URLs contain the token.
     for noisy in ("httpx", "httpcore", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The rate limiter logs every 429 as an error with a traceback; the Notifier handles
+    # them (waits and retries) and logs its own line, so the limiter's is only noise.
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
     redact = RedactToken(token)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)

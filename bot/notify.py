@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -58,7 +59,10 @@ class Notifier:
             try:
                 message = await self.bot.send_message(chat_id, text, reply_markup=keyboard)
             except RetryAfter as exc:
-                wait = exc.retry_after
+                with warnings.catch_warnings():
+                    # PTB 22 warns that retry_after will become a timedelta; both are handled.
+                    warnings.simplefilter("ignore")
+                    wait = exc.retry_after
                 seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
                 log.warning("flood control on chat %s: waiting %.0f s", chat_id, seconds)
                 await self._sleep(seconds)

@@ -27,6 +27,14 @@ async def start(update: Update, context: Context) -> None:
         await _open_invite(update, context, context.args[0])
     elif services(context).owners.is_owner(user.id):
         await owner.start(update, context)
+    elif clients := await services(context).clients.reconnect(chat.id):
+        # A client who blocked the bot and came back: reachable again, reminders resume.
+        await reply(
+            update,
+            "client/welcome_back",
+            clients[0].locale or sender_locale(update, context),
+            count=len(clients),
+        )
     else:
         await reply(update, "client/stranger_start", sender_locale(update, context))
 

@@ -145,6 +145,8 @@ class ClientService:
                 return Redeemed(RedeemOutcome.EXPIRED, client_view(client), owner_view(owner))
             self._link(session, owner, client, invite, chat_id, user_id)
             await Invites(session).retire_for_client(invite.client_id, now, chat_id)
+            # Invoices added before the client joined were parked; now they can be reminded.
+            await reschedule_client(session, client, owner, now)
             result = Redeemed(RedeemOutcome.LINKED, client_view(client), owner_view(owner))
         # After the commit: the owner hears of it only once it is true.
         assert result.client is not None

@@ -51,6 +51,7 @@ class Failure:
 class FakeBotApi(BaseRequest):
     calls: list[Call] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    raises: list[tuple[str, BaseException]] = field(default_factory=list)
     next_message_id: int = 1
 
     # --- BaseRequest -------------------------------------------------------------
@@ -77,6 +78,11 @@ class FakeBotApi(BaseRequest):
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         call = Call(api_method, params)
+        for index, (method_name, exception) in enumerate(self.raises):
+            if method_name == api_method:
+                del self.raises[index]
+                self.calls.append(Call(f"{api_method}!raised", params))
+                raise exception
         failure = self._take_failure(call)
         if failure is not None:
             self.calls.append(Call(f"{api_method}!failed", params))
@@ -103,6 +109,10 @@ class FakeBotApi(BaseRequest):
         times: int = 1,
     ) -> None:
         self.failures.append(Failure(method, error_code, description, chat_id, retry_after, times))
+
+    def raise_on(self, method: str, exception: BaseException, times: int = 1) -> None:
+        """Make the transport itself fail (timeouts, network errors, a crash mid-send)."""
+        self.raises.extend((method, exception) for _ in range(times))
 
     def _take_failure(self, call: Call) -> Failure | None:
         for failure in self.failures:
