@@ -93,6 +93,7 @@ class Notifier:
         template: str,
         locale: str,
         keyboard: InlineKeyboardMarkup | None = None,
+        /,
         **data: object,
     ) -> Delivery:
         """An owner alert: sent at once, whatever the send window says."""

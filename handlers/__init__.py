@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import client, errors, owner
+from handlers import buttons, client, errors, owner
 from handlers.commands import publish_commands
 from handlers.common import SERVICES_KEY, AnyApplication
 
@@ -12,6 +12,7 @@ def register(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
     client.register_start(app)
     owner.register(app, owner_ids)
     client.register(app)
+    buttons.register(app)
     errors.register(app)
 
 

@@ -37,6 +37,7 @@ async def reply(
     template: str,
     locale: str,
     keyboard: InlineKeyboardMarkup | None = None,
+    /,
     *,
     link_preview: bool = False,
     **data: Any,

@@ -50,16 +50,14 @@ def guarded(
         try:
             await action(update, context, user_id, display, locale)
         except Refused as refusal:
-            await reply(
-                update,
-                "owner/refused",
-                locale,
-                code=refusal.code,
-                command=command,
-                **{"given": "", **refusal.details},
-            )
+            await refuse(update, locale, refusal, command)
 
     return handler
+
+
+async def refuse(update: Update, locale: str, refusal: Refused, command: str) -> None:
+    data: dict[str, Any] = {"given": "", "command": command, **refusal.details}
+    await reply(update, "owner/refused", locale, code=refusal.code, **data)
 
 
 def first_arg(context: Context, command: str) -> str:

@@ -9,6 +9,7 @@ from telegram.ext import CommandHandler, filters
 from telegram.helpers import create_deep_linked_url
 
 from bot.domain.names import MAX_NAME_LENGTH, InvalidName
+from bot.services.views import NewClient
 from handlers import invoices
 from handlers.commands import OWNER_COMMANDS, publish_owner_commands
 from handlers.common import (
@@ -58,6 +59,22 @@ async def new_client(update: Update, context: Context) -> None:
             update, "owner/newclient_bad_name", locale, reason=str(exc), max_length=MAX_NAME_LENGTH
         )
         return
+    await send_invite_messages(update, context, created, locale)
+
+
+async def send_invite(update: Update, context: Context, client_id: int, locale: str) -> None:
+    """The alert button "Fresh invite link": a new link for an existing client."""
+    user = update.effective_user
+    assert user is not None
+    created = await services(context).clients.invite_again(user.id, user.full_name, client_id)
+    await send_invite_messages(update, context, created, locale)
+
+
+async def send_invite_messages(
+    update: Update, context: Context, created: NewClient, locale: str
+) -> None:
+    user = update.effective_user
+    assert user is not None
     owner = await services(context).owners.ensure(user.id, user.full_name)
     link = create_deep_linked_url(context.bot.username, created.invite.token)
     await reply(

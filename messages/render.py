@@ -58,7 +58,7 @@ def template_path(name: str, locale: str) -> str:
     return f"{locale}/{name}.j2"
 
 
-def render(name: str, locale: str, **data: Any) -> str:
+def render(name: str, locale: str, /, **data: Any) -> str:
     """Render `templates/<locale>/<name>.j2`; a locale without the template falls back to en."""
     env = environment()
     try:

@@ -62,8 +62,8 @@ class Clients:
         )
         return result.first()
 
-    async def resolve(self, owner_id: int, ref: str) -> list[Client]:
-        """A client by number, exact name, or unique name prefix (all case-insensitive)."""
+    async def resolve(self, owner_id: int, ref: str, *, prefix: bool = True) -> list[Client]:
+        """A client by number, exact name, or (with `prefix`) name prefix; case-insensitive."""
         ref = ref.strip().lstrip("#")
         if ref.isdigit():
             found = await self.by_number(owner_id, int(ref))
@@ -73,6 +73,8 @@ class Clients:
         exact = await self.by_name_key(owner_id, key)
         if exact is not None:
             return [exact]
+        if not prefix:
+            return []
         result = await self.session.exec(
             select(Client)
             .where(

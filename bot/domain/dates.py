@@ -61,6 +61,8 @@ def parse_leading_date(
     """
     last_error: DateError = DateError("unparseable")
     for count in range(min(max_words, len(words)), 0, -1):
+        if " ".join(words[:count]).isdigit():
+            continue  # a bare number is an amount or a typo, never a date
         try:
             return parse_date(" ".join(words[:count]), today, locale), words[count:]
         except DateError as exc:

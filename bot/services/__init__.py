@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.services.answers import AnswerService
 from bot.services.clients import ClientService
 from bot.services.deps import Deps
 from bot.services.invoices import InvoiceService
@@ -18,6 +19,7 @@ class Services:
     clients: ClientService
     invoices: InvoiceService
     reminders: ReminderService
+    answers: AnswerService
 
     @classmethod
     def build(cls, deps: Deps) -> Services:
@@ -27,4 +29,5 @@ class Services:
             clients=ClientService(deps),
             invoices=InvoiceService(deps),
             reminders=ReminderService(deps),
+            answers=AnswerService(deps),
         )

@@ -76,9 +76,11 @@ def parse_invoice_number(text: str) -> int:
     return int(cleaned)
 
 
-async def resolve_client(session: AsyncSession, owner: Owner, ref: str) -> Client:
+async def resolve_client(
+    session: AsyncSession, owner: Owner, ref: str, *, prefix: bool = True
+) -> Client:
     assert owner.id is not None
-    matches = await Clients(session).resolve(owner.id, ref)
+    matches = await Clients(session).resolve(owner.id, ref, prefix=prefix)
     if not matches:
         raise Refused("unknown_client", name=ref)
     if len(matches) > 1:
@@ -113,11 +115,15 @@ class InvoiceService:
             raise Refused("newinvoice_usage")
         async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
             first_refusal: Refused | None = None
-            for client_ref, rest in splits:
+            # Exact names and numbers first, so "Studio 54 1200 …" is not read as "Studio…".
+            attempts = [(ref, rest, False) for ref, rest in splits]
+            attempts += [(ref, rest, True) for ref, rest in splits]
+            for client_ref, rest, prefix in attempts:
                 try:
-                    client = await resolve_client(session, owner, client_ref)
+                    client = await resolve_client(session, owner, client_ref, prefix=prefix)
                 except Refused as refusal:
-                    first_refusal = first_refusal or refusal
+                    if prefix:  # the lenient pass explains best ("could be Acme, Acme Two")
+                        first_refusal = first_refusal or refusal
                     continue
                 try:
                     parsed = parse_rest(rest, owner.currency, self._today(owner), owner.locale)

@@ -36,7 +36,11 @@ async def add_linked_client(app: Any, bot_api: FakeBotApi, name: str, user_id: i
 async def owner_says(app: Any, bot_api: FakeBotApi, text: str) -> list[str]:
     before = len(bot_api.calls)
     await send_text(app, OWNER_ID, text)
-    return [call.text for call in bot_api.calls[before:] if call.method == "sendMessage"]
+    return [
+        call.text
+        for call in bot_api.calls[before:]
+        if call.method == "sendMessage" and call.chat_id == OWNER_ID
+    ]
 
 
 async def tick_until(

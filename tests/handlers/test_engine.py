@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -327,10 +328,8 @@ async def test_a_send_interrupted_by_a_crash_is_marked_unknown_not_resent(
         bot_api.clear()
         # The process dies inside the Bot API call: the claim is committed, nothing after.
         bot_api.raise_on("sendMessage", SystemExit(1))
-        try:
+        with contextlib.suppress(SystemExit):
             await run_tick(app)
-        except SystemExit:
-            pass
     await close_application(app)
 
     restarted = build_application(settings, clock, request=bot_api)
