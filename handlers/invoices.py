@@ -14,7 +14,7 @@ from telegram.ext import CommandHandler, filters
 from bot.domain.ladder import DEFAULT_LADDER
 from bot.domain.states import InvoiceStatus
 from bot.services.errors import Refused
-from bot.services.views import InvoiceCard, InvoiceView
+from bot.services.views import InvoiceCard, InvoiceView, NewInvoice
 from handlers.common import AnyApplication, Context, reply, reply_text, services
 from messages import render
 from messages.keyboards import owner_buttons
@@ -73,6 +73,10 @@ async def new_invoice(
     created = await services(context).invoices.create_from_words(
         user_id, display, list(context.args or [])
     )
+    await reply_created(update, created, locale)
+
+
+async def reply_created(update: Update, created: NewInvoice, locale: str) -> None:
     await reply(
         update,
         "owner/invoice_created",

@@ -10,7 +10,7 @@ from telegram.helpers import create_deep_linked_url
 
 from bot.domain.names import MAX_NAME_LENGTH, InvalidName
 from bot.services.views import NewClient
-from handlers import invoices
+from handlers import dialog, invoices
 from handlers.commands import OWNER_COMMANDS, publish_owner_commands
 from handlers.common import (
     AnyApplication,
@@ -122,5 +122,6 @@ def register(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
     app.add_handler(CommandHandler("newclient", new_client, filters=is_owner))
     app.add_handler(CommandHandler("clients", list_clients, filters=is_owner))
     app.add_handler(CommandHandler("help", help_command, filters=is_owner))
+    dialog.register(app, is_owner)
     invoices.register(app, is_owner)
     app.add_handler(CommandHandler(list(OWNER_ONLY), refuse, filters=~is_owner))

@@ -6,6 +6,7 @@ import json
 import logging
 from datetime import date, datetime
 
+from babel.numbers import is_currency
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import Clients, EventLog, Invoices, Owners, Reminders
@@ -164,6 +165,27 @@ class InvoiceService:
             except InvoiceInputError as exc:
                 raise Refused(str(exc)) from None
             return await self._add(session, owner, client, minor, currency, due, text)
+
+    async def find_client(self, owner_user_id: int, display: str, ref: str) -> int:
+        async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
+            client = await resolve_client(session, owner, ref)
+            assert client.id is not None
+            return client.id
+
+    async def check_amount_words(
+        self, owner_user_id: int, display: str, words: list[str]
+    ) -> tuple[str, str]:
+        """`1200` or `1200.50 USD` → (amount text, currency), validated."""
+        async with owner_transaction(self.deps, owner_user_id, display) as (_, owner):
+            currency = owner.currency
+        if not words or len(words) > 2:
+            raise Refused("bad_amount", given=" ".join(words))
+        if len(words) == 2:
+            currency = words[1].upper()
+            if not (len(currency) == 3 and currency.isalpha() and is_currency(currency)):
+                raise Refused("unknown_currency")
+        self.check_amount_text(words[0], currency)
+        return words[0], currency
 
     @staticmethod
     def check_amount_text(amount_text: str, currency: str) -> int:

@@ -71,7 +71,7 @@ async def test_newinvoice_bad_input_is_refused_and_nothing_stored(
     for command, expected in cases.items():
         [reply] = await owner_says(app, bot_api, command)
         assert expected in reply, (command, reply)
-        assert "e.g." in reply or "/clients" in reply, (command, reply)
+        assert "<code>" in reply or "/clients" in reply, (command, reply)
     assert await rows(app, Invoice) == []
 
 
@@ -236,3 +236,40 @@ async def test_client_buttons_are_answered_and_checked(
     [alert] = sent_to(bot_api, OWNER_ID)
     assert alert.text.startswith('💬 <b>Acme</b> answered the reminder for <b>#1</b>: "I\'ve paid"')
     assert [r.status for r in await rows(app, Reminder) if r.stage == "due"] == ["sent"]
+
+
+async def test_newinvoice_dialog_step_by_step_with_buttons(app: Any, bot_api: FakeBotApi) -> None:
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+
+    [ask_client] = await owner_says(app, bot_api, "/newinvoice")
+    assert ask_client.startswith("New invoice, step 1 of 4: which client?")
+    client_button = sent_to(bot_api, OWNER_ID)[-1].buttons[0]
+    assert client_button["text"] == "Acme"
+    await press(app, OWNER_ID, client_button["callback_data"])
+    assert sent_to(bot_api, OWNER_ID)[-1].text.startswith("Step 2 of 4: the amount")
+
+    [bad] = await owner_says(app, bot_api, "lots")
+    assert bad.startswith("I couldn't read the amount")
+    [ask_due] = await owner_says(app, bot_api, "250.50 USD")
+    assert ask_due.startswith("Step 3 of 4: when is it due?")
+    due_button = sent_to(bot_api, OWNER_ID)[-1].buttons[1]
+    assert due_button == {"text": "In 14 days", "callback_data": "d:due:14"}
+    await press(app, OWNER_ID, due_button["callback_data"])
+    assert sent_to(bot_api, OWNER_ID)[-1].text.startswith("Step 4 of 4: a short description")
+    assert await rows(app, Invoice) == []
+
+    [created] = await owner_says(app, bot_api, "Hosting")
+    assert created.startswith("🧾 <b>#1</b> for <b>Acme</b>: $250.50, due Dec 8, 2026 — Hosting.")
+    [invoice] = await rows(app, Invoice)
+    assert (invoice.amount_minor, invoice.currency) == (25050, "USD")
+
+
+async def test_cancel_leaves_the_dialog_and_stores_nothing(app: Any, bot_api: FakeBotApi) -> None:
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    await owner_says(app, bot_api, "/newinvoice")
+    await owner_says(app, bot_api, "Acme")
+    [cancelled] = await owner_says(app, bot_api, "/cancel")
+    assert cancelled == "Okay, cancelled; nothing was saved."
+    [nothing] = await owner_says(app, bot_api, "/cancel")
+    assert nothing == "There's nothing to cancel right now."
+    assert await rows(app, Invoice) == []
