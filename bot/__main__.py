@@ -31,6 +31,17 @@ def parser() -> argparse.ArgumentParser:
     commands = main_parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("run", help="apply pending migrations and start the bot (the default)")
     commands.add_parser("migrate", help="apply pending database migrations and exit")
+    preview = commands.add_parser(
+        "preview",
+        help="print an invoice's reminder schedule and messages (or a hypothetical one)",
+    )
+    preview.add_argument("number", nargs="?", type=int, help="invoice number, e.g. 3")
+    preview.add_argument("--owner", type=int, help="owner's Telegram id (when there are several)")
+    preview.add_argument("--amount", help="hypothetical invoice: amount, e.g. 1200")
+    preview.add_argument(
+        "--currency", help="hypothetical invoice: currency (default: DEFAULT_CURRENCY)"
+    )
+    preview.add_argument("--due", help="hypothetical invoice: due date, e.g. 2026-12-01")
     return main_parser
 
 
@@ -47,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         print("duebot: the database is up to date.")
         return 0
+    if args.command == "preview":
+        from bot.cli_preview import preview
+
+        return preview(settings, args)
     run(settings)
     return 0
 

@@ -1,0 +1,68 @@
+"""`duebot preview`: prints the schedule and each rendered reminder, sends nothing."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import date
+from decimal import InvalidOperation
+
+from telegram import Bot
+
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.db.session import create_engine, make_sessionmaker
+from bot.domain.invoice_input import InvoiceInputError, check_amount
+from bot.domain.money import MoneyError, parse_amount
+from bot.notify import Notifier
+from bot.services.deps import Deps
+from bot.services.errors import Refused
+from bot.services.preview import PreviewStep, hypothetical, preview_invoice
+
+
+def preview(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        steps = asyncio.run(_steps(settings, args))
+    except (Refused, InvoiceInputError, MoneyError, InvalidOperation, ValueError) as exc:
+        print(f"duebot preview: {_explain(exc)}", file=sys.stderr)
+        return 2
+    for step in steps:
+        print(f"=== {step.stage} — {step.send_at:%Y-%m-%d %H:%M %Z}")
+        print(step.text)
+        print("[" + "] [".join(step.buttons) + "]")
+        print()
+    return 0
+
+
+async def _steps(settings: Settings, args: argparse.Namespace) -> list[PreviewStep]:
+    engine = create_engine(settings.database_url)
+    try:
+        deps = Deps(
+            make_sessionmaker(engine),
+            SystemClock(),
+            settings,
+            Notifier(Bot(settings.telegram_bot_token.get_secret_value())),
+        )
+        if args.number is not None:
+            return await preview_invoice(deps, args.number, args.owner)
+        if not args.amount or not args.due:
+            raise ValueError(
+                "give an invoice number, or --amount and --due, e.g. "
+                "duebot preview --amount 1200 --due 2026-12-01"
+            )
+        currency = (args.currency or settings.default_currency).upper()
+        minor = check_amount(parse_amount(args.amount), currency)
+        return hypothetical(deps, minor, currency, date.fromisoformat(args.due))
+    finally:
+        await engine.dispose()
+
+
+def _explain(exc: Exception) -> str:
+    if isinstance(exc, Refused):
+        if exc.code == "unknown_invoice":
+            return f"there is no invoice #{exc.details['number']}"
+        if not exc.details.get("count"):
+            return "no owner has used the bot yet, so there are no invoices to preview"
+        return "there are several owners; choose one with --owner <telegram id>"
+    return str(exc) or type(exc).__name__
