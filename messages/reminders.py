@@ -23,6 +23,22 @@ class ReminderItem:
     stage: str
     days_overdue: int
     deadline: date  # the pay-by date formal and final notices name
+    # For an instalment of an accepted plan: which one, of how many, how much, due when.
+    instalment: InstalmentInfo | None = None
+
+    @property
+    def template(self) -> str:
+        if self.instalment is not None:
+            return "instalment_heads_up" if self.stage.endswith("heads_up") else "instalment_due"
+        return self.stage
+
+
+@dataclass(frozen=True)
+class InstalmentInfo:
+    seq: int
+    count: int
+    amount_minor: int
+    due_date: date
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,14 @@ class Invoice(SQLModel, table=True):
     next_reminder_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     # Reminders sent since the client last answered; three in a row alert the owner.
     unanswered_reminders: int = 0
+    # Where "Pay now" leads for this invoice; the owner's default link otherwise.
+    pay_link: str | None = Field(default=None, max_length=500)
+    # The state to go back to when a claim or a dispute ends without closing the invoice.
+    previous_status: str | None = Field(default=None, max_length=20)
+    # What an "I've paid" claim covers: the whole remainder or the next instalment.
+    claimed_minor: int | None = Field(default=None, sa_type=BigInteger)
+    # The date of the promise being kept now (status promised); the day after, it is broken.
+    promised_for: date | None = None
     created_at: datetime = Field(sa_column=_utc())
     closed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
@@ -144,3 +152,56 @@ class Event(SQLModel, table=True):
     kind: str = Field(max_length=40)
     data: str = Field(default="{}", sa_type=Text)
     created_at: datetime = Field(sa_column=_utc())
+
+
+class Promise(SQLModel, table=True):
+    """A client's "I'll pay on …"; kept or broken, it stays for their payment record."""
+
+    __tablename__ = "promises"
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoices.id", index=True)
+    client_id: int = Field(foreign_key="clients.id", index=True)
+    promised_for: date
+    status: str = Field(default="open", max_length=12)  # open, kept, broken, withdrawn
+    created_at: datetime = Field(sa_column=_utc())
+    resolved_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class Plan(SQLModel, table=True):
+    """A payment plan: proposed by the client, accepted or declined by the owner."""
+
+    __tablename__ = "plans"
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoices.id", index=True)
+    kind: str = Field(max_length=12)  # monthly, part_now
+    status: str = Field(default="proposed", max_length=12)  # proposed, accepted, declined, ended
+    # What had been paid when the plan began: instalments count money paid after it.
+    base_paid_minor: int = Field(default=0, sa_type=BigInteger)
+    created_at: datetime = Field(sa_column=_utc())
+    decided_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class Instalment(SQLModel, table=True):
+    __tablename__ = "instalments"
+    __table_args__ = (UniqueConstraint("plan_id", "seq", name="uq_instalments_plan_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plans.id", index=True)
+    seq: int
+    amount_minor: int = Field(sa_type=BigInteger)
+    due_date: date
+    missed_alerted_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class Dispute(SQLModel, table=True):
+    __tablename__ = "disputes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoices.id", index=True)
+    reason: str = Field(max_length=20)  # not_delivered, quality, wrong_amount, other
+    details: str = Field(default="", sa_type=Text)
+    status: str = Field(default="open", max_length=12)  # open, resolved, adjusted, cancelled
+    created_at: datetime = Field(sa_column=_utc())
+    resolved_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))

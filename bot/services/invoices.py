@@ -28,9 +28,11 @@ from bot.services.errors import Refused
 from bot.services.owners import owner_transaction
 from bot.services.payments import apply_payment
 from bot.services.schedule import (
+    invoice_ladder,
     ladder_for,
     plan_next,
     recorded_stages,
+    replan,
     timezone_for,
 )
 from bot.services.views import (
@@ -275,9 +277,10 @@ class InvoiceService:
             assert invoice.id is not None
             events = await EventLog(session).for_invoice(invoice.id)
             rows = (await Reminders(session).by_invoice([invoice.id]))[invoice.id]
+            ladder = await invoice_ladder(session, invoice, owner)
         upcoming = None
-        if invoice.status == InvoiceStatus.OPEN:
-            stage = next_stage(ladder_for(owner), invoice.due_date, recorded_stages(rows))
+        if invoice.status in (InvoiceStatus.OPEN, InvoiceStatus.IN_PLAN):
+            stage = next_stage(ladder, invoice.due_date, recorded_stages(rows))
             upcoming = stage.name if stage else None
         return InvoiceCard(
             invoice=invoice_view(invoice, client),
@@ -308,7 +311,7 @@ class InvoiceService:
                 raise Refused(
                     "overpayment", number=number, remaining=remaining, currency=invoice.currency
                 )
-            closed = apply_payment(session, self.deps, owner, client, invoice, amount)
+            closed = await apply_payment(session, self.deps, owner, client, invoice, amount)
             result = PaymentResult(invoice_view(invoice, client), amount, closed)
         if closed:
             await self._thank_client(owner, client, result.invoice)
@@ -403,13 +406,13 @@ def _require_open(invoice: Invoice) -> None:
 async def resume_invoice(
     session: AsyncSession, deps: Deps, owner: Owner, client: Client, invoice: Invoice, kind: str
 ) -> None:
-    assert invoice.id is not None
+    """Back to the ladder (or the plan): after a pause, a claim not received, a dispute."""
     now = deps.clock.now()
-    invoice.status = InvoiceStatus.OPEN
+    invoice.status = invoice.previous_status or InvoiceStatus.OPEN
+    invoice.previous_status = None
     invoice.paused_until = None
-    rows = (await Reminders(session).by_invoice([invoice.id]))[invoice.id]
-    invoice.next_reminder_at = plan_next(invoice, client, owner, recorded_stages(rows), now)
-    session.add(invoice)
+    invoice.claimed_minor = None
+    await replan(session, invoice, client, owner, now)
     EventLog(session).append(
         owner_id=invoice.owner_id,
         client_id=invoice.client_id,

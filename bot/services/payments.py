@@ -8,9 +8,11 @@ from bot.db.repositories import EventLog
 from bot.db.tables import Client, Invoice, Owner, Payment
 from bot.domain.states import InvoiceStatus
 from bot.services.deps import Deps
+from bot.services.plans import end_plan
+from bot.services.promises import resolve_promise
 
 
-def apply_payment(
+async def apply_payment(
     session: AsyncSession, deps: Deps, owner: Owner, client: Client, invoice: Invoice, amount: int
 ) -> bool:
     """Record a payment; returns True when it settles the invoice (which then closes)."""
@@ -23,6 +25,10 @@ def apply_payment(
         invoice.status = InvoiceStatus.PAID
         invoice.closed_at = now
         invoice.next_reminder_at = None
+        invoice.promised_for = None
+        # Paid in full while a promise stood: a promise kept, for the client's record.
+        await resolve_promise(session, invoice.id, "kept", now)
+        await end_plan(session, invoice.id, "completed", now)
     session.add(invoice)
     EventLog(session).append(
         owner_id=owner.id or 0,

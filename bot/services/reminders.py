@@ -10,6 +10,7 @@ later tick marks it `unknown` and tells the owner, and it is never sent again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -30,16 +31,20 @@ from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import load_invoice, parse_invoice_number, resume_invoice
 from bot.services.owners import get_or_create_owner
+from bot.services.promises import break_promise
 from bot.services.schedule import (
     REUSABLE,
     SendStatus,
-    ladder_for,
+    active_plan,
+    instalment_stage,
+    invoice_ladder,
     plan_next,
     recorded_stages,
+    replan,
     timezone_for,
     window_for,
 )
-from messages.reminders import ReminderItem, Sender, compose_reminder
+from messages.reminders import InstalmentInfo, ReminderItem, Sender, compose_reminder
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,8 @@ CLIENTS_PER_TICK = 500
 INVITE_ALERT_AFTER = timedelta(days=7)
 IGNORED_ALERT_AT = 3
 NOTICE_DAYS = 14  # the pay-by date that formal and final notices give
+# The states in which the engine itself speaks: the ladder, or a plan's instalments.
+REMINDED_STATES = frozenset({InvoiceStatus.OPEN, InvoiceStatus.IN_PLAN})
 
 
 class ClaimLost(Exception):
@@ -69,6 +76,7 @@ class Claim:
     invoice: Invoice
     stage: Stage
     row: Reminder
+    instalment: InstalmentInfo | None = None
 
 
 @dataclass
@@ -77,6 +85,7 @@ class ClientBatch:
     owner: Owner
     claims: list[Claim] = field(default_factory=list)
     previous_reminded_at: datetime | None = None
+    alerts: list[Alert] = field(default_factory=list)
 
 
 class ReminderService:
@@ -120,9 +129,12 @@ class ReminderService:
                 return
             if batch is None:
                 return
+            if not batch.claims:
+                await self._send_alerts(batch.alerts, report)
+                return
             delivery = await self._send(batch, now)
             async with session.begin():
-                alerts = await self._record(session, batch, delivery, now)
+                alerts = batch.alerts + await self._record(session, batch, delivery, now)
         report.messages_sent += delivery.sent
         report.reminders_sent += len(batch.claims) if delivery.sent else 0
         report.failures += not delivery.sent
@@ -140,35 +152,38 @@ class ReminderService:
     async def _claim(
         self, session: AsyncSession, client_id: int, now: datetime
     ) -> ClientBatch | None:
-        """Decide and claim what goes to this client now; None when nothing does."""
+        """Decide and claim what goes to this client now (None: another worker has them)."""
         client = await self._lock_client(session, client_id)
         if client is None:
             return None
         owner = await Owners(session).get(client.owner_id)
         assert owner is not None
-        invoices = await self._remindable(session, client, owner, now)
+        batch = ClientBatch(client, owner, previous_reminded_at=client.last_reminded_at)
+        invoices = await self._remindable(session, batch, now)
         if not invoices:
-            return None
+            return batch
         if client.chat_id is None or client.unreachable or client.blocked or client.paused:
             # Parked: the client joining or coming back re-plans these invoices.
             self._schedule(session, invoices, None)
-            return None
+            return batch
         timezone, window = timezone_for(client, owner), window_for(owner)
         today = local_today(now, timezone)
         if not window.allows(now.astimezone(ZoneInfo(timezone))):
             self._schedule(session, invoices, next_send_moment(now, timezone, window))
-            return None
+            return batch
         last = client.last_reminded_at
         if last is not None and local_today(last, timezone) == today:
             tomorrow = start_of_local_day(today + timedelta(days=1), timezone)
             self._schedule(session, invoices, next_send_moment(tomorrow, timezone, window))
-            return None
-        batch = await self._claim_stages(session, client, owner, invoices, today, now)
-        return batch if batch.claims else None
+            return batch
+        await self._claim_stages(session, batch, invoices, today, now)
+        return batch
 
     async def _remindable(
-        self, session: AsyncSession, client: Client, owner: Owner, now: datetime
+        self, session: AsyncSession, batch: ClientBatch, now: datetime
     ) -> list[Invoice]:
+        """The client's invoices whose turn it is; ends pauses and broken promises on the way."""
+        client, owner = batch.client, batch.owner
         due = (
             await session.exec(
                 select(Invoice)
@@ -176,17 +191,20 @@ class ReminderService:
                 .order_by(col(Invoice.due_date), col(Invoice.number))
             )
         ).all()
+        today = local_today(now, timezone_for(client, owner))
         remindable = []
         for invoice in due:
             paused_until = invoice.paused_until
             if invoice.status == InvoiceStatus.PAUSED and paused_until and paused_until <= now:
                 await resume_invoice(session, self.deps, owner, client, invoice, "pause_ended")
-            if invoice.status == InvoiceStatus.OPEN:
+            promised_for = invoice.promised_for
+            if invoice.status == InvoiceStatus.PROMISED and promised_for and promised_for < today:
+                batch.alerts.append(await break_promise(session, self.deps, owner, client, invoice))
+            if invoice.status in (InvoiceStatus.OPEN, InvoiceStatus.IN_PLAN):
                 remindable.append(invoice)
             else:
                 # Not the ladder's turn (paused, promised, disputed …): wait for the state.
-                invoice.next_reminder_at = plan_next(invoice, client, owner, (), now)
-                session.add(invoice)
+                await replan(session, invoice, client, owner, now)
         return remindable
 
     @staticmethod
@@ -198,22 +216,21 @@ class ReminderService:
     async def _claim_stages(
         self,
         session: AsyncSession,
-        client: Client,
-        owner: Owner,
+        batch: ClientBatch,
         invoices: list[Invoice],
         today: date,
         now: datetime,
-    ) -> ClientBatch:
-        batch = ClientBatch(client, owner, previous_reminded_at=client.last_reminded_at)
+    ) -> None:
+        client, owner = batch.client, batch.owner
         rows = await Reminders(session).by_invoice([inv.id for inv in invoices if inv.id])
-        ladder = ladder_for(owner)
         for invoice in invoices:
             assert invoice.id is not None
             existing = rows[invoice.id]
+            ladder = await invoice_ladder(session, invoice, owner)
             due = due_now(ladder, invoice.due_date, today, recorded_stages(existing))
             if due is None:
                 invoice.next_reminder_at = plan_next(
-                    invoice, client, owner, recorded_stages(existing), now
+                    invoice, client, owner, recorded_stages(existing), now, ladder
                 )
                 session.add(invoice)
                 continue
@@ -225,12 +242,29 @@ class ReminderService:
             row.chat_id = client.chat_id
             invoice.next_reminder_at = None  # in flight; set again once the send is recorded
             session.add(invoice)
-            batch.claims.append(Claim(invoice, due.stage, row))
+            batch.claims.append(
+                Claim(invoice, due.stage, row, await self._instalment(session, invoice, due.stage))
+            )
         if batch.claims:
             client.last_reminded_at = now
             session.add(client)
         await session.flush()
-        return batch
+
+    @staticmethod
+    async def _instalment(
+        session: AsyncSession, invoice: Invoice, stage: Stage
+    ) -> InstalmentInfo | None:
+        parsed = instalment_stage(stage.name)
+        if parsed is None or invoice.id is None:
+            return None
+        found = await active_plan(session, invoice.id)
+        if found is None:
+            return None
+        _, instalments = found
+        instalment = next(i for i in instalments if i.seq == parsed[0])
+        return InstalmentInfo(
+            instalment.seq, len(instalments), instalment.amount_minor, instalment.due_date
+        )
 
     async def _take(
         self,
@@ -284,6 +318,7 @@ class ReminderService:
                 stage=claim.stage.name,
                 days_overdue=(today - claim.invoice.due_date).days,
                 deadline=today + timedelta(days=NOTICE_DAYS),
+                instalment=claim.instalment,
             )
             for claim in batch.claims
         ]
@@ -324,8 +359,9 @@ class ReminderService:
         await session.flush()
         rows = await Reminders(session).by_invoice([c.invoice.id or 0 for c in batch.claims])
         for claim in batch.claims:
+            ladder = await invoice_ladder(session, claim.invoice, owner)
             claim.invoice.next_reminder_at = self._next_look(
-                claim, client, owner, recorded_stages(rows[claim.invoice.id or 0]), now
+                claim, client, owner, recorded_stages(rows[claim.invoice.id or 0]), now, ladder
             )
             session.add(claim.invoice)
         if delivery.status is DeliveryStatus.UNREACHABLE and not client.unreachable:
@@ -353,17 +389,22 @@ class ReminderService:
 
     @staticmethod
     def _next_look(
-        claim: Claim, client: Client, owner: Owner, recorded: set[str], now: datetime
+        claim: Claim,
+        client: Client,
+        owner: Owner,
+        recorded: set[str],
+        now: datetime,
+        ladder: Sequence[Stage],
     ) -> datetime | None:
         status = claim.row.status
         if status == SendStatus.UNDELIVERED:
             return None  # parked until the client can be reached again
-        if status == SendStatus.RETRY and claim.invoice.status == InvoiceStatus.OPEN:
+        if status == SendStatus.RETRY and claim.invoice.status in REMINDED_STATES:
             return now + BACKOFF[min(claim.row.attempts, len(BACKOFF)) - 1]
         # Sent, failed for good or unknown: the ladder moves on, tomorrow at the earliest.
         timezone = timezone_for(client, owner)
         tomorrow = start_of_local_day(local_today(now, timezone) + timedelta(days=1), timezone)
-        return plan_next(claim.invoice, client, owner, recorded, tomorrow)
+        return plan_next(claim.invoice, client, owner, recorded, tomorrow, ladder)
 
     @staticmethod
     def _alerts_after(owner: Owner, client: Client, claim: Claim, status: str) -> list[Alert]:
@@ -440,12 +481,8 @@ class ReminderService:
                     stage=row.stage,
                     error=row.last_error,
                 )
-                if invoice.next_reminder_at is None and invoice.status == InvoiceStatus.OPEN:
-                    rows = (await Reminders(session).by_invoice([row.invoice_id]))[row.invoice_id]
-                    invoice.next_reminder_at = plan_next(
-                        invoice, client, owner, recorded_stages(rows), now
-                    )
-                    session.add(invoice)
+                if invoice.next_reminder_at is None:
+                    await replan(session, invoice, client, owner, now)
                 alerts.append(
                     Alert.about_invoice(
                         owner,
@@ -502,7 +539,7 @@ class ReminderService:
                 async with session.begin():
                     owner = await get_or_create_owner(session, self.deps, owner_user_id, display)
                     invoice, client = await load_invoice(session, owner, number)
-                    if invoice.status != InvoiceStatus.OPEN:
+                    if invoice.status not in REMINDED_STATES:
                         raise Refused("not_remindable", number=number, status=invoice.status)
                     if client.chat_id is None:
                         raise Refused("client_not_linked", name=client.name)
@@ -524,7 +561,9 @@ class ReminderService:
     ) -> ClientBatch:
         assert invoice.id is not None
         today = local_today(now, timezone_for(client, owner))
-        ladder = ladder_for(owner)
+        ladder = await invoice_ladder(session, invoice, owner)
+        if not ladder:
+            raise Refused("stage_already_sent", number=invoice.number, stage="")
         stage = current_stage(ladder, invoice.due_date, today)
         rows = (await Reminders(session).by_invoice([invoice.id]))[invoice.id]
         if stage.name in recorded_stages(rows):

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import Invoices, Reminders
-from bot.db.tables import Client, Invoice, Owner, Reminder
-from bot.domain.ladder import DEFAULT_LADDER, Stage, next_stage
+from bot.db.tables import Client, Instalment, Invoice, Owner, Plan, Reminder
+from bot.domain.ladder import DEFAULT_LADDER, Stage, Tone, next_stage
+from bot.domain.plans import Instalment as PlannedInstalment
+from bot.domain.plans import paid_instalments
 from bot.domain.schedule import SendWindow, parse_days, parse_hours
-from bot.domain.sendtime import stage_send_moment
+from bot.domain.sendtime import stage_send_moment, start_of_local_day
 from bot.domain.states import InvoiceStatus
+
+# Each instalment of an accepted plan is reminded on its own: a heads-up and its due day.
+INSTALMENT_HEADS_UP_DAYS = 3
 
 
 class SendStatus:
@@ -47,27 +53,101 @@ def recorded_stages(rows: dict[str, Reminder]) -> set[str]:
     return {stage for stage, row in rows.items() if row.status not in REUSABLE}
 
 
+def instalment_stage(stage_name: str) -> tuple[int, str] | None:
+    """`i2_due` → (2, "due"); None for the ordinary ladder's stages."""
+    head, _, kind = stage_name.partition("_")
+    if head.startswith("i") and head[1:].isdigit() and kind in ("heads_up", "due"):
+        return int(head[1:]), kind
+    return None
+
+
+async def active_plan(
+    session: AsyncSession, invoice_id: int
+) -> tuple[Plan, list[Instalment]] | None:
+    plan = (
+        await session.exec(
+            select(Plan)
+            .where(Plan.invoice_id == invoice_id, Plan.status == "accepted")
+            .order_by(col(Plan.id).desc())
+        )
+    ).first()
+    if plan is None:
+        return None
+    instalments = (
+        await session.exec(
+            select(Instalment).where(Instalment.plan_id == plan.id).order_by(col(Instalment.seq))
+        )
+    ).all()
+    return plan, list(instalments)
+
+
+def unpaid_instalments(
+    invoice: Invoice, plan: Plan, instalments: list[Instalment]
+) -> list[Instalment]:
+    planned = [PlannedInstalment(i.seq, i.amount_minor, i.due_date) for i in instalments]
+    covered = paid_instalments(planned, invoice.paid_minor - plan.base_paid_minor)
+    return instalments[covered:]
+
+
+async def invoice_ladder(session: AsyncSession, invoice: Invoice, owner: Owner) -> Sequence[Stage]:
+    """The ladder, or for an invoice in a plan: each unpaid instalment's heads-up and due day."""
+    if invoice.status != InvoiceStatus.IN_PLAN or invoice.id is None:
+        return ladder_for(owner)
+    found = await active_plan(session, invoice.id)
+    if found is None:
+        return ladder_for(owner)
+    plan, instalments = found
+    stages: list[Stage] = []
+    for instalment in unpaid_instalments(invoice, plan, instalments):
+        offset = (instalment.due_date - invoice.due_date).days
+        stages.append(
+            Stage(f"i{instalment.seq}_heads_up", offset - INSTALMENT_HEADS_UP_DAYS, Tone.FRIENDLY)
+        )
+        stages.append(Stage(f"i{instalment.seq}_due", offset, Tone.FRIENDLY))
+    return stages
+
+
 def plan_next(
     invoice: Invoice,
     client: Client,
     owner: Owner,
     recorded: Iterable[str],
     not_before: datetime,
+    ladder: Sequence[Stage] | None = None,
 ) -> datetime | None:
-    """When the engine should next look at the invoice (None: nothing left or not open)."""
+    """When the engine should next look at the invoice (None: nothing to do until a change).
+
+    `ladder` is the invoice's own (see invoice_ladder); the owner's ladder by default.
+    """
+    timezone = timezone_for(client, owner)
     if invoice.status == InvoiceStatus.PAUSED:
         return invoice.paused_until
-    if invoice.status != InvoiceStatus.OPEN:
+    if invoice.status == InvoiceStatus.PROMISED and invoice.promised_for is not None:
+        # The day after the promised date, the engine checks whether it was kept.
+        return start_of_local_day(invoice.promised_for + timedelta(days=1), timezone)
+    if invoice.status not in (InvoiceStatus.OPEN, InvoiceStatus.IN_PLAN):
         return None
-    stage = next_stage(ladder_for(owner), invoice.due_date, recorded)
+    stage = next_stage(
+        ladder if ladder is not None else ladder_for(owner), invoice.due_date, recorded
+    )
     if stage is None:
         return None
     return stage_send_moment(
-        stage.date_for(invoice.due_date),
-        timezone_for(client, owner),
-        window_for(owner),
-        not_before,
+        stage.date_for(invoice.due_date), timezone, window_for(owner), not_before
     )
+
+
+async def replan(
+    session: AsyncSession, invoice: Invoice, client: Client, owner: Owner, not_before: datetime
+) -> None:
+    """Set the invoice's next look from its current state, ladder and outbox."""
+    assert invoice.id is not None
+    rows = (await Reminders(session).by_invoice([invoice.id]))[invoice.id]
+    ladder = await invoice_ladder(session, invoice, owner)
+    invoice.next_reminder_at = plan_next(
+        invoice, client, owner, recorded_stages(rows), not_before, ladder
+    )
+    session.add(invoice)
 
 
 async def reschedule_client(
@@ -75,11 +155,5 @@ async def reschedule_client(
 ) -> None:
     """Re-plan every open invoice of a client (they joined, came back, moved time zone)."""
     assert client.id is not None
-    invoices = await Invoices(session).open_for_client(client.id)
-    rows = await Reminders(session).by_invoice([inv.id for inv in invoices if inv.id is not None])
-    for invoice in invoices:
-        assert invoice.id is not None
-        invoice.next_reminder_at = plan_next(
-            invoice, client, owner, recorded_stages(rows[invoice.id]), now
-        )
-        session.add(invoice)
+    for invoice in await Invoices(session).open_for_client(client.id):
+        await replan(session, invoice, client, owner, now)
