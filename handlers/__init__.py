@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import buttons, client, errors, owner
+from handlers import buttons, client, errors, owner, pending
 from handlers.commands import publish_commands
 from handlers.common import SERVICES_KEY, AnyApplication
 
@@ -13,6 +13,7 @@ def register(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
     owner.register(app, owner_ids)
     client.register(app)
     buttons.register(app)
+    pending.register(app)
     errors.register(app)
 
 

@@ -1,20 +1,38 @@
-"""Inline buttons: client answers on reminders, owner actions on alerts and cards.
+"""Inline buttons: client answers on reminders, owner decisions on alerts and cards.
 
 Callback data is parsed and checked on arrival; every callback is answered, and a
-forged, foreign or stale press changes nothing and says so briefly.
+forged, foreign or stale press changes nothing and says so briefly. A choice made is
+shown by replacing the keyboard with the choice itself.
 """
 
 from __future__ import annotations
 
-from telegram import Update
+import contextlib
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler
 
+from bot.domain.plans import MAX_PROMISE_DAYS
+from bot.services.answers import Answer
 from bot.services.errors import Refused
 from handlers import invoices, owner
-from handlers.common import AnyApplication, Context, sender_locale, services
+from handlers.common import AnyApplication, Context, reply, sender_locale, services
+from handlers.pending import AWAITING, Awaiting
 from messages import render
-from messages.callbacks import parse_callback
-from messages.keyboards import invoice_answers
+from messages.callbacks import REASON_CODES, parse_callback
+from messages.keyboards import (
+    chosen,
+    invoice_answers,
+    later_menu,
+    owner_chosen,
+    plan_menu,
+    problem_menu,
+    skip_details,
+)
+
+SUBMENUS = {"later": later_menu, "plan": plan_menu, "problem": problem_menu}
 
 
 async def on_button(update: Update, context: Context) -> None:
@@ -31,39 +49,138 @@ async def on_button(update: Update, context: Context) -> None:
         await owner_button(update, context, callback.action, callback.target)
 
 
+async def _edit_keyboard(update: Update, keyboard: InlineKeyboardMarkup | None) -> None:
+    query = update.callback_query
+    assert query is not None
+    # A message too old to edit, or one already showing this, leaves the answer standing.
+    with contextlib.suppress(BadRequest):
+        await query.edit_message_reply_markup(keyboard)
+
+
+def _chosen(answer: Answer, choice: str, **data: Any) -> InlineKeyboardMarkup:
+    return chosen(render("buttons/chosen", answer.locale, choice=choice, **data), answer.invoice_id)
+
+
 async def client_button(update: Update, context: Context, action: str, invoice_id: int) -> None:
     query, chat = update.callback_query, update.effective_chat
     assert query is not None and chat is not None
     answers = services(context).answers
     try:
-        if action in ("pay", "more"):
-            found = await answers.check(invoice_id, chat.id)
+        if action in ("pay", "more", "noop"):
+            found = await answers.look(invoice_id, chat.id)
+        elif action in SUBMENUS:
+            found = await answers.check_choice(invoice_id, chat.id, action)
         else:
-            found = await answers.answer(invoice_id, chat.id, action)
+            found = await _answer(update, context, action, invoice_id, chat.id)
     except Refused as refusal:
-        await query.answer(render(f"client/{refusal.code}", sender_locale(update, context)))
+        template = f"client/{refusal.code}" if refusal.code in ("not_yours", "stale") else None
+        text = (
+            render(template, sender_locale(update, context))
+            if template
+            else render("client/state", sender_locale(update, context), status=refusal.code[6:])
+        )
+        await query.answer(text, show_alert=refusal.code.startswith("promise"))
         return
+    await _after_client_choice(update, context, action, found)
+
+
+async def _answer(
+    update: Update, context: Context, action: str, invoice_id: int, chat_id: int
+) -> Answer:
+    answers = services(context).answers
+    if action == "paid":
+        return await answers.claim_paid(invoice_id, chat_id)
+    if action in ("l3", "l7", "l14"):
+        return await answers.promise(invoice_id, chat_id, days=int(action[1:]))
+    if action == "ldate":
+        return await answers.check_choice(invoice_id, chat_id, "later")
+    if action.startswith("p"):
+        return await answers.propose_plan(invoice_id, chat_id, action[1:])
+    if action.startswith("r"):
+        return await answers.check_choice(invoice_id, chat_id, "problem")
+    assert action.startswith("s")
+    return await answers.dispute(invoice_id, chat_id, REASON_CODES[action[1:]], "")
+
+
+async def _after_client_choice(
+    update: Update, context: Context, action: str, found: Answer
+) -> None:
+    query = update.callback_query
+    assert query is not None and query.message is not None
     if action == "pay":
         text = render(
             "client/pay_instructions", found.locale, pay_instructions=found.pay_instructions
         )
         await query.answer(text, show_alert=True)
-    elif action == "more":
-        await query.answer()
-        await context.bot.send_message(
-            chat.id,
-            render("client/options", found.locale, number=found.number),
-            reply_markup=invoice_answers(found.invoice_id, found.locale, found.pay_link),
+        return
+    if action == "noop" or found.repeated:
+        await query.answer(render("client/repeated", found.locale))
+        return
+    await query.answer()
+    data = _answer_data(found)
+    if action == "more":
+        await reply(
+            update,
+            "client/options",
+            found.locale,
+            invoice_answers(found.invoice_id, found.locale, found.pay_link),
+            number=found.number,
         )
+    elif action in SUBMENUS:
+        await _edit_keyboard(update, SUBMENUS[action](found.invoice_id, found.locale))
+    elif action == "paid":
+        await _edit_keyboard(update, _chosen(found, "paid"))
+        await reply(update, "client/claim_done", found.locale, **data)
+    elif action == "ldate":
+        _await(context, Awaiting("promise_date", found.invoice_id))
+        await reply(
+            update,
+            "client/later_ask_date",
+            found.locale,
+            number=found.number,
+            example=_example_day(context, 10),
+            max_days=MAX_PROMISE_DAYS,
+        )
+    elif action.startswith("l"):
+        await _edit_keyboard(update, _chosen(found, "later", day=found.promised_for))
+        await reply(update, "client/promise_done", found.locale, **data)
+    elif action.startswith("p"):
+        await _edit_keyboard(update, _chosen(found, "plan"))
+        await reply(update, "client/plan_done", found.locale, **data)
+    elif action.startswith("r"):
+        code = action[1:]
+        _await(context, Awaiting("dispute_details", found.invoice_id, REASON_CODES[code]))
+        await _edit_keyboard(update, skip_details(found.invoice_id, code, found.locale))
+        await reply(update, "client/problem_ask_details", found.locale, number=found.number)
+    else:  # details skipped: the dispute is open
+        _await(context, None)
+        await _edit_keyboard(update, _chosen(found, "problem"))
+        await reply(update, "client/problem_done", found.locale, **data)
+
+
+def _answer_data(found: Answer) -> dict[str, Any]:
+    return {
+        "number": found.number,
+        "business_name": found.business_name,
+        "remaining_minor": found.remaining_minor,
+        "currency": found.currency,
+        "promised_for": found.promised_for,
+        "parts": found.parts,
+    }
+
+
+def _example_day(context: Context, days: int) -> Any:
+    from datetime import timedelta
+
+    return services(context).deps.clock.now().date() + timedelta(days=days)
+
+
+def _await(context: Context, awaiting: Awaiting | None) -> None:
+    assert context.user_data is not None
+    if awaiting is None:
+        context.user_data.pop(AWAITING, None)
     else:
-        await query.answer(
-            render(
-                "client/answer_noted",
-                found.locale,
-                business_name=found.business_name,
-                repeated=found.repeated,
-            )
-        )
+        context.user_data[AWAITING] = awaiting
 
 
 async def owner_button(update: Update, context: Context, action: str, target: int) -> None:
@@ -75,21 +192,42 @@ async def owner_button(update: Update, context: Context, action: str, target: in
     await query.answer()
     user_id, display, locale = await invoices.owner_context(update, context)
     try:
-        if action == "invite":
-            await owner.send_invite(update, context, target, locale)
-        elif action == "card":
-            card = await services(context).invoices.card(user_id, display, str(target))
-            await invoices.send_card(update, context, card, locale)
-        elif action == "pause":
-            await invoices.pause_invoice(
-                update, context, user_id, display, locale, str(target), None
-            )
-        elif action == "resume":
-            await invoices.resume_invoice(update, context, user_id, display, locale, str(target))
-        elif action == "remind":
-            await invoices.remind_invoice(update, context, user_id, display, locale, str(target))
+        await _owner_action(update, context, action, target, (user_id, display, locale))
     except Refused as refusal:
         await invoices.refuse(update, locale, refusal, action)
+
+
+async def _owner_action(
+    update: Update, context: Context, action: str, target: int, who: tuple[int, str, str]
+) -> None:
+    user_id, display, locale = who
+    number = str(target)
+    if action == "invite":
+        await owner.send_invite(update, context, target, locale)
+    elif action == "card":
+        card = await services(context).invoices.card(user_id, display, number)
+        await invoices.send_card(update, context, card, locale)
+    elif action == "pause":
+        await invoices.pause_invoice(update, context, user_id, display, locale, number, None)
+    elif action == "resume":
+        await invoices.resume_invoice(update, context, user_id, display, locale, number)
+    elif action == "remind":
+        await invoices.remind_invoice(update, context, user_id, display, locale, number)
+    elif action == "adjust":
+        await services(context).decisions.waiting_for_adjustment(user_id, display, number)
+        _await(context, Awaiting("adjust_amount", target))
+        await reply(update, "owner/adjust_ask", locale, number=target)
+    elif action == "offerplan":
+        decided = await services(context).decisions.offer_plan(user_id, display, number)
+        await invoices.reply_decided(update, locale, decided)
+    elif action in ("pauseall", "unpauseall", "block", "unblock"):
+        await owner.client_switch(update, context, target, action, locale)
+    else:
+        decided = await services(context).decisions.decide(user_id, display, number, action)
+        await _edit_keyboard(
+            update, owner_chosen(render("buttons/chosen", locale, choice=action), target)
+        )
+        await invoices.reply_decided(update, locale, decided)
 
 
 def register(app: AnyApplication) -> None:

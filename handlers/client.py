@@ -7,7 +7,9 @@ from telegram.ext import CommandHandler, filters
 
 from bot.services.views import RedeemOutcome
 from handlers import owner
-from handlers.common import AnyApplication, Context, reply, sender_locale, services
+from handlers.common import AnyApplication, Context, reply, reply_text, sender_locale, services
+from messages import render
+from messages.keyboards import combined_answers, invoice_answers
 
 _OUTCOME_TEMPLATES = {
     RedeemOutcome.LINKED: "client/welcome",
@@ -61,6 +63,30 @@ async def client_help(update: Update, context: Context) -> None:
     await reply(update, "client/help", sender_locale(update, context))
 
 
+async def client_invoices(update: Update, context: Context) -> None:
+    """A client's own open invoices, each with its buttons; never anyone else's."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    found = await services(context).answers.open_invoices(chat.id)
+    locale = found[0][1].locale if found else sender_locale(update, context)
+    if not found:
+        await reply(update, "client/no_invoices", locale)
+        return
+    lines = [render("client/invoices_header", locale, count=len(found))]
+    lines += [
+        render("client/invoice_line", locale, invoice=invoice, business_name=answer.business_name)
+        for invoice, answer in found
+    ]
+    if len(found) == 1:
+        keyboard = invoice_answers(found[0][1].invoice_id, locale, found[0][1].pay_link)
+    else:
+        keyboard = combined_answers(
+            [(answer.invoice_id, answer.number) for _, answer in found[:10]], locale, None
+        )
+    await reply_text(update, "\n".join(lines), keyboard)
+
+
 def register_start(app: AnyApplication) -> None:
     # Invite links only make sense in a private chat with the bot.
     app.add_handler(CommandHandler("start", start, filters=filters.ChatType.PRIVATE))
@@ -68,3 +94,4 @@ def register_start(app: AnyApplication) -> None:
 
 def register(app: AnyApplication) -> None:
     app.add_handler(CommandHandler("help", client_help))
+    app.add_handler(CommandHandler("invoices", client_invoices, filters=filters.ChatType.PRIVATE))

@@ -14,6 +14,7 @@ OWNER_COMMANDS: tuple[tuple[str, str], ...] = (
     ("help", "commands and how duebot works"),
     ("newclient", "add a client and get their invite link"),
     ("clients", "your clients and what they owe"),
+    ("client", "one client: balance, promises, buttons"),
     ("newinvoice", "add an invoice: /newinvoice Acme 1200 EUR 2026-12-01"),
     ("invoices", "open invoices (or: overdue, all)"),
     ("invoice", "one invoice: amounts, history, next reminder"),
@@ -28,6 +29,7 @@ OWNER_COMMANDS: tuple[tuple[str, str], ...] = (
 
 CLIENT_COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", "connect with a business"),
+    ("invoices", "your open invoices"),
     ("help", "what this bot does"),
 )
 

@@ -13,6 +13,7 @@ from telegram.ext import CommandHandler, filters
 
 from bot.domain.ladder import DEFAULT_LADDER
 from bot.domain.states import InvoiceStatus
+from bot.services.decisions import Decided
 from bot.services.errors import Refused
 from bot.services.views import InvoiceCard, InvoiceView, NewInvoice
 from handlers.common import AnyApplication, Context, reply, reply_text, services
@@ -58,6 +59,16 @@ def guarded(
 async def refuse(update: Update, locale: str, refusal: Refused, command: str) -> None:
     data: dict[str, Any] = {"given": "", "command": command, **refusal.details}
     await reply(update, "owner/refused", locale, code=refusal.code, **data)
+
+
+async def reply_decided(update: Update, locale: str, decided: Decided) -> None:
+    data: dict[str, Any] = {
+        **decided.data,
+        "decision": decided.decision,
+        "number": decided.number,
+        "client_name": decided.client_name,
+    }
+    await reply(update, "owner/decided", locale, **data)
 
 
 def first_arg(context: Context, command: str) -> str:

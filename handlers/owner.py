@@ -9,7 +9,8 @@ from telegram.ext import CommandHandler, filters
 from telegram.helpers import create_deep_linked_url
 
 from bot.domain.names import MAX_NAME_LENGTH, InvalidName
-from bot.services.views import NewClient
+from bot.services.errors import Refused
+from bot.services.views import ClientCard, NewClient
 from handlers import dialog, invoices
 from handlers.commands import OWNER_COMMANDS, publish_owner_commands
 from handlers.common import (
@@ -22,6 +23,7 @@ from handlers.common import (
     services,
 )
 from messages import render
+from messages.keyboards import owner_buttons
 from messages.render import join_within_limit
 
 
@@ -110,17 +112,64 @@ async def list_clients(update: Update, context: Context) -> None:
         await reply_text(update, text)
 
 
+async def show_client(update: Update, context: Context) -> None:
+    user = update.effective_user
+    assert user is not None
+    locale = await _owner_locale(update, context)
+    ref = " ".join(context.args or [])
+    if not ref.strip():
+        await reply(
+            update, "owner/refused", locale, code="client_usage", given="", command="client"
+        )
+        return
+    try:
+        card = await services(context).clients.card(user.id, user.full_name, ref)
+    except Refused as refusal:
+        data: dict[str, Any] = {"given": "", "command": "client", **refusal.details}
+        await reply(update, "owner/refused", locale, code=refusal.code, **data)
+        return
+    await reply(update, "owner/client_card", locale, client_card_buttons(card, locale), card=card)
+
+
+def client_card_buttons(card: ClientCard, locale: str) -> InlineKeyboardMarkup:
+    client = card.summary.client
+    return owner_buttons(
+        locale,
+        ("invite", client.id),
+        ("unpauseall" if client.paused else "pauseall", client.id),
+        ("unblock" if client.blocked else "block", client.id),
+    )
+
+
+async def client_switch(
+    update: Update, context: Context, client_id: int, action: str, locale: str
+) -> None:
+    user = update.effective_user
+    assert user is not None
+    client = await services(context).clients.switch(user.id, user.full_name, client_id, action)
+    await reply(update, "owner/client_switched", locale, action=action, client=client)
+
+
 async def refuse(update: Update, context: Context) -> None:
     await reply(update, "common/not_owner", sender_locale(update, context))
 
 
-OWNER_ONLY = ("newclient", "clients", "newinvoice", "cancel", *invoices.COMMANDS)
+# Owner commands that a non-owner is refused; /invoices is the client's own list for them.
+OWNER_ONLY = (
+    "newclient",
+    "clients",
+    "client",
+    "newinvoice",
+    "cancel",
+    *(command for command in invoices.COMMANDS if command != "invoices"),
+)
 
 
 def register(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
     is_owner = filters.User(user_id=list(owner_ids))
     app.add_handler(CommandHandler("newclient", new_client, filters=is_owner))
     app.add_handler(CommandHandler("clients", list_clients, filters=is_owner))
+    app.add_handler(CommandHandler("client", show_client, filters=is_owner))
     app.add_handler(CommandHandler("help", help_command, filters=is_owner))
     dialog.register(app, is_owner)
     invoices.register(app, is_owner)

@@ -10,9 +10,57 @@ from dataclasses import dataclass
 MAX_CALLBACK_BYTES = 64
 
 # Client buttons on reminders (SPEC §4).
-CLIENT_ACTIONS = ("pay", "paid", "later", "plan", "problem", "more")
-# Owner buttons on alerts and cards.
-OWNER_ACTIONS = ("pause", "resume", "remind", "card", "invite")
+CLIENT_ACTIONS = (
+    "pay",
+    "paid",
+    "later",
+    "plan",
+    "problem",
+    "more",
+    "noop",
+    # Pay later: presets and "another date"
+    "l3",
+    "l7",
+    "l14",
+    "ldate",
+    # Payment plan: monthly instalments or part now
+    "p2",
+    "p3",
+    "p4",
+    "p6",
+    "ppart",
+    # Problem with the work: a reason, then details or skip
+    "rnd",
+    "rq",
+    "ramt",
+    "roth",
+    "snd",
+    "sq",
+    "samt",
+    "soth",
+)
+# Owner buttons on alerts and cards (targets are per-owner invoice numbers, or client ids).
+OWNER_ACTIONS = (
+    "pause",
+    "resume",
+    "remind",
+    "card",
+    "invite",
+    "confirm",
+    "notrecv",
+    "accept",
+    "decline",
+    "resolve",
+    "adjust",
+    "cancelinv",
+    "offerplan",
+    "endplan",
+    "pauseall",
+    "unpauseall",
+    "block",
+    "unblock",
+)
+REASON_CODES = {"nd": "not_delivered", "q": "quality", "amt": "wrong_amount", "oth": "other"}
 
 
 @dataclass(frozen=True)

@@ -85,3 +85,53 @@ def owner_buttons(locale: str, *buttons: tuple[str, int]) -> InlineKeyboardMarku
             ]
         ]
     )
+
+
+def _button(label: str, action: str, invoice_id: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=client_callback(action, invoice_id))
+
+
+def later_menu(invoice_id: int, locale: str) -> InlineKeyboardMarkup:
+    presets = [
+        _button(_label("later_days", locale, days=days), f"l{days}", invoice_id)
+        for days in (3, 7, 14)
+    ]
+    return InlineKeyboardMarkup(
+        [presets, [_button(_label("later_date", locale), "ldate", invoice_id)]]
+    )
+
+
+def plan_menu(invoice_id: int, locale: str) -> InlineKeyboardMarkup:
+    monthly = [
+        _button(_label("plan_months", locale, count=count), f"p{count}", invoice_id)
+        for count in (2, 3, 4, 6)
+    ]
+    return InlineKeyboardMarkup(
+        [monthly[:2], monthly[2:], [_button(_label("plan_part", locale), "ppart", invoice_id)]]
+    )
+
+
+def problem_menu(invoice_id: int, locale: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [_button(_label(f"reason_{code}", locale), f"r{code}", invoice_id)]
+            for code in ("nd", "q", "amt", "oth")
+        ]
+    )
+
+
+def skip_details(invoice_id: int, reason_code: str, locale: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[_button(_label("skip_details", locale), f"s{reason_code}", invoice_id)]]
+    )
+
+
+def chosen(label: str, invoice_id: int) -> InlineKeyboardMarkup:
+    """What a keyboard becomes once a choice is made: the choice, shown, inert."""
+    return InlineKeyboardMarkup([[_button(f"✓ {label}", "noop", invoice_id)]])
+
+
+def owner_chosen(label: str, number: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(f"✓ {label}", callback_data=owner_callback("card", number))]]
+    )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.services.answers import AnswerService
 from bot.services.clients import ClientService
+from bot.services.decisions import DecisionService
 from bot.services.deps import Deps
 from bot.services.invoices import InvoiceService
 from bot.services.owners import OwnerService
@@ -20,6 +21,7 @@ class Services:
     invoices: InvoiceService
     reminders: ReminderService
     answers: AnswerService
+    decisions: DecisionService
 
     @classmethod
     def build(cls, deps: Deps) -> Services:
@@ -30,4 +32,5 @@ class Services:
             invoices=InvoiceService(deps),
             reminders=ReminderService(deps),
             answers=AnswerService(deps),
+            decisions=DecisionService(deps),
         )

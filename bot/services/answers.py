@@ -1,32 +1,83 @@
-"""Client answers to a reminder. Until each answer has its own flow, the answer is
-recorded, counts as the client responding, and the owner is told at once."""
+"""Client answers to a reminder (SPEC §4): I've paid, pay later, payment plan, problem.
+
+Every answer is checked on arrival: the presser must be the invoice's client and the
+invoice must be in a state where the choice makes sense. Pressing the same choice again
+is harmless. Each accepted answer stops the reminders and tells the owner at once.
+"""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.db.repositories import EventLog, Owners
-from bot.db.tables import Client, Invoice
-from bot.domain.states import CLOSED_STATUSES
+from bot.db.repositories import Clients, EventLog, Invoices, Owners
+from bot.db.tables import Client, Dispute, Instalment, Invoice, Owner, Plan, Promise
+from bot.domain.dates import DateError, parse_date
+from bot.domain.plans import (
+    PLAN_COUNTS,
+    PromiseError,
+    check_promise,
+    monthly_plan,
+    part_now_plan,
+)
+from bot.domain.sendtime import local_today
+from bot.domain.states import CHOICE_RESULT, CLIENT_CHOICES, CLOSED_STATUSES, InvoiceStatus
 from bot.services.alerts import Alert, AlertSender
 from bot.services.deps import Deps
 from bot.services.errors import Refused
+from bot.services.invoices import invoice_view
+from bot.services.plans import proposed_plan
+from bot.services.promises import resolve_promise
+from bot.services.schedule import active_plan, replan, timezone_for, unpaid_instalments
+from bot.services.views import InvoiceView
 
-ANSWERS = ("paid", "later", "plan", "problem")
+DISPUTE_REASONS = ("not_delivered", "quality", "wrong_amount", "other")
+MAX_DETAILS = 1000
 
 
 @dataclass(frozen=True)
-class AnswerContext:
+class PlannedPart:
+    seq: int
+    amount_minor: int
+    due_date: date
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the client is told back, and in which language."""
+
     invoice_id: int
     number: int
+    currency: str
+    remaining_minor: int
     business_name: str
     pay_link: str | None
     pay_instructions: str | None
     locale: str
+    status: str
     repeated: bool = False
+    promised_for: date | None = None
+    parts: tuple[PlannedPart, ...] = field(default=())
+
+
+def _answer(
+    invoice: Invoice, owner: Owner, client: Client, *, repeated: bool = False, **extra: object
+) -> Answer:
+    return Answer(
+        invoice_id=invoice.id or 0,
+        number=invoice.number,
+        currency=invoice.currency,
+        remaining_minor=invoice.amount_minor - invoice.paid_minor,
+        business_name=owner.business_name,
+        pay_link=invoice.pay_link or owner.pay_link,
+        pay_instructions=owner.pay_instructions,
+        locale=client.locale or owner.locale,
+        status=invoice.status,
+        repeated=repeated,
+        **extra,  # type: ignore[arg-type]
+    )
 
 
 class AnswerService:
@@ -34,74 +85,245 @@ class AnswerService:
         self.deps = deps
         self.alerts = AlertSender(deps)
 
-    async def check(self, invoice_id: int, chat_id: int) -> AnswerContext:
-        """The invoice behind a client's button, if this chat is that invoice's client."""
+    # --- looking --------------------------------------------------------------------------
+    async def look(self, invoice_id: int, chat_id: int) -> Answer:
+        """The invoice behind a button (Pay now, More, a sub-menu), checked, nothing changed."""
         async with self.deps.sessions() as session:
-            invoice, client = await self._load(session, invoice_id, chat_id)
-            owner = await Owners(session).get(invoice.owner_id)
-            assert owner is not None
-            return AnswerContext(
-                invoice_id,
-                invoice.number,
-                owner.business_name,
-                owner.pay_link,
-                owner.pay_instructions,
-                client.locale or owner.locale,
-            )
+            invoice, client, owner = await self._load(session, invoice_id, chat_id)
+            return _answer(invoice, owner, client)
 
-    async def answer(self, invoice_id: int, chat_id: int, answer: str) -> AnswerContext:
-        assert answer in ANSWERS
-        now = self.deps.clock.now()
+    async def check_choice(self, invoice_id: int, chat_id: int, choice: str) -> Answer:
+        """Before showing a sub-menu (dates, plans, reasons): is this choice still possible?"""
+        async with self.deps.sessions() as session:
+            invoice, client, owner = await self._load(session, invoice_id, chat_id)
+            repeated = self._check_state(invoice, choice)
+            return _answer(invoice, owner, client, repeated=repeated)
+
+    async def open_invoices(self, chat_id: int) -> list[tuple[InvoiceView, Answer]]:
+        """A client's own open invoices, across every business they are connected with."""
+        found: list[tuple[InvoiceView, Answer]] = []
+        async with self.deps.sessions() as session:
+            for client in await Clients(session).for_chat(chat_id):
+                owner = await Owners(session).get(client.owner_id)
+                assert owner is not None and client.id is not None
+                for invoice in await Invoices(session).open_for_client(client.id):
+                    found.append((invoice_view(invoice, client), _answer(invoice, owner, client)))
+        return found
+
+    # --- answering --------------------------------------------------------------------------
+    async def claim_paid(self, invoice_id: int, chat_id: int) -> Answer:
         async with self.deps.sessions() as session, session.begin():
-            invoice, client = await self._load(session, invoice_id, chat_id)
-            owner = await Owners(session).get(invoice.owner_id)
-            assert owner is not None
-            events = await EventLog(session).for_invoice(invoice_id)
-            last = events[-1] if events else None
-            repeated = (
-                last is not None
-                and last.kind == "client_answered"
-                and (json.loads(last.data).get("answer") == answer)
+            invoice, client, owner = await self._load(session, invoice_id, chat_id)
+            if self._check_state(invoice, "paid"):
+                return _answer(invoice, owner, client, repeated=True)
+            claimed = invoice.amount_minor - invoice.paid_minor
+            if invoice.status == InvoiceStatus.IN_PLAN:
+                found = await active_plan(session, invoice_id)
+                if found is not None:
+                    unpaid = unpaid_instalments(invoice, *found)
+                    claimed = unpaid[0].amount_minor if unpaid else claimed
+            self._stop(
+                session,
+                invoice,
+                InvoiceStatus.PAYMENT_CLAIMED,
+                "payment_claimed",
+                claimed_minor=claimed,
             )
-            if not repeated:
-                invoice.unanswered_reminders = 0
-                session.add(invoice)
-                EventLog(session).append(
-                    owner_id=owner.id or 0,
-                    client_id=client.id,
-                    invoice_id=invoice_id,
-                    kind="client_answered",
-                    at=now,
-                    answer=answer,
-                )
-            context = AnswerContext(
-                invoice_id,
-                invoice.number,
-                owner.business_name,
-                owner.pay_link,
-                owner.pay_instructions,
-                client.locale or owner.locale,
-                repeated,
-            )
+            invoice.claimed_minor = claimed
             alert = Alert.about_invoice(
                 owner,
                 client,
                 invoice,
-                "owner/client_answered",
-                ("card",),
-                answer=answer,
-                number=invoice.number,
+                "owner/alerts/payment_claimed",
+                ("confirm", "notrecv"),
+                claimed_minor=claimed,
             )
-        if not repeated:
-            await self.alerts.send(alert)
-        return context
+            answer = _answer(invoice, owner, client)
+        await self.alerts.send(alert)
+        return answer
+
+    async def promise(
+        self, invoice_id: int, chat_id: int, *, days: int | None = None, text: str | None = None
+    ) -> Answer:
+        """Pay later: a preset number of days, or a date the client typed."""
+        async with self.deps.sessions() as session, session.begin():
+            invoice, client, owner = await self._load(session, invoice_id, chat_id)
+            if self._check_state(invoice, "later"):
+                return _answer(
+                    invoice, owner, client, repeated=True, promised_for=invoice.promised_for
+                )
+            today = local_today(self.deps.clock.now(), timezone_for(client, owner))
+            try:
+                day = (
+                    today + timedelta(days=days)
+                    if days is not None
+                    else parse_date(text or "", today, client.locale or owner.locale)
+                )
+                check_promise(day, today)
+            except DateError:
+                raise Refused("promise_unreadable") from None
+            except PromiseError as exc:
+                raise Refused(f"promise_{exc}") from None
+            assert client.id is not None
+            session.add(
+                Promise(
+                    invoice_id=invoice_id,
+                    client_id=client.id,
+                    promised_for=day,
+                    created_at=self.deps.clock.now(),
+                )
+            )
+            invoice.promised_for = day
+            self._stop(
+                session,
+                invoice,
+                InvoiceStatus.PROMISED,
+                "promise_made",
+                promised_for=day.isoformat(),
+            )
+            await replan(session, invoice, client, owner, self.deps.clock.now())
+            alert = Alert.about_invoice(
+                owner, client, invoice, "owner/alerts/promise_made", ("card",), promised_for=day
+            )
+            answer = _answer(invoice, owner, client, promised_for=day)
+        await self.alerts.send(alert)
+        return answer
+
+    async def propose_plan(self, invoice_id: int, chat_id: int, kind: str) -> Answer:
+        """A plan: 2, 3, 4 or 6 monthly instalments, or half now and the rest later."""
+        async with self.deps.sessions() as session, session.begin():
+            invoice, client, owner = await self._load(session, invoice_id, chat_id)
+            if self._check_state(invoice, "plan"):
+                found = await proposed_plan(session, invoice_id)
+                return _answer(
+                    invoice, owner, client, repeated=True, parts=_parts(found[1] if found else [])
+                )
+            today = local_today(self.deps.clock.now(), timezone_for(client, owner))
+            remaining = invoice.amount_minor - invoice.paid_minor
+            if kind == "part":
+                planned = part_now_plan(remaining, today)
+            elif kind.isdigit() and int(kind) in PLAN_COUNTS and remaining >= int(kind):
+                planned = monthly_plan(remaining, int(kind), today)
+            else:
+                raise Refused("stale")
+            plan = Plan(
+                invoice_id=invoice_id,
+                kind="part_now" if kind == "part" else "monthly",
+                base_paid_minor=invoice.paid_minor,
+                created_at=self.deps.clock.now(),
+            )
+            session.add(plan)
+            await session.flush()
+            assert plan.id is not None
+            rows = [
+                Instalment(
+                    plan_id=plan.id, seq=p.seq, amount_minor=p.amount_minor, due_date=p.due_date
+                )
+                for p in planned
+            ]
+            session.add_all(rows)
+            if invoice.status == InvoiceStatus.PROMISED:
+                await resolve_promise(session, invoice_id, "withdrawn", self.deps.clock.now())
+                invoice.promised_for = None
+            self._stop(
+                session, invoice, InvoiceStatus.PLAN_PROPOSED, "plan_proposed", parts=len(rows)
+            )
+            parts = _parts(rows)
+            alert = Alert.about_invoice(
+                owner,
+                client,
+                invoice,
+                "owner/alerts/plan_proposed",
+                ("accept", "decline"),
+                parts=parts,
+            )
+            answer = _answer(invoice, owner, client, parts=parts)
+        await self.alerts.send(alert)
+        return answer
+
+    async def dispute(self, invoice_id: int, chat_id: int, reason: str, details: str) -> Answer:
+        if reason not in DISPUTE_REASONS:
+            raise Refused("stale")
+        details = " ".join(details.split())[:MAX_DETAILS]
+        async with self.deps.sessions() as session, session.begin():
+            invoice, client, owner = await self._load(session, invoice_id, chat_id)
+            if self._check_state(invoice, "problem"):
+                return _answer(invoice, owner, client, repeated=True)
+            session.add(
+                Dispute(
+                    invoice_id=invoice_id,
+                    reason=reason,
+                    details=details,
+                    created_at=self.deps.clock.now(),
+                )
+            )
+            if invoice.status == InvoiceStatus.PROMISED:
+                await resolve_promise(session, invoice_id, "withdrawn", self.deps.clock.now())
+                invoice.promised_for = None
+            self._stop(session, invoice, InvoiceStatus.DISPUTED, "dispute_opened", reason=reason)
+            alert = Alert.about_invoice(
+                owner,
+                client,
+                invoice,
+                "owner/alerts/dispute",
+                ("resolve", "adjust", "cancelinv"),
+                reason=reason,
+                details=details,
+            )
+            answer = _answer(invoice, owner, client)
+        await self.alerts.send(alert)
+        return answer
+
+    # --- shared ------------------------------------------------------------------------------
+    def _stop(
+        self,
+        session: AsyncSession,
+        invoice: Invoice,
+        status: InvoiceStatus,
+        kind: str,
+        **data: object,
+    ) -> None:
+        """The client answered: the ladder goes quiet, and the answer goes into the history."""
+        if invoice.status not in (InvoiceStatus.PAYMENT_CLAIMED, InvoiceStatus.DISPUTED):
+            invoice.previous_status = (
+                InvoiceStatus.OPEN if invoice.status == InvoiceStatus.PROMISED else invoice.status
+            )
+        invoice.status = status
+        invoice.unanswered_reminders = 0
+        invoice.next_reminder_at = None
+        session.add(invoice)
+        EventLog(session).append(
+            owner_id=invoice.owner_id,
+            client_id=invoice.client_id,
+            invoice_id=invoice.id,
+            kind=kind,
+            at=self.deps.clock.now(),
+            **data,
+        )
 
     @staticmethod
-    async def _load(session: AsyncSession, invoice_id: int, chat_id: int) -> tuple[Invoice, Client]:
+    def _check_state(invoice: Invoice, choice: str) -> bool:
+        """True for a harmless repeat; Refused when the choice no longer makes sense."""
+        if invoice.status in CLIENT_CHOICES[choice]:
+            return False
+        if invoice.status == CHOICE_RESULT[choice]:
+            return True
+        raise Refused(f"state_{invoice.status}")
+
+    @staticmethod
+    async def _load(
+        session: AsyncSession, invoice_id: int, chat_id: int
+    ) -> tuple[Invoice, Client, Owner]:
         invoice = await session.get(Invoice, invoice_id)
         client = await session.get(Client, invoice.client_id) if invoice else None
         if invoice is None or client is None or client.chat_id != chat_id:
             raise Refused("not_yours")
         if invoice.status in CLOSED_STATUSES:
-            raise Refused("stale")
-        return invoice, client
+            raise Refused(f"state_{invoice.status}")
+        owner = await Owners(session).get(invoice.owner_id)
+        assert owner is not None
+        return invoice, client, owner
+
+
+def _parts(rows: list[Instalment]) -> tuple[PlannedPart, ...]:
+    return tuple(PlannedPart(r.seq, r.amount_minor, r.due_date) for r in rows)

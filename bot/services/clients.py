@@ -19,9 +19,11 @@ from bot.domain.names import clean_name, name_key
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.owners import owner_transaction, owner_view
+from bot.services.promises import promise_record
 from bot.services.schedule import reschedule_client
 from bot.services.views import (
     Balance,
+    ClientCard,
     ClientSummary,
     ClientView,
     InviteView,
@@ -186,6 +188,57 @@ class ClientService:
                 invite=InviteView(token=invite.token, expires_at=invite.expires_at),
                 already_existed=True,
             )
+
+    async def card(self, owner_user_id: int, display: str, ref: str) -> ClientCard:
+        """A client by number or name, with balances and their promise record."""
+        async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
+            assert owner.id is not None
+            matches = await Clients(session).resolve(owner.id, ref)
+            if not matches:
+                raise Refused("unknown_client", name=ref)
+            if len(matches) > 1:
+                raise Refused("ambiguous_client", name=ref, names=[c.name for c in matches])
+            client = matches[0]
+            assert client.id is not None
+            per_currency = (await Invoices(session).open_balances(owner.id)).get(client.id, {})
+            kept, broken = await promise_record(session, client.id)
+            summary = ClientSummary(
+                client=client_view(client),
+                open_invoices=sum(count for count, _ in per_currency.values()),
+                balances=tuple(
+                    Balance(currency, owed) for currency, (_, owed) in sorted(per_currency.items())
+                ),
+            )
+            return ClientCard(
+                summary,
+                kept,
+                broken,
+                client.timezone or owner.timezone,
+                client.locale or owner.locale,
+            )
+
+    async def switch(
+        self, owner_user_id: int, display: str, client_id: int, action: str
+    ) -> ClientView:
+        """pauseall / unpauseall / block / unblock a client from their card."""
+        now = self.deps.clock.now()
+        async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
+            client = await session.get(Client, client_id)
+            if client is None or client.owner_id != owner.id:
+                raise Refused("unknown_client", name=str(client_id))
+            if action in ("pauseall", "unpauseall"):
+                client.paused = action == "pauseall"
+            elif action in ("block", "unblock"):
+                client.blocked = action == "block"
+            else:
+                raise Refused("stale")
+            session.add(client)
+            EventLog(session).append(
+                owner_id=owner.id or 0, client_id=client.id, kind=f"client_{action}", at=now
+            )
+            # Unpausing or unblocking brings parked invoices back onto their schedule.
+            await reschedule_client(session, client, owner, now)
+            return client_view(client)
 
     def _link(
         self,

@@ -20,6 +20,7 @@ async def apply_payment(
     now = deps.clock.now()
     session.add(Payment(invoice_id=invoice.id, amount_minor=amount, paid_at=now))
     invoice.paid_minor += amount
+    invoice.unanswered_reminders = 0  # paying is the best answer there is
     closed = invoice.paid_minor >= invoice.amount_minor
     if closed:
         invoice.status = InvoiceStatus.PAID

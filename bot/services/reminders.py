@@ -21,7 +21,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import EventLog, Invites, Invoices, Owners, Reminders
-from bot.db.tables import Client, Invoice, Owner, Reminder
+from bot.db.tables import Client, Invoice, Owner, Plan, Reminder
 from bot.domain.ladder import ESCALATION_STAGES, Stage, current_stage, due_now
 from bot.domain.sendtime import local_today, next_send_moment, start_of_local_day
 from bot.domain.states import InvoiceStatus
@@ -42,6 +42,7 @@ from bot.services.schedule import (
     recorded_stages,
     replan,
     timezone_for,
+    unpaid_instalments,
     window_for,
 )
 from messages.reminders import InstalmentInfo, ReminderItem, Sender, compose_reminder
@@ -99,6 +100,7 @@ class ReminderService:
         now = self.deps.clock.now()
         await self._send_alerts(await self._recover_interrupted(now), report)
         await self._send_alerts(await self._unopened_invites(now), report)
+        await self._send_alerts(await self._missed_instalments(now), report)
         for client_id in await self._clients_with_due_work(now):
             await self._remind_client(client_id, now, report)
         return report
@@ -524,6 +526,51 @@ class ReminderService:
                     owner_id=owner.id or 0, client_id=client.id, kind="invite_unopened", at=now
                 )
                 alerts.append(Alert.invite_unopened(client, owner, [i.number for i in invoices]))
+        return alerts
+
+    async def _missed_instalments(self, now: datetime) -> list[Alert]:
+        """An instalment still unpaid the day after it was due: the owner hears, once."""
+        alerts: list[Alert] = []
+        async with self.deps.sessions() as session, session.begin():
+            plans = (await session.exec(select(Plan).where(Plan.status == "accepted"))).all()
+            for plan in plans:
+                invoice = await session.get(Invoice, plan.invoice_id)
+                assert invoice is not None
+                if invoice.status != InvoiceStatus.IN_PLAN:
+                    continue  # a claim or a dispute is being handled; the plan waits
+                client = await session.get(Client, invoice.client_id)
+                owner = await Owners(session).get(invoice.owner_id)
+                assert client is not None and owner is not None
+                found = await active_plan(session, plan.invoice_id)
+                assert found is not None
+                instalments = found[1]
+                today = local_today(now, timezone_for(client, owner))
+                for instalment in unpaid_instalments(invoice, plan, instalments):
+                    if instalment.due_date >= today or instalment.missed_alerted_at is not None:
+                        continue
+                    instalment.missed_alerted_at = now
+                    session.add(instalment)
+                    EventLog(session).append(
+                        owner_id=owner.id or 0,
+                        client_id=client.id,
+                        invoice_id=invoice.id,
+                        kind="instalment_missed",
+                        at=now,
+                        seq=instalment.seq,
+                    )
+                    alerts.append(
+                        Alert.about_invoice(
+                            owner,
+                            client,
+                            invoice,
+                            "owner/alerts/instalment_missed",
+                            ("endplan", "card"),
+                            seq=instalment.seq,
+                            count=len(instalments),
+                            amount_minor=instalment.amount_minor,
+                            due_date=instalment.due_date,
+                        )
+                    )
         return alerts
 
     # --- the owner's /remind -----------------------------------------------------------

@@ -142,3 +142,12 @@ class PaymentResult:
     invoice: InvoiceView
     amount_minor: int
     closed: bool
+
+
+@dataclass(frozen=True)
+class ClientCard:
+    summary: ClientSummary
+    promises_kept: int
+    promises_broken: int
+    timezone: str
+    locale: str

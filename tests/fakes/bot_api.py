@@ -152,7 +152,13 @@ class FakeBotApi(BaseRequest):
                 "can_read_all_group_messages": False,
                 "supports_inline_queries": False,
             }
-        if call.method in ("sendMessage", "sendDocument", "sendPhoto", "editMessageText"):
+        if call.method in (
+            "sendMessage",
+            "sendDocument",
+            "sendPhoto",
+            "editMessageText",
+            "editMessageReplyMarkup",
+        ):
             return self._message(call)
         if call.method == "getUpdates":
             return []

@@ -8,12 +8,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
+from telegram import Update
 
 from bot.app import services_of
 from bot.clock import FrozenClock
 from scheduler import run_tick
 from tests.conftest import OWNER_ID
-from tests.fakes.bot_api import BOT_USERNAME, Call, FakeBotApi
+from tests.fakes.bot_api import BOT_USERNAME, FAKE_DATE, Call, FakeBotApi
 from tests.fakes.updates import send_text
 
 LINK = re.compile(rf"https://t\.me/{BOT_USERNAME}\?start=([A-Za-z0-9_-]+)")
@@ -57,3 +58,39 @@ def sent_to(bot_api: FakeBotApi, chat_id: int) -> list[Call]:
 
 def local(call_at: datetime, zone: str) -> str:
     return call_at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %a")
+
+
+_callback_ids = iter(range(1, 10**9))
+
+
+async def press(app: Any, user_id: int, data: str, message_id: int = 5) -> None:
+    """A tap on an inline button, as Telegram delivers it."""
+    update = {
+        "update_id": 900_000 + next(_callback_ids),
+        "callback_query": {
+            "id": f"cb-{next(_callback_ids)}",
+            "from": {"id": user_id, "is_bot": False, "first_name": "X"},
+            "chat_instance": "1",
+            "data": data,
+            "message": {
+                "message_id": message_id,
+                "date": FAKE_DATE,
+                "chat": {"id": user_id, "type": "private"},
+                "from": {"id": 7000000001, "is_bot": True, "first_name": "duebot"},
+                "text": "reminder",
+            },
+        },
+    }
+    await app.process_update(Update.de_json(update, app.bot))
+
+
+def callbacks_answered(bot_api: FakeBotApi) -> list[str | None]:
+    return [call.params.get("text") for call in bot_api.sent("answerCallbackQuery")]
+
+
+def button(call: Call, text: str) -> str:
+    """The callback data of the button labelled `text` on a sent message."""
+    for candidate in call.buttons:
+        if candidate["text"] == text:
+            return str(candidate["callback_data"])
+    raise AssertionError(f"no button {text!r} in {[b['text'] for b in call.buttons]}")

@@ -5,34 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from telegram import Update
-
 from bot.clock import FrozenClock
-from bot.db.tables import Invoice, Payment, Reminder
+from bot.db.tables import Invoice, Payment
 from scheduler import run_tick
 from tests.conftest import CLIENT_USER_ID, OWNER_ID, STRANGER_ID
-from tests.fakes.bot_api import FAKE_DATE, FakeBotApi
-from tests.handlers.engine_helpers import add_linked_client, owner_says, rows, sent_to
-
-
-async def press(app: Any, user_id: int, data: str) -> None:
-    update = {
-        "update_id": 900_000 + len(data) + user_id,
-        "callback_query": {
-            "id": f"cb-{user_id}-{data}",
-            "from": {"id": user_id, "is_bot": False, "first_name": "X"},
-            "chat_instance": "1",
-            "data": data,
-            "message": {
-                "message_id": 5,
-                "date": FAKE_DATE,
-                "chat": {"id": user_id, "type": "private"},
-                "from": {"id": 7000000001, "is_bot": True, "first_name": "duebot"},
-                "text": "reminder",
-            },
-        },
-    }
-    await app.process_update(Update.de_json(update, app.bot))
+from tests.fakes.bot_api import FakeBotApi
+from tests.handlers.engine_helpers import add_linked_client, owner_says, press, rows, sent_to
 
 
 async def test_newinvoice_one_liner_with_natural_date_and_default_currency(
@@ -209,33 +187,6 @@ async def test_non_owner_cannot_use_invoice_commands(app: Any, bot_api: FakeBotA
     await send_text(app, STRANGER_ID, "/paid 1")
     assert all("only for the business owners" in t for t in bot_api.texts(STRANGER_ID))
     assert await rows(app, Invoice) == []
-
-
-async def test_client_buttons_are_answered_and_checked(
-    app: Any, clock: FrozenClock, bot_api: FakeBotApi
-) -> None:
-    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
-    await owner_says(app, bot_api, "/newinvoice Acme 100 2026-11-24")
-    await run_tick(app)
-    [reminder] = sent_to(bot_api, CLIENT_USER_ID)
-    paid_button = next(b for b in reminder.buttons if b["text"] == "✅ I've paid")
-    bot_api.clear()
-
-    await press(app, CLIENT_USER_ID, paid_button["callback_data"])
-    await press(app, CLIENT_USER_ID, paid_button["callback_data"])
-    await press(app, STRANGER_ID, paid_button["callback_data"])
-    await press(app, CLIENT_USER_ID, "garbage:data")
-
-    answers = [c.params.get("text") for c in bot_api.sent("answerCallbackQuery")]
-    assert answers == [
-        "Thank you! I've let Ann know, and they'll follow up with you.",
-        "Already noted, thank you.",
-        "This button isn't for you, so nothing was changed.",
-        "This button is out of date, so nothing was changed.",
-    ]
-    [alert] = sent_to(bot_api, OWNER_ID)
-    assert alert.text.startswith('💬 <b>Acme</b> answered the reminder for <b>#1</b>: "I\'ve paid"')
-    assert [r.status for r in await rows(app, Reminder) if r.stage == "due"] == ["sent"]
 
 
 async def test_newinvoice_dialog_step_by_step_with_buttons(app: Any, bot_api: FakeBotApi) -> None:
