@@ -7,6 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, pass_context
@@ -38,6 +39,17 @@ def _datetime(context: Context, value: datetime, style: str = "medium") -> str:
     return str(format_datetime(value, format=style, locale=context["locale"]))
 
 
+@pass_context
+def _plural(context: Context, count: int, **forms: str) -> str:
+    """`plural(n, one="day", other="days")`: the CLDR plural category of n in the locale
+    (via Babel) picks the form; Russian and Polish give one/few/many/other."""
+    category = Locale.parse(context["locale"]).plural_form(count)
+    form = forms.get(category, forms.get("other"))
+    if form is None:
+        raise ValueError(f"plural form {category!r} missing")
+    return f"{count} {form}"
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -51,6 +63,7 @@ def environment() -> Environment:
     env.filters["money"] = _money
     env.filters["date"] = _date
     env.filters["datetime"] = _datetime
+    env.globals["plural"] = _plural
     return env
 
 

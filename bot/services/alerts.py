@@ -80,7 +80,9 @@ class Alert:
         )
 
     @classmethod
-    def escalation(cls, owner: Owner, client: Client, invoice: Invoice, stage: str) -> Alert:
+    def escalation(
+        cls, owner: Owner, client: Client, invoice: Invoice, stage: str, days_overdue: int
+    ) -> Alert:
         estimate = collection_estimate(invoice.amount_minor - invoice.paid_minor)
         return cls.about_invoice(
             owner,
@@ -89,6 +91,7 @@ class Alert:
             f"owner/alerts/{stage}",
             ("pause", "card"),
             estimate=estimate,
+            days_overdue=days_overdue,
         )
 
 

@@ -337,6 +337,7 @@ class ReminderService:
         self, session: AsyncSession, batch: ClientBatch, delivery: Delivery, now: datetime
     ) -> list[Alert]:
         client, owner = batch.client, batch.owner
+        today = local_today(now, timezone_for(client, owner))
         alerts: list[Alert] = []
         for claim in batch.claims:
             await session.refresh(claim.invoice)  # the owner may have changed it meanwhile
@@ -357,7 +358,7 @@ class ReminderService:
                 stage=claim.stage.name,
                 error=claim.row.last_error,
             )
-            alerts += self._alerts_after(owner, client, claim, status)
+            alerts += self._alerts_after(owner, client, claim, status, today)
         await session.flush()
         rows = await Reminders(session).by_invoice([c.invoice.id or 0 for c in batch.claims])
         for claim in batch.claims:
@@ -409,7 +410,9 @@ class ReminderService:
         return plan_next(claim.invoice, client, owner, recorded, tomorrow, ladder)
 
     @staticmethod
-    def _alerts_after(owner: Owner, client: Client, claim: Claim, status: str) -> list[Alert]:
+    def _alerts_after(
+        owner: Owner, client: Client, claim: Claim, status: str, today: date
+    ) -> list[Alert]:
         invoice, stage = claim.invoice, claim.stage.name
         if status == SendStatus.FAILED:
             return [
@@ -437,7 +440,8 @@ class ReminderService:
             return []
         alerts = []
         if stage in ESCALATION_STAGES:
-            alerts.append(Alert.escalation(owner, client, invoice, stage))
+            days_overdue = (today - invoice.due_date).days
+            alerts.append(Alert.escalation(owner, client, invoice, stage, days_overdue))
         if invoice.unanswered_reminders == IGNORED_ALERT_AT:
             alerts.append(
                 Alert.about_invoice(

@@ -112,7 +112,7 @@ async def test_ladder_goes_out_once_per_stage_at_local_send_times(
         )
         alerts = [call.text for call in sent_to(bot_api, OWNER_ID)]
         assert any("hasn't answered the last 3 reminders for <b>#1</b>" in a for a in alerts)
-        assert any(a.startswith("📌 <b>#1</b> for <b>Acme</b> is 30 days overdue") for a in alerts)
+        assert any(a.startswith("📌 <b>#1</b> for <b>Acme</b> is 31 days overdue") for a in alerts)
         assert any(a.startswith("📜 <b>#1</b> for <b>Acme</b> is 60 days overdue") for a in alerts)
         final = [a for a in alerts if a.startswith("🛑")]
         assert len(final) == 1
