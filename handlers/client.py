@@ -82,7 +82,8 @@ async def client_invoices(update: Update, context: Context) -> None:
         keyboard = invoice_answers(found[0][1].invoice_id, locale, found[0][1].pay_link)
     else:
         keyboard = combined_answers(
-            [(answer.invoice_id, answer.number) for _, answer in found[:10]], locale, None
+            [(answer.invoice_id, answer.number, answer.pay_link) for _, answer in found[:10]],
+            locale,
         )
     await reply_text(update, "\n".join(lines), keyboard)
 

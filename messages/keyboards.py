@@ -52,11 +52,11 @@ def invoice_answers(invoice_id: int, locale: str, pay_link: str | None) -> Inlin
 
 
 def combined_answers(
-    invoices: Sequence[tuple[int, int]], locale: str, pay_link: str | None
+    invoices: Sequence[tuple[int, int, str | None]], locale: str
 ) -> InlineKeyboardMarkup:
     """Several invoices in one message: per invoice, pay / paid / more options."""
     rows = []
-    for invoice_id, number in invoices:
+    for invoice_id, number, pay_link in invoices:
         rows.append(
             [
                 _pay_button(invoice_id, locale, pay_link, number=number),

@@ -25,6 +25,7 @@ class ReminderItem:
     deadline: date  # the pay-by date formal and final notices name
     # For an instalment of an accepted plan: which one, of how many, how much, due when.
     instalment: InstalmentInfo | None = None
+    pay_link: str | None = None  # this invoice's own link; the sender's default otherwise
 
     @property
     def template(self) -> str:
@@ -61,9 +62,12 @@ def compose_reminder(
         pay_instructions=sender.pay_instructions,
     )
     if len(items) == 1:
-        keyboard = invoice_answers(items[0].invoice_id, locale, sender.pay_link)
+        keyboard = invoice_answers(
+            items[0].invoice_id, locale, items[0].pay_link or sender.pay_link
+        )
     else:
         keyboard = combined_answers(
-            [(item.invoice_id, item.number) for item in items], locale, sender.pay_link
+            [(item.invoice_id, item.number, item.pay_link or sender.pay_link) for item in items],
+            locale,
         )
     return text, keyboard

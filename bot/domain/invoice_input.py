@@ -25,6 +25,22 @@ class InvoiceDraftRest:
     currency: str
     due_date: date
     description: str
+    pay_link: str | None = None
+
+
+MAX_LINK = 500
+
+
+def is_pay_link(word: str) -> bool:
+    return word.startswith(("https://", "http://")) and len(word) <= MAX_LINK and "." in word
+
+
+def split_pay_link(text: str) -> tuple[str, str | None]:
+    """A payment link typed at the end of the description belongs to the invoice."""
+    words = text.split()
+    if words and is_pay_link(words[-1]):
+        return " ".join(words[:-1]), words[-1]
+    return text, None
 
 
 def is_amount(word: str) -> bool:
@@ -63,8 +79,8 @@ def parse_rest(
         raise InvoiceInputError(
             "impossible_date" if str(exc) == "impossible" else "bad_date"
         ) from None
-    description = check_description(" ".join(words))
-    return InvoiceDraftRest(amount, currency, due, description)
+    description, pay_link = split_pay_link(" ".join(words))
+    return InvoiceDraftRest(amount, currency, due, check_description(description), pay_link)
 
 
 def check_amount(amount: Decimal, currency: str) -> int:

@@ -18,6 +18,7 @@ from bot.domain.invoice_input import (
     check_description,
     client_splits,
     parse_rest,
+    split_pay_link,
 )
 from bot.domain.ladder import next_stage, planned_dates
 from bot.domain.money import MoneyError, parse_amount, to_minor
@@ -140,6 +141,7 @@ class InvoiceService:
                     parsed.currency,
                     parsed.due_date,
                     parsed.description,
+                    parsed.pay_link,
                 )
             assert first_refusal is not None
             raise first_refusal
@@ -162,11 +164,12 @@ class InvoiceService:
                 raise Refused("unknown_client", name=str(client_id))
             minor = self.check_amount_text(amount_text, currency)
             due = self.check_due_text(due_text, owner)
+            text, pay_link = split_pay_link(description)
             try:
-                text = check_description(description)
+                text = check_description(text)
             except InvoiceInputError as exc:
                 raise Refused(str(exc)) from None
-            return await self._add(session, owner, client, minor, currency, due, text)
+            return await self._add(session, owner, client, minor, currency, due, text, pay_link)
 
     async def find_client(self, owner_user_id: int, display: str, ref: str) -> int:
         async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
@@ -218,6 +221,7 @@ class InvoiceService:
         currency: str,
         due: date,
         description: str,
+        pay_link: str | None = None,
     ) -> NewInvoice:
         assert owner.id is not None and client.id is not None
         if client.blocked:
@@ -231,6 +235,7 @@ class InvoiceService:
             currency=currency,
             due_date=due,
             description=description,
+            pay_link=pay_link,
             status=InvoiceStatus.OPEN,
             created_at=now,
         )

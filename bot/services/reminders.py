@@ -321,6 +321,7 @@ class ReminderService:
                 days_overdue=(today - claim.invoice.due_date).days,
                 deadline=today + timedelta(days=NOTICE_DAYS),
                 instalment=claim.instalment,
+                pay_link=claim.invoice.pay_link,
             )
             for claim in batch.claims
         ]

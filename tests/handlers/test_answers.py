@@ -371,3 +371,44 @@ async def test_client_invoices_shows_only_their_own(app: Any, bot_api: FakeBotAp
     ]
     await send_text(app, STRANGER_ID, "hello?")
     assert sent_to(bot_api, STRANGER_ID)[-1].text.startswith("I can't read messages here")
+
+
+async def test_pay_now_opens_the_invoices_own_link_or_shows_instructions(
+    app: Any, bot_api: FakeBotApi
+) -> None:
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    await owner_says(app, bot_api, "/newinvoice Acme 100 2026-11-24 Logo https://pay.example/inv1")
+    await run_tick(app)
+    [reminder] = sent_to(bot_api, CLIENT_USER_ID)
+    assert reminder.buttons[0] == {"text": "💳 Pay now", "url": "https://pay.example/inv1"}
+    assert "https://pay.example" not in reminder.text and "(Logo)" in reminder.text
+
+    await owner_says(app, bot_api, "/newinvoice Acme 50 2026-12-20 Flyer")
+    bot_api.clear()
+    await press(app, CLIENT_USER_ID, "c:pay:2")
+    [answer] = bot_api.sent("answerCallbackQuery")
+    assert answer.params["text"] == (
+        'Please pay using the details on the invoice; then tap "I\'ve paid".'
+    )
+    assert answer.params["show_alert"] is True
+
+
+async def test_ive_paid_during_a_plan_covers_the_next_instalment(
+    app: Any, bot_api: FakeBotApi
+) -> None:
+    await first_reminder(app, bot_api)
+    await press(app, CLIENT_USER_ID, "c:p2:1")
+    await press(app, OWNER_ID, button(last_owner_message(bot_api), "✅ Accept plan"))
+    bot_api.clear()
+
+    await press(app, CLIENT_USER_ID, "c:paid:1")
+    claim = last_owner_message(bot_api)
+    assert claim.text.startswith("💸 <b>Acme</b> says they've paid <b>#1</b> (€500.00).")
+    await press(app, OWNER_ID, button(claim, "✅ Confirm payment"))
+
+    assert await status(app) == "in_plan"
+    [invoice] = await rows(app, Invoice)
+    assert invoice.paid_minor == 50000
+    assert "has received €500.00 for invoice <b>#1</b>; €500.00 remains" in (
+        sent_to(bot_api, CLIENT_USER_ID)[-1].text
+    )
