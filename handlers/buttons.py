@@ -17,7 +17,7 @@ from telegram.ext import CallbackQueryHandler
 from bot.domain.plans import MAX_PROMISE_DAYS
 from bot.services.answers import Answer
 from bot.services.errors import Refused
-from handlers import invoices, owner
+from handlers import invoices, owner, settings
 from handlers.common import AnyApplication, Context, reply, sender_locale, services
 from handlers.pending import AWAITING, Awaiting
 from messages import render
@@ -220,6 +220,8 @@ async def _owner_action(
     elif action == "offerplan":
         decided = await services(context).decisions.offer_plan(user_id, display, number)
         await invoices.reply_decided(update, locale, decided)
+    elif action.startswith(("set", "lang", "cl", "ctz")):
+        await settings.settings_button(update, context, action, target)
     elif action in ("pauseall", "unpauseall", "block", "unblock"):
         await owner.client_switch(update, context, target, action, locale)
     else:

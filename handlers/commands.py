@@ -24,6 +24,7 @@ OWNER_COMMANDS: tuple[tuple[str, str], ...] = (
     ("remind", "send the current reminder now: /remind 3"),
     ("writeoff", "close without payment: /writeoff 3"),
     ("void", "cancel an invoice: /void 3"),
+    ("settings", "business name, language, time zone, payment details, send window"),
     ("cancel", "leave a step-by-step dialog"),
 )
 

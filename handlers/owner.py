@@ -11,7 +11,7 @@ from telegram.helpers import create_deep_linked_url
 from bot.domain.names import MAX_NAME_LENGTH, InvalidName
 from bot.services.errors import Refused
 from bot.services.views import ClientCard, NewClient
-from handlers import dialog, invoices
+from handlers import dialog, invoices, settings
 from handlers.commands import OWNER_COMMANDS, publish_owner_commands
 from handlers.common import (
     AnyApplication,
@@ -138,6 +138,8 @@ def client_card_buttons(card: ClientCard, locale: str) -> InlineKeyboardMarkup:
         ("invite", client.id),
         ("unpauseall" if client.paused else "pauseall", client.id),
         ("unblock" if client.blocked else "block", client.id),
+        ("clang", client.id),
+        ("ctz", client.id),
     )
 
 
@@ -159,6 +161,7 @@ OWNER_ONLY = (
     "newclient",
     "clients",
     "client",
+    "settings",
     "newinvoice",
     "cancel",
     *(command for command in invoices.COMMANDS if command != "invoices"),
@@ -172,5 +175,6 @@ def register(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
     app.add_handler(CommandHandler("client", show_client, filters=is_owner))
     app.add_handler(CommandHandler("help", help_command, filters=is_owner))
     dialog.register(app, is_owner)
+    settings.register(app, is_owner)
     invoices.register(app, is_owner)
     app.add_handler(CommandHandler(list(OWNER_ONLY), refuse, filters=~is_owner))

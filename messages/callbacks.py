@@ -59,6 +59,13 @@ OWNER_ACTIONS = (
     "unpauseall",
     "block",
     "unblock",
+    # /settings: ask for a field, pick a language; client card: language and time zone
+    *(f"set{field}" for field in ("name", "language", "timezone", "currency", "paylink")),
+    *(f"set{field}" for field in ("instructions", "hours", "days")),
+    *(f"lang{code}" for code in ("en", "pt", "ru", "pl")),
+    "clang",
+    "ctz",
+    *(f"cl{code}" for code in ("en", "pt", "ru", "pl", "def")),
 )
 REASON_CODES = {"nd": "not_delivered", "q": "quality", "amt": "wrong_amount", "oth": "other"}
 

@@ -74,17 +74,14 @@ def combined_answers(
 
 
 def owner_buttons(locale: str, *buttons: tuple[str, int]) -> InlineKeyboardMarkup:
-    """One row of owner actions, e.g. ("pause", invoice_id), ("card", invoice_id)."""
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    _label(f"owner_{action}", locale), callback_data=owner_callback(action, target)
-                )
-                for action, target in buttons
-            ]
-        ]
-    )
+    """Owner actions, e.g. ("pause", number), ("card", number); three to a row."""
+    row = [
+        InlineKeyboardButton(
+            _label(f"owner_{action}", locale), callback_data=owner_callback(action, target)
+        )
+        for action, target in buttons
+    ]
+    return InlineKeyboardMarkup([row[i : i + 3] for i in range(0, len(row), 3)])
 
 
 def _button(label: str, action: str, invoice_id: int) -> InlineKeyboardButton:

@@ -11,6 +11,7 @@ from bot.services.deps import Deps
 from bot.services.invoices import InvoiceService
 from bot.services.owners import OwnerService
 from bot.services.reminders import ReminderService
+from bot.services.settings import SettingsService
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class Services:
     reminders: ReminderService
     answers: AnswerService
     decisions: DecisionService
+    settings: SettingsService
 
     @classmethod
     def build(cls, deps: Deps) -> Services:
@@ -33,4 +35,5 @@ class Services:
             reminders=ReminderService(deps),
             answers=AnswerService(deps),
             decisions=DecisionService(deps),
+            settings=SettingsService(deps),
         )

@@ -1,0 +1,155 @@
+"""Owner settings (SPEC §3 /settings) and per-client overrides (language, time zone).
+
+Each change is validated first, saved in one transaction, and re-plans the open
+invoices it affects, so the next tick already follows it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from babel.numbers import is_currency
+
+from bot.config import SUPPORTED_LOCALES, is_timezone
+from bot.db.repositories import Clients, EventLog
+from bot.db.tables import Client, Owner
+from bot.domain.invoice_input import is_pay_link
+from bot.domain.schedule import ScheduleError, format_days, parse_days, parse_hours
+from bot.services.clients import client_view
+from bot.services.deps import Deps
+from bot.services.errors import Refused
+from bot.services.owners import owner_transaction
+from bot.services.schedule import reschedule_client
+from bot.services.views import ClientView
+
+FIELDS = ("name", "language", "timezone", "currency", "paylink", "instructions", "hours", "days")
+CLIENT_FIELDS = ("language", "timezone")
+CLEARING_WORDS = ("none", "off", "-")
+MAX_NAME = 200
+MAX_INSTRUCTIONS = 1000
+# Changing one of these moves every open invoice's next reminder.
+RESCHEDULING = frozenset({"timezone", "hours", "days"})
+
+
+@dataclass(frozen=True)
+class SettingsView:
+    business_name: str
+    locale: str
+    timezone: str
+    currency: str
+    pay_link: str | None
+    pay_instructions: str | None
+    reminder_hours: str
+    reminder_days: str
+
+
+def settings_view(owner: Owner) -> SettingsView:
+    return SettingsView(
+        owner.business_name,
+        owner.locale,
+        owner.timezone,
+        owner.currency,
+        owner.pay_link,
+        owner.pay_instructions,
+        owner.reminder_hours,
+        owner.reminder_days,
+    )
+
+
+def _clean(field: str, raw: str) -> str | None:
+    """The stored form of a setting, or Refused with the reason."""
+    value = " ".join(raw.split())
+    if field in ("paylink", "instructions") and value.lower() in CLEARING_WORDS:
+        return None
+    if not value:
+        raise Refused("setting_missing", field=field)
+    if field == "name":
+        if len(value) > MAX_NAME:
+            raise Refused("setting_bad", field=field)
+        return value
+    if field == "language":
+        if value.lower() not in SUPPORTED_LOCALES:
+            raise Refused("setting_bad", field=field)
+        return value.lower()
+    if field == "timezone":
+        if not is_timezone(value):
+            raise Refused("setting_bad", field=field)
+        return value
+    if field == "currency":
+        if not (len(value) == 3 and value.isalpha() and is_currency(value.upper())):
+            raise Refused("setting_bad", field=field)
+        return value.upper()
+    if field == "paylink":
+        if not is_pay_link(value) or " " in value:
+            raise Refused("setting_bad", field=field)
+        return value
+    if field == "instructions":
+        if len(value) > MAX_INSTRUCTIONS:
+            raise Refused("setting_bad", field=field)
+        return value
+    try:
+        if field == "hours":
+            return str(parse_hours(value))
+        if field == "days":
+            return format_days(parse_days(value))
+    except ScheduleError:
+        raise Refused("setting_bad", field=field) from None
+    raise Refused("setting_unknown", field=field)
+
+
+_COLUMNS = {
+    "name": "business_name",
+    "language": "locale",
+    "timezone": "timezone",
+    "currency": "currency",
+    "paylink": "pay_link",
+    "instructions": "pay_instructions",
+    "hours": "reminder_hours",
+    "days": "reminder_days",
+}
+
+
+class SettingsService:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def show(self, owner_user_id: int, display: str) -> SettingsView:
+        async with owner_transaction(self.deps, owner_user_id, display) as (_, owner):
+            return settings_view(owner)
+
+    async def change(self, owner_user_id: int, display: str, field: str, raw: str) -> SettingsView:
+        if field not in FIELDS:
+            raise Refused("setting_unknown", field=field)
+        value = _clean(field, raw)
+        now = self.deps.clock.now()
+        async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
+            setattr(owner, _COLUMNS[field], value)
+            session.add(owner)
+            EventLog(session).append(owner_id=owner.id or 0, kind=f"setting_{field}", at=now)
+            if field in RESCHEDULING:
+                for client in await Clients(session).for_owner(owner.id or 0):
+                    await reschedule_client(session, client, owner, now)
+            return settings_view(owner)
+
+    async def change_client(
+        self, owner_user_id: int, display: str, client_id: int, field: str, raw: str
+    ) -> ClientView:
+        """A client's own language or time zone; `default` goes back to the owner's."""
+        if field not in CLIENT_FIELDS:
+            raise Refused("setting_unknown", field=field)
+        value = None if raw.strip().lower() == "default" else _clean(field, raw)
+        now = self.deps.clock.now()
+        async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
+            client = await session.get(Client, client_id)
+            if client is None or client.owner_id != owner.id:
+                raise Refused("unknown_client", name=str(client_id))
+            if field == "language":
+                client.locale = value
+            else:
+                client.timezone = value
+                await reschedule_client(session, client, owner, now)
+            session.add(client)
+            EventLog(session).append(
+                owner_id=owner.id or 0, client_id=client.id, kind=f"client_{field}", at=now
+            )
+            return client_view(client)

@@ -1,0 +1,123 @@
+"""/settings: a button menu, and a one-line form for each field
+(`/settings timezone Europe/Warsaw`); plus a client's own language and time zone."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import CommandHandler, filters
+
+from bot.services.errors import Refused
+from bot.services.settings import FIELDS
+from handlers import invoices
+from handlers.common import AnyApplication, Context, reply, services
+from handlers.pending import AWAITING, Awaiting
+from messages import render
+from messages.callbacks import owner_callback
+
+ALIASES = {
+    "lang": "language",
+    "locale": "language",
+    "tz": "timezone",
+    "link": "paylink",
+    "payinfo": "instructions",
+    "business": "name",
+    "window": "hours",
+}
+LOCALES = ("en", "pt", "ru", "pl")
+
+
+def menu(locale: str) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(
+            render("buttons/setting", locale, field=field),
+            callback_data=owner_callback(f"set{field}", 0),
+        )
+        for field in FIELDS
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+def language_choices(locale: str, action_prefix: str, target: int) -> InlineKeyboardMarkup:
+    row = [
+        InlineKeyboardButton(
+            render("buttons/language", locale, code=code),
+            callback_data=owner_callback(f"{action_prefix}{code}", target),
+        )
+        for code in LOCALES
+    ]
+    return InlineKeyboardMarkup([row])
+
+
+async def settings_command(update: Update, context: Context) -> None:
+    user_id, display, locale = await invoices.owner_context(update, context)
+    args = list(context.args or [])
+    if not args:
+        view = await services(context).settings.show(user_id, display)
+        await reply(update, "owner/settings", locale, menu(locale), settings=view)
+        return
+    field = ALIASES.get(args[0].lower(), args[0].lower())
+    await apply(update, context, field, " ".join(args[1:]))
+
+
+async def apply(update: Update, context: Context, field: str, value: str) -> None:
+    user_id, display, locale = await invoices.owner_context(update, context)
+    try:
+        view = await services(context).settings.change(user_id, display, field, value)
+    except Refused as refusal:
+        await invoices.refuse(update, locale, refusal, "settings")
+        return
+    # The reply speaks the new language when that is what changed.
+    await reply(update, "owner/settings_saved", view.locale, field=field, settings=view)
+
+
+async def settings_button(update: Update, context: Context, action: str, target: int) -> None:
+    """Buttons of the /settings menu and of a client card's language / time zone."""
+    assert context.user_data is not None
+    _, _, locale = await invoices.owner_context(update, context)
+    if action == "setlanguage":
+        await reply(
+            update,
+            "owner/settings_ask",
+            locale,
+            language_choices(locale, "lang", 0),
+            field="language",
+        )
+    elif action.startswith("set"):
+        context.user_data[AWAITING] = Awaiting("setting", 0, action[3:])
+        await reply(update, "owner/settings_ask", locale, field=action[3:])
+    elif action.startswith("lang"):
+        await apply(update, context, "language", action[4:])
+    elif action == "clang":
+        await reply(
+            update,
+            "owner/settings_ask",
+            locale,
+            language_choices(locale, "cl", target),
+            field="client_language",
+        )
+    elif action == "ctz":
+        context.user_data[AWAITING] = Awaiting("client_timezone", target)
+        await reply(update, "owner/settings_ask", locale, field="client_timezone")
+    elif action.startswith("cl"):
+        code = action[2:]
+        await apply_client(
+            update, context, target, "language", "default" if code == "def" else code
+        )
+
+
+async def apply_client(
+    update: Update, context: Context, client_id: int, field: str, value: str
+) -> None:
+    user_id, display, locale = await invoices.owner_context(update, context)
+    try:
+        client = await services(context).settings.change_client(
+            user_id, display, client_id, field, value
+        )
+    except Refused as refusal:
+        await invoices.refuse(update, locale, refusal, "settings")
+        return
+    await reply(update, "owner/client_setting_saved", locale, field=field, client=client)
+
+
+def register(app: AnyApplication, is_owner: filters.BaseFilter) -> None:
+    app.add_handler(CommandHandler("settings", settings_command, filters=is_owner))

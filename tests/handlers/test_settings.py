@@ -1,0 +1,131 @@
+"""/settings and per-client overrides, through the real Application."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.clock import FrozenClock
+from bot.db.tables import Client, Owner
+from tests.conftest import CLIENT_USER_ID, OWNER_ID
+from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.updates import send_text
+from tests.handlers.engine_helpers import (
+    add_linked_client,
+    owner_says,
+    press,
+    rows,
+    sent_to,
+    tick_until,
+)
+
+
+async def test_settings_menu_shows_values_and_buttons(app: Any, bot_api: FakeBotApi) -> None:
+    [menu] = await owner_says(app, bot_api, "/settings")
+    assert menu.startswith("⚙️ <b>Settings</b>\nBusiness name: Ann\nLanguage: en\nTime zone: UTC")
+    assert "Send window: 09:00-20:00, mon-fri" in menu
+    labels = [b["text"] for b in sent_to(bot_api, OWNER_ID)[-1].buttons]
+    assert labels[:3] == ["🏷 Business name", "🌐 Language", "🕑 Time zone"]
+
+
+async def test_one_line_settings_are_validated_and_saved(app: Any, bot_api: FakeBotApi) -> None:
+    cases = [
+        ("/settings timezone Mars/Base", "That isn't a time zone I know"),
+        ("/settings currency XYZ", "That isn't an ISO currency code"),
+        ("/settings language de", "I speak en, pt, ru and pl"),
+        ("/settings hours 20:00-09:00", "Write the hours like"),
+        ("/settings days funday", "Write the days like"),
+        ("/settings paylink not-a-link", "That isn't a web link"),
+        ("/settings colour blue", 'I don\'t know the setting "colour"'),
+        ("/settings timezone", "Please give a value, e.g. <code>/settings timezone Europe/Warsaw"),
+    ]
+    for command, expected in cases:
+        [reply] = await owner_says(app, bot_api, command)
+        assert expected in reply, (command, reply)
+    [owner] = await rows(app, Owner)
+    assert (owner.timezone, owner.currency, owner.locale) == ("UTC", "EUR", "en")
+
+    for command in (
+        "/settings tz Europe/Warsaw",
+        "/settings currency pln",
+        "/settings name Studio Ann",
+        "/settings paylink https://pay.example/ann",
+        "/settings instructions IBAN PL00 1234",
+        "/settings hours 08:00-18:00",
+        "/settings days mon-sat",
+    ):
+        [reply] = await owner_says(app, bot_api, command)
+        assert reply.startswith("✅ Saved."), (command, reply)
+    [owner] = await rows(app, Owner)
+    assert (owner.timezone, owner.currency, owner.business_name) == (
+        "Europe/Warsaw",
+        "PLN",
+        "Studio Ann",
+    )
+    assert (owner.reminder_hours, owner.reminder_days) == ("08:00-18:00", "mon,tue,wed,thu,fri,sat")
+    [cleared] = await owner_says(app, bot_api, "/settings paylink none")
+    assert "No payment link" in cleared
+
+
+async def test_settings_take_effect_on_the_next_tick(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    await owner_says(app, bot_api, "/newinvoice Acme 100 2026-11-25 Logo")
+    await owner_says(app, bot_api, "/settings hours 06:00-07:00")
+    await owner_says(app, bot_api, "/settings paylink https://pay.example/ann")
+    await owner_says(app, bot_api, "/settings instructions IBAN PL00 1234")
+    await owner_says(app, bot_api, "/settings name Studio Ann")
+    bot_api.clear()
+
+    await tick_until(app, clock, datetime(2026, 11, 25, 12, tzinfo=UTC))
+
+    [reminder] = sent_to(bot_api, CLIENT_USER_ID)
+    # heads-up was due on Nov 22: the window now opens at 06:00 on Nov 25 (due today)
+    assert "is due today" in reminder.text
+    assert "<b>How to pay:</b> IBAN PL00 1234" in reminder.text
+    assert reminder.text.endswith("Thank you,\nStudio Ann")
+    assert reminder.buttons[0] == {"text": "💳 Pay now", "url": "https://pay.example/ann"}
+
+
+async def test_settings_by_buttons_and_typed_value(app: Any, bot_api: FakeBotApi) -> None:
+    await owner_says(app, bot_api, "/settings")
+    await press(app, OWNER_ID, "o:settimezone:0")
+    assert sent_to(bot_api, OWNER_ID)[-1].text.startswith("Send your time zone")
+    await send_text(app, OWNER_ID, "America/Sao_Paulo")
+    assert sent_to(bot_api, OWNER_ID)[-1].text.startswith("✅ Saved. Your time zone is now")
+
+    await press(app, OWNER_ID, "o:setlanguage:0")
+    assert [b["text"] for b in sent_to(bot_api, OWNER_ID)[-1].buttons] == [
+        "English",
+        "Português",
+        "Русский",
+        "Polski",
+    ]
+    [owner] = await rows(app, Owner)
+    assert owner.timezone == "America/Sao_Paulo"
+
+
+async def test_client_card_sets_the_clients_language_and_time_zone(
+    app: Any, bot_api: FakeBotApi
+) -> None:
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    [card] = await owner_says(app, bot_api, "/client Acme")
+    assert "Time zone: UTC · Language: en" in card
+    client_id = (await rows(app, Client))[0].id
+
+    await press(app, OWNER_ID, f"o:clang:{client_id}")
+    await press(app, OWNER_ID, f"o:clpl:{client_id}")
+    await press(app, OWNER_ID, f"o:ctz:{client_id}")
+    await send_text(app, OWNER_ID, "Europe/Warsaw")
+    [client] = await rows(app, Client)
+    assert (client.locale, client.timezone) == ("pl", "Europe/Warsaw")
+
+    await press(app, OWNER_ID, f"o:ctz:{client_id}")
+    await send_text(app, OWNER_ID, "Nowhere/City")
+    assert "That isn't a time zone I know" in sent_to(bot_api, OWNER_ID)[-1].text
+    [client] = await rows(app, Client)
+    assert client.timezone == "Europe/Warsaw"
+    await press(app, OWNER_ID, f"o:cldef:{client_id}")
+    [client] = await rows(app, Client)
+    assert client.locale is None
