@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CommandHandler, filters
 
-from bot.domain.ladder import DEFAULT_LADDER
 from bot.domain.states import InvoiceStatus
 from bot.services.decisions import Decided
 from bot.services.errors import Refused
@@ -24,10 +23,21 @@ from messages.render import join_within_limit
 OwnerAction = Callable[[Update, Context, int, str, str], Awaitable[None]]
 
 
+class StageNames(dict[str, str]):
+    """Stage name → its label in the owner's language, for any stage a ladder may hold."""
+
+    def __init__(self, locale: str) -> None:
+        super().__init__()
+        self.locale = locale
+
+    def __missing__(self, stage: str) -> str:
+        label = render("owner/stage_name", self.locale, stage=stage)
+        self[stage] = label
+        return label
+
+
 def stage_names(locale: str) -> dict[str, str]:
-    return {
-        stage.name: render("owner/stage_name", locale, stage=stage.name) for stage in DEFAULT_LADDER
-    }
+    return StageNames(locale)
 
 
 def status_name(status: str, locale: str) -> str:
@@ -148,7 +158,7 @@ async def send_card(update: Update, context: Context, card: InvoiceCard, locale:
                 "owner/timeline_entry",
                 locale,
                 entry=entry,
-                stage=names.get(entry.detail.get("stage", ""), entry.detail.get("stage", "")),
+                stage=names[entry.detail["stage"]] if entry.detail.get("stage") else "",
             ),
         }
         for entry in card.timeline
@@ -158,7 +168,7 @@ async def send_card(update: Update, context: Context, card: InvoiceCard, locale:
             "owner/reminder_warning",
             locale,
             record=record,
-            stage=names.get(record.stage, record.stage),
+            stage=names[record.stage],
         )
         for record in card.reminders
         if record.status in ("unknown", "failed", "undelivered")

@@ -15,6 +15,8 @@ from messages import render
 from messages.callbacks import owner_callback
 
 ALIASES = {
+    "holiday": "holidays",
+    "country": "holidays",
     "lang": "language",
     "locale": "language",
     "tz": "timezone",
@@ -32,7 +34,7 @@ def menu(locale: str) -> InlineKeyboardMarkup:
             render("buttons/setting", locale, field=field),
             callback_data=owner_callback(f"set{field}", 0),
         )
-        for field in FIELDS
+        for field in (*FIELDS, "ladder")
     ]
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
@@ -56,7 +58,26 @@ async def settings_command(update: Update, context: Context) -> None:
         await reply(update, "owner/settings", locale, menu(locale), settings=view)
         return
     field = ALIASES.get(args[0].lower(), args[0].lower())
+    if field == "ladder":
+        await ladder(update, context, args[1:])
+        return
     await apply(update, context, field, " ".join(args[1:]))
+
+
+async def ladder(update: Update, context: Context, words: list[str]) -> None:
+    user_id, display, locale = await invoices.owner_context(update, context)
+    try:
+        if words:
+            view = await services(context).settings.edit_ladder(user_id, display, words)
+        else:
+            view = await services(context).settings.show(user_id, display)
+    except Refused as refusal:
+        await invoices.refuse(update, locale, refusal, "settings")
+        return
+    names = invoices.stage_names(locale)
+    await reply(
+        update, "owner/ladder", locale, settings=view, changed=bool(words), stage_names=names
+    )
 
 
 async def apply(update: Update, context: Context, field: str, value: str) -> None:
@@ -82,6 +103,8 @@ async def settings_button(update: Update, context: Context, action: str, target:
             language_choices(locale, "lang", 0),
             field="language",
         )
+    elif action == "setladder":
+        await ladder(update, context, [])
     elif action.startswith("set"):
         context.user_data[AWAITING] = Awaiting("setting", 0, action[3:])
         await reply(update, "owner/settings_ask", locale, field=action[3:])

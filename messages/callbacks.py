@@ -61,7 +61,8 @@ OWNER_ACTIONS = (
     "unblock",
     # /settings: ask for a field, pick a language; client card: language and time zone
     *(f"set{field}" for field in ("name", "language", "timezone", "currency", "paylink")),
-    *(f"set{field}" for field in ("instructions", "hours", "days")),
+    *(f"set{field}" for field in ("instructions", "hours", "days", "holidays", "ladder")),
+    *(f"set{field}" for field in ("ignored", "invitedays")),
     *(f"lang{code}" for code in ("en", "pt", "ru", "pl")),
     "clang",
     "ctz",

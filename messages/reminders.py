@@ -11,6 +11,8 @@ from telegram import InlineKeyboardMarkup
 from messages.keyboards import combined_answers, invoice_answers
 from messages.render import render
 
+STAGE_TEMPLATES = {"overdue": "overdue_1"}
+
 
 @dataclass(frozen=True)
 class ReminderItem:
@@ -31,7 +33,10 @@ class ReminderItem:
     def template(self) -> str:
         if self.instalment is not None:
             return "instalment_heads_up" if self.stage.endswith("heads_up") else "instalment_due"
-        return self.stage
+        # Repeatable stages share their kind's text: weekly_4 reads like weekly_1.
+        head, _, tail = self.stage.rpartition("_")
+        kind = head if head and tail.isdigit() else self.stage
+        return STAGE_TEMPLATES.get(kind, kind)
 
 
 @dataclass(frozen=True)

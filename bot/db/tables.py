@@ -27,6 +27,13 @@ class Owner(SQLModel, table=True):
     pay_instructions: str | None = Field(default=None, sa_type=Text)
     reminder_hours: str = Field(max_length=16)
     reminder_days: str = Field(max_length=40)
+    # The owner's own ladder as JSON [[name, offset days], …]; the default ladder when unset.
+    ladder: str | None = Field(default=None, sa_type=Text)
+    # ISO country code whose public holidays get no reminders (the `holidays` package).
+    holidays_country: str | None = Field(default=None, max_length=2)
+    # Escalation thresholds: unanswered reminders before an alert; days an invite may wait.
+    ignored_alert_after: int = 3
+    invite_alert_days: int = 7
     next_client_number: int = 1
     next_invoice_number: int = 1
     created_at: datetime = Field(sa_column=_utc())

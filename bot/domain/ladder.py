@@ -45,6 +45,85 @@ DEFAULT_LADDER: tuple[Stage, ...] = (
 # Stages the owner hears about when they go out (SPEC §6: +30 / +60 / +90).
 ESCALATION_STAGES = frozenset({"firm", "formal", "final"})
 
+# What an owner may put on their ladder: each kind has its own tone and text.
+KIND_TONES: dict[str, Tone] = {
+    "heads_up": Tone.FRIENDLY,
+    "due": Tone.FRIENDLY,
+    "overdue": Tone.GENTLE,
+    "weekly": Tone.POLITE,
+    "firm": Tone.FIRM,
+    "formal": Tone.FORMAL,
+    "final": Tone.FINAL,
+}
+# Kinds that may appear once; "overdue" and "weekly" may repeat (overdue_1, weekly_4, …).
+SINGLE_KINDS = frozenset({"heads_up", "due", "firm", "formal", "final"})
+MIN_OFFSET, MAX_OFFSET, MAX_STAGES = -14, 180, 12
+
+
+class LadderError(ValueError):
+    """A ladder edit outside the limits; str() is the reason code."""
+
+
+def stage_kind(name: str) -> str:
+    """`weekly_2` → `weekly`, `overdue_1` → `overdue`, `firm` → `firm`."""
+    head, _, tail = name.rpartition("_")
+    return head if head and tail.isdigit() else name
+
+
+def ladder_from_pairs(pairs: Sequence[tuple[str, int]]) -> tuple[Stage, ...]:
+    return tuple(
+        sorted(
+            (Stage(name, offset, KIND_TONES[stage_kind(name)]) for name, offset in pairs),
+            key=lambda stage: (stage.offset_days, stage.name),
+        )
+    )
+
+
+def ladder_pairs(ladder: Sequence[Stage]) -> list[tuple[str, int]]:
+    return [(stage.name, stage.offset_days) for stage in ladder]
+
+
+def _check(ladder: tuple[Stage, ...]) -> tuple[Stage, ...]:
+    if not ladder:
+        raise LadderError("empty")
+    if len(ladder) > MAX_STAGES:
+        raise LadderError("too_many")
+    if any(not MIN_OFFSET <= stage.offset_days <= MAX_OFFSET for stage in ladder):
+        raise LadderError("offset_range")
+    offsets = [stage.offset_days for stage in ladder]
+    if len(set(offsets)) != len(offsets):
+        raise LadderError("same_day")
+    return ladder
+
+
+def add_stage(ladder: Sequence[Stage], kind: str, offset: int) -> tuple[Stage, ...]:
+    if kind not in KIND_TONES:
+        raise LadderError("unknown_kind")
+    names = {stage.name for stage in ladder}
+    if kind in SINGLE_KINDS:
+        if kind in names:
+            raise LadderError("already_there")
+        name = kind
+    else:
+        number = 1
+        while f"{kind}_{number}" in names:
+            number += 1
+        name = f"{kind}_{number}"
+    return _check(ladder_from_pairs([*ladder_pairs(ladder), (name, offset)]))
+
+
+def remove_stage(ladder: Sequence[Stage], name: str) -> tuple[Stage, ...]:
+    if name not in {stage.name for stage in ladder}:
+        raise LadderError("unknown_stage")
+    return _check(ladder_from_pairs([p for p in ladder_pairs(ladder) if p[0] != name]))
+
+
+def move_stage(ladder: Sequence[Stage], name: str, offset: int) -> tuple[Stage, ...]:
+    if name not in {stage.name for stage in ladder}:
+        raise LadderError("unknown_stage")
+    pairs = [(n, offset if n == name else o) for n, o in ladder_pairs(ladder)]
+    return _check(ladder_from_pairs(pairs))
+
 
 def stage_named(ladder: Sequence[Stage], name: str) -> Stage | None:
     return next((stage for stage in ladder if stage.name == name), None)

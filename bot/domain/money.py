@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel.numbers import get_currency_precision
@@ -56,3 +57,43 @@ def parse_amount(text: str) -> Decimal:
     if not value.is_finite():
         raise MoneyError("not a number")
     return value
+
+
+# --- late fees, interest, discounts (SPEC §7) --------------------------------------------
+DAYS_IN_YEAR = Decimal(365)
+
+
+def percent_of(minor: int, percent: Decimal) -> int:
+    """`percent`% of an amount in minor units, rounded half up to a whole minor unit."""
+    return round_minor(Decimal(minor) * percent / 100)
+
+
+def late_fee(kind: str, value: Decimal, outstanding_minor: int, currency: str) -> int:
+    """The one-off late fee: a flat amount in the invoice's currency, or a percentage."""
+    if kind == "flat":
+        return to_minor(value.quantize(Decimal(1).scaleb(-minor_digits(currency))), currency)
+    if kind == "percent":
+        return percent_of(outstanding_minor, value)
+    return 0
+
+
+def simple_interest(
+    amount_minor: int,
+    payments: list[tuple[date, int]],
+    since: date,
+    until: date,
+    annual_percent: Decimal,
+) -> int:
+    """Simple interest, per day, on what was still owed of the amount each day from `since`
+    (inclusive) to `until` (exclusive); payments reduce the principal from their date on."""
+    if until <= since or annual_percent <= 0:
+        return 0
+    total = Decimal(0)
+    principal = amount_minor - sum(minor for day, minor in payments if day < since)
+    day = since
+    for paid_on, minor in sorted(p for p in payments if since <= p[0] < until):
+        total += max(principal, 0) * (paid_on - day).days
+        principal -= minor
+        day = paid_on
+    total += max(principal, 0) * (until - day).days
+    return round_minor(total * annual_percent / 100 / DAYS_IN_YEAR)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime, time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -68,10 +69,19 @@ def format_days(days: frozenset[int]) -> str:
     return ",".join(WEEKDAYS[day] for day in sorted(days))
 
 
+def _no_holidays(day: date) -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class SendWindow:
     hours: SendHours
     days: frozenset[int]
+    # Public holidays in the owner's chosen country: no reminders on those dates.
+    is_holiday: Callable[[date], bool] = field(default=_no_holidays, compare=False)
+
+    def allows_day(self, day: date) -> bool:
+        return day.weekday() in self.days and not self.is_holiday(day)
 
     def allows(self, local: datetime) -> bool:
-        return local.weekday() in self.days and self.hours.contains(local.time())
+        return self.allows_day(local.date()) and self.hours.contains(local.time())

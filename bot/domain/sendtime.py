@@ -20,16 +20,17 @@ def next_send_moment(earliest: datetime, timezone: str, window: SendWindow) -> d
     """The first moment at or after `earliest` that lies inside the window (UTC)."""
     zone = ZoneInfo(timezone)
     local = earliest.astimezone(zone)
-    for day_offset in range(8):
+    # Two weeks is enough to get past any weekend plus a run of public holidays.
+    for day_offset in range(15):
         day = local.date() + timedelta(days=day_offset)
-        if day.weekday() not in window.days:
+        if not window.allows_day(day):
             continue
         opens = datetime.combine(day, window.hours.start, tzinfo=zone)
         closes = datetime.combine(day, window.hours.end, tzinfo=zone)
         candidate = max(opens, local) if day_offset == 0 else opens
         if candidate < closes:
             return candidate.astimezone(UTC)
-    # An empty day set cannot be configured; fall back to a day later rather than never.
+    # No allowed day in two weeks cannot be configured; try again a day later, never give up.
     return (local + timedelta(days=1)).astimezone(UTC)
 
 

@@ -75,7 +75,11 @@ class Alert:
             owner.telegram_user_id,
             owner.locale,
             "owner/alerts/invite_unopened",
-            {"client_name": client.name, "numbers": sorted(numbers)},
+            {
+                "client_name": client.name,
+                "numbers": sorted(numbers),
+                "days": owner.invite_alert_days,
+            },
             (("invite", client.id),),
         )
 

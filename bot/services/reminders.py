@@ -53,8 +53,6 @@ STUCK_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = 4
 BACKOFF = (timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
 CLIENTS_PER_TICK = 500
-INVITE_ALERT_AFTER = timedelta(days=7)
-IGNORED_ALERT_AT = 3
 NOTICE_DAYS = 14  # the pay-by date that formal and final notices give
 # The states in which the engine itself speaks: the ladder, or a plan's instalments.
 REMINDED_STATES = frozenset({InvoiceStatus.OPEN, InvoiceStatus.IN_PLAN})
@@ -443,7 +441,7 @@ class ReminderService:
         if stage in ESCALATION_STAGES:
             days_overdue = (today - invoice.due_date).days
             alerts.append(Alert.escalation(owner, client, invoice, stage, days_overdue))
-        if invoice.unanswered_reminders == IGNORED_ALERT_AT:
+        if invoice.unanswered_reminders == owner.ignored_alert_after:
             alerts.append(
                 Alert.about_invoice(
                     owner,
@@ -451,7 +449,7 @@ class ReminderService:
                     invoice,
                     "owner/alerts/ignored",
                     ("pause", "card"),
-                    count=IGNORED_ALERT_AT,
+                    count=owner.ignored_alert_after,
                 )
             )
         return alerts
@@ -518,13 +516,13 @@ class ReminderService:
             for client in waiting:
                 assert client.id is not None
                 issued = await Invites(session).latest_issued(client.id)
-                if issued is None or now - issued < INVITE_ALERT_AFTER:
+                owner = await Owners(session).get(client.owner_id)
+                assert owner is not None
+                if issued is None or now - issued < timedelta(days=owner.invite_alert_days):
                     continue
                 invoices = await Invoices(session).open_for_client(client.id)
                 if not invoices:
                     continue
-                owner = await Owners(session).get(client.owner_id)
-                assert owner is not None
                 client.invite_alerted_at = now
                 session.add(client)
                 EventLog(session).append(

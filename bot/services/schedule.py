@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
+import holidays
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import Invoices, Reminders
 from bot.db.tables import Client, Instalment, Invoice, Owner, Plan, Reminder
-from bot.domain.ladder import DEFAULT_LADDER, Stage, Tone, next_stage
+from bot.domain.ladder import DEFAULT_LADDER, Stage, Tone, ladder_from_pairs, next_stage
 from bot.domain.plans import Instalment as PlannedInstalment
 from bot.domain.plans import paid_instalments
 from bot.domain.schedule import SendWindow, parse_days, parse_hours
@@ -37,11 +41,24 @@ REUSABLE = frozenset({SendStatus.RETRY, SendStatus.UNDELIVERED})
 
 
 def ladder_for(owner: Owner) -> Sequence[Stage]:
-    return DEFAULT_LADDER
+    if not owner.ladder:
+        return DEFAULT_LADDER
+    return ladder_from_pairs(
+        [(str(name), int(offset)) for name, offset in json.loads(owner.ladder)]
+    )
+
+
+@functools.cache
+def _holidays(country: str) -> holidays.HolidayBase:
+    return holidays.country_holidays(country)
 
 
 def window_for(owner: Owner) -> SendWindow:
-    return SendWindow(parse_hours(owner.reminder_hours), parse_days(owner.reminder_days))
+    window = SendWindow(parse_hours(owner.reminder_hours), parse_days(owner.reminder_days))
+    if owner.holidays_country:
+        calendar = _holidays(owner.holidays_country)
+        return replace(window, is_holiday=lambda day: day in calendar)
+    return window
 
 
 def timezone_for(client: Client, owner: Owner) -> str:

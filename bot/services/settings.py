@@ -6,29 +6,52 @@ invoices it affects, so the next tick already follows it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
+import holidays
 from babel.numbers import is_currency
 
 from bot.config import SUPPORTED_LOCALES, is_timezone
 from bot.db.repositories import Clients, EventLog
 from bot.db.tables import Client, Owner
 from bot.domain.invoice_input import is_pay_link
+from bot.domain.ladder import (
+    DEFAULT_LADDER,
+    LadderError,
+    add_stage,
+    ladder_pairs,
+    move_stage,
+    remove_stage,
+)
 from bot.domain.schedule import ScheduleError, format_days, parse_days, parse_hours
 from bot.services.clients import client_view
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.owners import owner_transaction
-from bot.services.schedule import reschedule_client
+from bot.services.schedule import ladder_for, reschedule_client
 from bot.services.views import ClientView
 
-FIELDS = ("name", "language", "timezone", "currency", "paylink", "instructions", "hours", "days")
+FIELDS = (
+    "name",
+    "language",
+    "timezone",
+    "currency",
+    "paylink",
+    "instructions",
+    "hours",
+    "days",
+    "holidays",
+    "ignored",
+    "invitedays",
+)
+THRESHOLD_LIMITS = {"ignored": (1, 20), "invitedays": (1, 60)}
 CLIENT_FIELDS = ("language", "timezone")
 CLEARING_WORDS = ("none", "off", "-")
 MAX_NAME = 200
 MAX_INSTRUCTIONS = 1000
 # Changing one of these moves every open invoice's next reminder.
-RESCHEDULING = frozenset({"timezone", "hours", "days"})
+RESCHEDULING = frozenset({"timezone", "hours", "days", "holidays", "ladder"})
 
 
 @dataclass(frozen=True)
@@ -41,6 +64,10 @@ class SettingsView:
     pay_instructions: str | None
     reminder_hours: str
     reminder_days: str
+    ladder: tuple[tuple[str, int], ...]
+    holidays_country: str | None
+    ignored_alert_after: int
+    invite_alert_days: int
 
 
 def settings_view(owner: Owner) -> SettingsView:
@@ -53,13 +80,17 @@ def settings_view(owner: Owner) -> SettingsView:
         owner.pay_instructions,
         owner.reminder_hours,
         owner.reminder_days,
+        tuple(ladder_pairs(ladder_for(owner))),
+        owner.holidays_country,
+        owner.ignored_alert_after,
+        owner.invite_alert_days,
     )
 
 
 def _clean(field: str, raw: str) -> str | None:
     """The stored form of a setting, or Refused with the reason."""
     value = " ".join(raw.split())
-    if field in ("paylink", "instructions") and value.lower() in CLEARING_WORDS:
+    if field in ("paylink", "instructions", "holidays") and value.lower() in CLEARING_WORDS:
         return None
     if not value:
         raise Refused("setting_missing", field=field)
@@ -87,6 +118,15 @@ def _clean(field: str, raw: str) -> str | None:
         if len(value) > MAX_INSTRUCTIONS:
             raise Refused("setting_bad", field=field)
         return value
+    if field == "holidays":
+        if value.upper() not in holidays.list_supported_countries():
+            raise Refused("setting_bad", field=field)
+        return value.upper()
+    if field in THRESHOLD_LIMITS:
+        low, high = THRESHOLD_LIMITS[field]
+        if not value.isdigit() or not low <= int(value) <= high:
+            raise Refused("setting_bad", field=field, low=low, high=high)
+        return value
     try:
         if field == "hours":
             return str(parse_hours(value))
@@ -106,7 +146,17 @@ _COLUMNS = {
     "instructions": "pay_instructions",
     "hours": "reminder_hours",
     "days": "reminder_days",
+    "holidays": "holidays_country",
+    "ignored": "ignored_alert_after",
+    "invitedays": "invite_alert_days",
 }
+
+
+def _offset(text: str) -> int:
+    cleaned = text.strip().replace("+", "", 1)
+    if not cleaned.lstrip("-").isdigit():
+        raise LadderError("offset_range")
+    return int(cleaned)
 
 
 class SettingsService:
@@ -123,12 +173,42 @@ class SettingsService:
         value = _clean(field, raw)
         now = self.deps.clock.now()
         async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
-            setattr(owner, _COLUMNS[field], value)
+            column = _COLUMNS[field]
+            setattr(owner, column, int(value) if value and field in THRESHOLD_LIMITS else value)
             session.add(owner)
             EventLog(session).append(owner_id=owner.id or 0, kind=f"setting_{field}", at=now)
             if field in RESCHEDULING:
                 for client in await Clients(session).for_owner(owner.id or 0):
                     await reschedule_client(session, client, owner, now)
+            return settings_view(owner)
+
+    async def edit_ladder(self, owner_user_id: int, display: str, words: list[str]) -> SettingsView:
+        """`add <kind> <offset>`, `remove <stage>`, `move <stage> <offset>`, `reset`.
+
+        Open invoices are re-planned; stages already sent are never sent again.
+        """
+        op = words[0].lower() if words else ""
+        now = self.deps.clock.now()
+        async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
+            ladder = ladder_for(owner)
+            try:
+                if op == "add" and len(words) == 3:
+                    ladder = add_stage(ladder, words[1].lower(), _offset(words[2]))
+                elif op == "remove" and len(words) == 2:
+                    ladder = remove_stage(ladder, words[1].lower())
+                elif op == "move" and len(words) == 3:
+                    ladder = move_stage(ladder, words[1].lower(), _offset(words[2]))
+                elif op == "reset" and len(words) == 1:
+                    ladder = DEFAULT_LADDER
+                else:
+                    raise Refused("ladder_usage")
+            except LadderError as exc:
+                raise Refused(f"ladder_{exc}", given=" ".join(words[1:])) from None
+            owner.ladder = None if ladder == DEFAULT_LADDER else json.dumps(ladder_pairs(ladder))
+            session.add(owner)
+            EventLog(session).append(owner_id=owner.id or 0, kind="setting_ladder", at=now)
+            for client in await Clients(session).for_owner(owner.id or 0):
+                await reschedule_client(session, client, owner, now)
             return settings_view(owner)
 
     async def change_client(

@@ -369,7 +369,7 @@ async def test_unlinked_client_waits_for_the_invite_and_owner_is_told_after_a_we
 
     await tick_until(app, clock, datetime(2026, 12, 2, 12, tzinfo=UTC))
     [alert] = sent_to(bot_api, OWNER_ID)
-    assert alert.text.startswith("⏳ <b>Acme</b> hasn't opened their invite link for a week")
+    assert alert.text.startswith("⏳ <b>Acme</b> hasn't opened their invite link in 7 days")
     assert alert.buttons[0]["callback_data"].startswith("o:invite:")
 
     await send_text(app, CLIENT_USER_ID, f"/start {token.group(1)}")

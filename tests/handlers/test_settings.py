@@ -129,3 +129,82 @@ async def test_client_card_sets_the_clients_language_and_time_zone(
     await press(app, OWNER_ID, f"o:cldef:{client_id}")
     [client] = await rows(app, Client)
     assert client.locale is None
+
+
+async def test_ladder_edit_replans_without_resending(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    await owner_says(app, bot_api, "/newinvoice Acme 100 2026-11-24 Logo")
+    await tick_until(app, clock, datetime(2026, 11, 25, 12, tzinfo=UTC))  # due, overdue_1 sent
+    assert len(sent_to(bot_api, CLIENT_USER_ID)) == 2
+
+    [shown] = await owner_says(app, bot_api, "/settings ladder")
+    assert "• -3 — heads-up <code>heads_up</code>" in shown
+    assert "• +90 — final notice <code>final</code>" in shown
+    for command, expected in (
+        ("/settings ladder add monthly +40", "Stages can be heads_up, due, overdue"),
+        ("/settings ladder add weekly +200", "Days must be a whole number from −14 to +180"),
+        ("/settings ladder add weekly +14", "Two stages can't fall on the same day"),
+        ("/settings ladder remove weekly_9", 'There is no stage "weekly_9"'),
+        ("/settings ladder add firm +40", "That stage is already on the ladder"),
+        ("/settings ladder shuffle", "Edit the ladder like"),
+    ):
+        [reply] = await owner_says(app, bot_api, command)
+        assert expected in reply, (command, reply)
+
+    [added] = await owner_says(app, bot_api, "/settings ladder add overdue +2")
+    assert added.startswith("✅ Saved; open invoices are re-planned")
+    await owner_says(app, bot_api, "/settings ladder remove weekly_1")
+    await owner_says(app, bot_api, "/settings ladder move weekly_2 +10")
+    bot_api.clear()
+
+    await tick_until(app, clock, datetime(2026, 12, 9, 12, tzinfo=UTC))
+
+    texts = [c.text for c in sent_to(bot_api, CLIENT_USER_ID)]
+    # overdue_2 (+2, Nov 26) is new; weekly_1 is gone; weekly_2 now comes at +10 (Dec 4).
+    assert len(texts) == 2
+    assert "was due on Nov 24, 2026" in texts[0]
+    assert "is now 10 days overdue" in texts[1]
+
+    # Moving a stage that was already sent to a later day never sends it again.
+    await owner_says(app, bot_api, "/settings ladder move due +12")
+    bot_api.clear()
+    await tick_until(app, clock, datetime(2026, 12, 14, 12, tzinfo=UTC))
+    assert all("is due today" not in c.text for c in sent_to(bot_api, CLIENT_USER_ID))
+
+
+async def test_public_holidays_get_no_reminders(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    [refused] = await owner_says(app, bot_api, "/settings holidays XX")
+    assert "That isn't a country I know holidays for" in refused
+    await owner_says(app, bot_api, "/settings holidays PL")
+    clock.set(datetime(2026, 12, 20, 10, tzinfo=UTC))
+    await owner_says(app, bot_api, "/newinvoice Acme 100 2026-12-25 Logo")  # Christmas, a Friday
+    bot_api.clear()
+
+    await tick_until(app, clock, datetime(2026, 12, 28, 12, tzinfo=UTC))
+
+    when = [c.text for c in sent_to(bot_api, CLIENT_USER_ID)]
+    # heads-up on Tue 22nd; due day (25th, holiday) moves to Mon 28th
+    assert len(when) == 2
+    assert "is due on Dec 25, 2026" in when[0]
+    assert "was due on Dec 25, 2026" in when[1]
+
+
+async def test_escalation_thresholds_are_settable(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    [bad] = await owner_says(app, bot_api, "/settings ignored 0")
+    assert "Please send a whole number from 1 to 20" in bad
+    await owner_says(app, bot_api, "/settings ignored 2")
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    await owner_says(app, bot_api, "/newinvoice Acme 100 2026-11-24 Logo")
+    bot_api.clear()
+
+    await tick_until(app, clock, datetime(2026, 11, 25, 12, tzinfo=UTC))
+
+    alerts = [c.text for c in sent_to(bot_api, OWNER_ID)]
+    assert any("hasn't answered the last 2 reminders for <b>#1</b>" in a for a in alerts)
