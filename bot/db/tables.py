@@ -34,6 +34,14 @@ class Owner(SQLModel, table=True):
     # Escalation thresholds: unanswered reminders before an alert; days an invite may wait.
     ignored_alert_after: int = 3
     invite_alert_days: int = 7
+    # Money (SPEC §7), all off by default; Decimals kept as text so no float ever appears.
+    late_fee_kind: str = Field(default="none", max_length=8)  # none, flat, percent
+    late_fee_value: str = Field(default="0", max_length=20)
+    interest_percent: str | None = Field(default=None, max_length=20)  # annual, simple
+    interest_from: str = Field(default="firm", max_length=24)  # the stage it starts at
+    settlement_percent: str | None = Field(default=None, max_length=20)
+    settlement_days: int = 14
+    early_discount_percent: str | None = Field(default=None, max_length=20)
     next_client_number: int = 1
     next_invoice_number: int = 1
     created_at: datetime = Field(sa_column=_utc())
@@ -108,6 +116,13 @@ class Invoice(SQLModel, table=True):
     claimed_minor: int | None = Field(default=None, sa_type=BigInteger)
     # The date of the promise being kept now (status promised); the day after, it is broken.
     promised_for: date | None = None
+    # Charges, applied by the engine as the ladder reaches them and kept for the books.
+    late_fee_minor: int = Field(default=0, sa_type=BigInteger)
+    interest_since: date | None = None
+    interest_percent: str | None = Field(default=None, max_length=20)
+    interest_frozen_minor: int = Field(default=0, sa_type=BigInteger)
+    settlement_percent: str | None = Field(default=None, max_length=20)
+    settlement_until: date | None = None
     created_at: datetime = Field(sa_column=_utc())
     closed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 

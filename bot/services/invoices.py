@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import Clients, EventLog, Invoices, Owners, Reminders
 from bot.db.tables import Client, Invoice, Owner
+from bot.domain.charges import Charges
 from bot.domain.dates import DateError, parse_date
 from bot.domain.invoice_input import (
     InvoiceInputError,
@@ -26,6 +27,7 @@ from bot.domain.sendtime import local_today, start_of_local_day
 from bot.domain.states import CLOSED_STATUSES, OPEN_STATUSES, InvoiceStatus
 from bot.services.deps import Deps
 from bot.services.errors import Refused
+from bot.services.money import charges_for, client_today
 from bot.services.owners import owner_transaction
 from bot.services.payments import apply_payment
 from bot.services.schedule import (
@@ -51,8 +53,11 @@ log = logging.getLogger(__name__)
 LISTS = ("open", "overdue", "all")
 
 
-def invoice_view(invoice: Invoice, client: Client) -> InvoiceView:
+def invoice_view(invoice: Invoice, client: Client, owed: Charges | None = None) -> InvoiceView:
+    """The invoice as the owner sees it; `owed` adds fee and interest as of a day."""
     assert invoice.id is not None
+    if owed is None:
+        owed = Charges(invoice.amount_minor, invoice.paid_minor, invoice.late_fee_minor, 0)
     return InvoiceView(
         id=invoice.id,
         number=invoice.number,
@@ -70,6 +75,9 @@ def invoice_view(invoice: Invoice, client: Client) -> InvoiceView:
         next_reminder_at=invoice.next_reminder_at,
         created_at=invoice.created_at,
         closed_at=invoice.closed_at,
+        fee_minor=owed.fee_minor,
+        interest_minor=owed.interest_minor,
+        due_now_minor=owed.due_now_minor,
     )
 
 
@@ -270,7 +278,12 @@ class InvoiceService:
             invoices = await Invoices(session).for_owner(owner.id, statuses)
             clients = {c.id: c for c in await Clients(session).for_owner(owner.id)}
             today = self._today(owner)
-        views = [invoice_view(invoice, clients[invoice.client_id]) for invoice in invoices]
+            views = [
+                invoice_view(
+                    invoice, clients[invoice.client_id], await charges_for(session, invoice, today)
+                )
+                for invoice in invoices
+            ]
         if which == "overdue":
             views = [view for view in views if view.due_date < today]
         return views
@@ -283,12 +296,15 @@ class InvoiceService:
             events = await EventLog(session).for_invoice(invoice.id)
             rows = (await Reminders(session).by_invoice([invoice.id]))[invoice.id]
             ladder = await invoice_ladder(session, invoice, owner)
+            owed = await charges_for(
+                session, invoice, client_today(self.deps.clock.now(), client, owner)
+            )
         upcoming = None
         if invoice.status in (InvoiceStatus.OPEN, InvoiceStatus.IN_PLAN):
             stage = next_stage(ladder, invoice.due_date, recorded_stages(rows))
             upcoming = stage.name if stage else None
         return InvoiceCard(
-            invoice=invoice_view(invoice, client),
+            invoice=invoice_view(invoice, client, owed),
             timeline=tuple(
                 TimelineEntry(event.created_at, event.kind, _detail(event.data)) for event in events
             ),

@@ -8,6 +8,7 @@ from bot.db.repositories import EventLog
 from bot.db.tables import Client, Invoice, Owner, Payment
 from bot.domain.states import InvoiceStatus
 from bot.services.deps import Deps
+from bot.services.money import charges_for, client_today, settles
 from bot.services.plans import end_plan
 from bot.services.promises import resolve_promise
 
@@ -19,9 +20,11 @@ async def apply_payment(
     assert invoice.id is not None
     now = deps.clock.now()
     session.add(Payment(invoice_id=invoice.id, amount_minor=amount, paid_at=now))
+    await session.flush()
     invoice.paid_minor += amount
     invoice.unanswered_reminders = 0  # paying is the best answer there is
-    closed = invoice.paid_minor >= invoice.amount_minor
+    today = client_today(now, client, owner)
+    closed = settles(invoice, owner, await charges_for(session, invoice, today), today)
     if closed:
         invoice.status = InvoiceStatus.PAID
         invoice.closed_at = now

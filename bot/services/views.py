@@ -94,10 +94,13 @@ class InvoiceView:
     next_reminder_at: datetime | None
     created_at: datetime
     closed_at: datetime | None
+    fee_minor: int = 0
+    interest_minor: int = 0
+    due_now_minor: int = 0  # amount + fee + interest − paid, as of the day it was read
 
     @property
     def remaining_minor(self) -> int:
-        return self.amount_minor - self.paid_minor
+        return self.due_now_minor
 
 
 @dataclass(frozen=True)
