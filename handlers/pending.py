@@ -39,12 +39,14 @@ async def on_text(update: Update, context: Context) -> None:
     if awaiting.kind == "adjust_amount":
         await _adjust(update, context, awaiting, text)
         return
-    if awaiting.kind in ("setting", "client_timezone"):
+    if awaiting.kind in ("setting", "money_setting", "client_timezone"):
         from handlers import settings  # here, because handlers.settings imports this module
 
         context.user_data.pop(AWAITING, None)
         if awaiting.kind == "setting":
             await settings.apply(update, context, awaiting.reason, text)
+        elif awaiting.kind == "money_setting":
+            await settings.apply_money(update, context, awaiting.reason, text)
         else:
             await settings.apply_client(update, context, awaiting.target, "timezone", text)
         return

@@ -7,7 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CommandHandler, filters
 
 from bot.services.errors import Refused
-from bot.services.settings import FIELDS
+from bot.services.settings import FIELDS, MONEY_FIELDS
 from handlers import invoices
 from handlers.common import AnyApplication, Context, reply, services
 from handlers.pending import AWAITING, Awaiting
@@ -15,6 +15,8 @@ from messages import render
 from messages.callbacks import owner_callback
 
 ALIASES = {
+    "fee": "latefee",
+    "discount": "earlydiscount",
     "holiday": "holidays",
     "country": "holidays",
     "lang": "language",
@@ -34,7 +36,7 @@ def menu(locale: str) -> InlineKeyboardMarkup:
             render("buttons/setting", locale, field=field),
             callback_data=owner_callback(f"set{field}", 0),
         )
-        for field in (*FIELDS, "ladder")
+        for field in (*FIELDS, *MONEY_FIELDS, "ladder")
     ]
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
@@ -61,7 +63,23 @@ async def settings_command(update: Update, context: Context) -> None:
     if field == "ladder":
         await ladder(update, context, args[1:])
         return
+    if field in MONEY_FIELDS:
+        await apply_money(update, context, field, " ".join(args[1:]))
+        return
     await apply(update, context, field, " ".join(args[1:]))
+
+
+async def apply_money(update: Update, context: Context, field: str, value: str) -> None:
+    user_id, display, locale = await invoices.owner_context(update, context)
+    try:
+        view = await services(context).settings.change_money(user_id, display, field, value)
+    except Refused as refusal:
+        await invoices.refuse(update, locale, refusal, "settings")
+        return
+    names = invoices.stage_names(locale)
+    await reply(
+        update, "owner/settings_saved", locale, field=field, settings=view, stage_names=names
+    )
 
 
 async def ladder(update: Update, context: Context, words: list[str]) -> None:
@@ -106,7 +124,8 @@ async def settings_button(update: Update, context: Context, action: str, target:
     elif action == "setladder":
         await ladder(update, context, [])
     elif action.startswith("set"):
-        context.user_data[AWAITING] = Awaiting("setting", 0, action[3:])
+        kind = "money_setting" if action[3:] in MONEY_FIELDS else "setting"
+        context.user_data[AWAITING] = Awaiting(kind, 0, action[3:])
         await reply(update, "owner/settings_ask", locale, field=action[3:])
     elif action.startswith("lang"):
         await apply(update, context, "language", action[4:])

@@ -63,6 +63,7 @@ OWNER_ACTIONS = (
     *(f"set{field}" for field in ("name", "language", "timezone", "currency", "paylink")),
     *(f"set{field}" for field in ("instructions", "hours", "days", "holidays", "ladder")),
     *(f"set{field}" for field in ("ignored", "invitedays")),
+    *(f"set{field}" for field in ("latefee", "interest", "settlement", "earlydiscount")),
     *(f"lang{code}" for code in ("en", "pt", "ru", "pl")),
     "clang",
     "ctz",

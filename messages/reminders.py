@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from telegram import InlineKeyboardMarkup
@@ -12,6 +12,25 @@ from messages.keyboards import combined_answers, invoice_answers
 from messages.render import render
 
 STAGE_TEMPLATES = {"overdue": "overdue_1"}
+
+
+@dataclass(frozen=True)
+class ItemMoney:
+    """Charges and offers a reminder states (SPEC §7); all zero/None when none apply."""
+
+    fee_minor: int = 0
+    interest_minor: int = 0
+    due_now_minor: int = 0
+    interest_since: date | None = None
+    interest_percent: str | None = None
+    upcoming_date: date | None = None  # when an announced fee or interest starts
+    upcoming_fee_minor: int = 0
+    upcoming_interest_percent: str | None = None
+    settlement_minor: int = 0
+    settlement_percent: str | None = None
+    settlement_until: date | None = None
+    early_minor: int = 0
+    early_percent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -28,6 +47,7 @@ class ReminderItem:
     # For an instalment of an accepted plan: which one, of how many, how much, due when.
     instalment: InstalmentInfo | None = None
     pay_link: str | None = None  # this invoice's own link; the sender's default otherwise
+    money: ItemMoney = field(default_factory=ItemMoney)
 
     @property
     def template(self) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, pass_context
 from jinja2.runtime import Context
 
@@ -40,6 +41,12 @@ def _datetime(context: Context, value: datetime, style: str = "medium") -> str:
 
 
 @pass_context
+def _number(context: Context, value: str | int | Decimal) -> str:
+    """A plain number (a rate, a percentage) in the locale's notation: 8.5 → 8,5 in pl."""
+    return str(format_decimal(Decimal(str(value)), locale=context["locale"]))
+
+
+@pass_context
 def _plural(context: Context, count: int, **forms: str) -> str:
     """`plural(n, one="day", other="days")`: the CLDR plural category of n in the locale
     (via Babel) picks the form; Russian and Polish give one/few/many/other."""
@@ -63,6 +70,7 @@ def environment() -> Environment:
     env.filters["money"] = _money
     env.filters["date"] = _date
     env.filters["datetime"] = _datetime
+    env.filters["number"] = _number
     env.globals["plural"] = _plural
     return env
 

@@ -28,6 +28,7 @@ from bot.services.alerts import Alert, AlertSender
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import invoice_view
+from bot.services.money import charges_for
 from bot.services.plans import proposed_plan
 from bot.services.promises import resolve_promise
 from bot.services.schedule import active_plan, replan, timezone_for, unpaid_instalments
@@ -63,13 +64,23 @@ class Answer:
 
 
 def _answer(
-    invoice: Invoice, owner: Owner, client: Client, *, repeated: bool = False, **extra: object
+    invoice: Invoice,
+    owner: Owner,
+    client: Client,
+    *,
+    repeated: bool = False,
+    due_now: int | None = None,
+    **extra: object,
 ) -> Answer:
     return Answer(
         invoice_id=invoice.id or 0,
         number=invoice.number,
         currency=invoice.currency,
-        remaining_minor=invoice.amount_minor - invoice.paid_minor,
+        remaining_minor=(
+            due_now
+            if due_now is not None
+            else invoice.amount_minor + invoice.late_fee_minor - invoice.paid_minor
+        ),
         business_name=owner.business_name,
         pay_link=invoice.pay_link or owner.pay_link,
         pay_instructions=owner.pay_instructions,
@@ -116,7 +127,8 @@ class AnswerService:
             invoice, client, owner = await self._load(session, invoice_id, chat_id)
             if self._check_state(invoice, "paid"):
                 return _answer(invoice, owner, client, repeated=True)
-            claimed = invoice.amount_minor - invoice.paid_minor
+            today = local_today(self.deps.clock.now(), timezone_for(client, owner))
+            claimed = (await charges_for(session, invoice, today)).due_now_minor
             if invoice.status == InvoiceStatus.IN_PLAN:
                 found = await active_plan(session, invoice_id)
                 if found is not None:
@@ -199,7 +211,8 @@ class AnswerService:
                     invoice, owner, client, repeated=True, parts=_parts(found[1] if found else [])
                 )
             today = local_today(self.deps.clock.now(), timezone_for(client, owner))
-            remaining = invoice.amount_minor - invoice.paid_minor
+            owed = await charges_for(session, invoice, today)
+            remaining = owed.due_now_minor
             if kind == "part":
                 planned = part_now_plan(remaining, today)
             elif kind.isdigit() and int(kind) in PLAN_COUNTS and remaining >= int(kind):
@@ -213,6 +226,9 @@ class AnswerService:
                 created_at=self.deps.clock.now(),
             )
             session.add(plan)
+            # Interest stops while a plan is on the table: the instalments cover a fixed sum.
+            invoice.interest_frozen_minor = owed.interest_minor
+            invoice.interest_since = None
             await session.flush()
             assert plan.id is not None
             rows = [

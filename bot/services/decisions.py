@@ -22,6 +22,7 @@ from bot.domain.states import InvoiceStatus
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import load_invoice, parse_invoice_number, resume_invoice
+from bot.services.money import charges_for, client_today
 from bot.services.owners import get_or_create_owner
 from bot.services.payments import apply_payment
 from bot.services.plans import end_plan, proposed_plan
@@ -87,6 +88,10 @@ class DecisionService:
             client,
         ):
             note = await getattr(self, f"_{decision}")(session, owner, invoice, client, now)
+            if note is not None:  # what is due now, after the decision, fee and interest included
+                today = client_today(now, client, owner)
+                owed = await charges_for(session, invoice, today)
+                note.data["remaining_minor"] = owed.due_now_minor
             EventLog(session).append(
                 owner_id=owner.id or 0,
                 client_id=client.id,
@@ -188,8 +193,10 @@ class DecisionService:
     async def _confirm(
         self, session: AsyncSession, owner: Owner, invoice: Invoice, client: Client, now: datetime
     ) -> _Message | None:
-        amount = min(invoice.claimed_minor or 0, invoice.amount_minor - invoice.paid_minor)
-        amount = amount or invoice.amount_minor - invoice.paid_minor
+        due_now = (
+            await charges_for(session, invoice, client_today(now, client, owner))
+        ).due_now_minor
+        amount = min(invoice.claimed_minor or due_now, due_now)
         back_to = invoice.previous_status or InvoiceStatus.OPEN
         closed = await apply_payment(session, self.deps, owner, client, invoice, amount)
         if not closed:
@@ -232,6 +239,7 @@ class DecisionService:
         self, session: AsyncSession, owner: Owner, invoice: Invoice, client: Client, now: datetime
     ) -> _Message | None:
         await end_plan(session, invoice.id or 0, "declined", now)
+        self._resume_interest(invoice, client, owner, now)
         await resume_invoice(session, self.deps, owner, client, invoice, "plan_declined")
         return self._note(client, owner, "client/decision_plan_declined", invoice, buttons=True)
 
@@ -239,6 +247,7 @@ class DecisionService:
         self, session: AsyncSession, owner: Owner, invoice: Invoice, client: Client, now: datetime
     ) -> _Message | None:
         await end_plan(session, invoice.id or 0, "ended", now)
+        self._resume_interest(invoice, client, owner, now)
         invoice.previous_status = InvoiceStatus.OPEN
         await resume_invoice(session, self.deps, owner, client, invoice, "plan_ended")
         return self._note(client, owner, "client/decision_plan_ended", invoice, buttons=True)
@@ -261,6 +270,12 @@ class DecisionService:
         invoice.previous_status = None
         session.add(invoice)
         return self._note(client, owner, "client/decision_cancelled", invoice)
+
+    @staticmethod
+    def _resume_interest(invoice: Invoice, client: Client, owner: Owner, now: datetime) -> None:
+        """No plan after all: interest (if it had started) runs again from today."""
+        if invoice.interest_percent and invoice.interest_since is None:
+            invoice.interest_since = client_today(now, client, owner)
 
     @staticmethod
     async def _close_dispute(

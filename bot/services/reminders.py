@@ -27,6 +27,7 @@ from bot.domain.sendtime import local_today, next_send_moment, start_of_local_da
 from bot.domain.states import InvoiceStatus
 from bot.notify import Delivery, DeliveryStatus
 from bot.services.alerts import Alert, AlertSender, stage_label
+from bot.services.charging import stage_money
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import load_invoice, parse_invoice_number, resume_invoice
@@ -45,7 +46,13 @@ from bot.services.schedule import (
     unpaid_instalments,
     window_for,
 )
-from messages.reminders import InstalmentInfo, ReminderItem, Sender, compose_reminder
+from messages.reminders import (
+    InstalmentInfo,
+    ItemMoney,
+    ReminderItem,
+    Sender,
+    compose_reminder,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +83,7 @@ class Claim:
     stage: Stage
     row: Reminder
     instalment: InstalmentInfo | None = None
+    money: ItemMoney = field(default_factory=ItemMoney)
 
 
 @dataclass
@@ -243,7 +251,13 @@ class ReminderService:
             invoice.next_reminder_at = None  # in flight; set again once the send is recorded
             session.add(invoice)
             batch.claims.append(
-                Claim(invoice, due.stage, row, await self._instalment(session, invoice, due.stage))
+                Claim(
+                    invoice,
+                    due.stage,
+                    row,
+                    await self._instalment(session, invoice, due.stage),
+                    await stage_money(session, self.deps, owner, invoice, due.stage, ladder, today),
+                )
             )
         if batch.claims:
             client.last_reminded_at = now
@@ -320,6 +334,7 @@ class ReminderService:
                 deadline=today + timedelta(days=NOTICE_DAYS),
                 instalment=claim.instalment,
                 pay_link=claim.invoice.pay_link,
+                money=claim.money,
             )
             for claim in batch.claims
         ]
@@ -636,7 +651,14 @@ class ReminderService:
                 )
         row = await self._take(session, invoice, rows.get(stage.name), stage, now)
         row.chat_id = client.chat_id
-        batch = ClientBatch(client, owner, [Claim(invoice, stage, row)], client.last_reminded_at)
+        claim = Claim(
+            invoice,
+            stage,
+            row,
+            await self._instalment(session, invoice, stage),
+            await stage_money(session, self.deps, owner, invoice, stage, ladder, today),
+        )
+        batch = ClientBatch(client, owner, [claim], client.last_reminded_at)
         client.last_reminded_at = now
         invoice.next_reminder_at = None
         session.add_all([client, invoice])

@@ -7,7 +7,9 @@ invoices it affects, so the next tick already follows it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 import holidays
 from babel.numbers import is_currency
@@ -19,11 +21,13 @@ from bot.domain.invoice_input import is_pay_link
 from bot.domain.ladder import (
     DEFAULT_LADDER,
     LadderError,
+    Stage,
     add_stage,
     ladder_pairs,
     move_stage,
     remove_stage,
 )
+from bot.domain.money import MoneyError, parse_amount
 from bot.domain.schedule import ScheduleError, format_days, parse_days, parse_hours
 from bot.services.clients import client_view
 from bot.services.deps import Deps
@@ -46,6 +50,14 @@ FIELDS = (
     "invitedays",
 )
 THRESHOLD_LIMITS = {"ignored": (1, 20), "invitedays": (1, 60)}
+MONEY_FIELDS = ("latefee", "interest", "settlement", "earlydiscount")
+MAX_FLAT_FEE = Decimal(1_000_000)
+PERCENT_LIMITS = {
+    "latefee": Decimal(50),
+    "interest": Decimal(100),
+    "settlement": Decimal(90),
+    "earlydiscount": Decimal(50),
+}
 CLIENT_FIELDS = ("language", "timezone")
 CLEARING_WORDS = ("none", "off", "-")
 MAX_NAME = 200
@@ -68,6 +80,13 @@ class SettingsView:
     holidays_country: str | None
     ignored_alert_after: int
     invite_alert_days: int
+    late_fee_kind: str
+    late_fee_value: str
+    interest_percent: str | None
+    interest_from: str
+    settlement_percent: str | None
+    settlement_days: int
+    early_discount_percent: str | None
 
 
 def settings_view(owner: Owner) -> SettingsView:
@@ -84,6 +103,13 @@ def settings_view(owner: Owner) -> SettingsView:
         owner.holidays_country,
         owner.ignored_alert_after,
         owner.invite_alert_days,
+        owner.late_fee_kind,
+        owner.late_fee_value,
+        owner.interest_percent,
+        owner.interest_from,
+        owner.settlement_percent,
+        owner.settlement_days,
+        owner.early_discount_percent,
     )
 
 
@@ -152,6 +178,69 @@ _COLUMNS = {
 }
 
 
+def _percent(text: str, field: str) -> Decimal:
+    try:
+        value = Decimal(text.rstrip("%").replace(",", "."))
+    except InvalidOperation:
+        raise Refused("setting_bad", field=field) from None
+    if (
+        not value.is_finite()
+        or not 0 < value <= PERCENT_LIMITS[field]
+        or value != value.quantize(Decimal("0.01"))
+    ):
+        raise Refused("setting_bad", field=field)
+    return value.normalize()
+
+
+def _clear_money(owner: Owner, field: str) -> None:
+    if field == "latefee":
+        owner.late_fee_kind, owner.late_fee_value = "none", "0"
+    elif field == "interest":
+        owner.interest_percent = None
+    elif field == "settlement":
+        owner.settlement_percent = None
+    else:
+        owner.early_discount_percent = None
+
+
+def _set_money(owner: Owner, field: str, words: list[str], ladder: Sequence[Stage]) -> None:
+    if not words:
+        raise Refused("setting_missing", field=field)
+    if field == "latefee":
+        if len(words) != 1:
+            raise Refused("setting_bad", field=field)
+        if words[0].endswith("%"):
+            owner.late_fee_kind, owner.late_fee_value = "percent", str(_percent(words[0], field))
+            return
+        try:
+            amount = parse_amount(words[0])
+        except MoneyError:
+            raise Refused("setting_bad", field=field) from None
+        if not 0 < amount <= MAX_FLAT_FEE or amount != amount.quantize(Decimal("0.01")):
+            raise Refused("setting_bad", field=field)
+        owner.late_fee_kind, owner.late_fee_value = "flat", str(amount.normalize())
+    elif field == "interest":
+        # `8` or `8 from formal`
+        if len(words) not in (1, 3) or (len(words) == 3 and words[1] != "from"):
+            raise Refused("setting_bad", field=field)
+        start = words[2] if len(words) == 3 else owner.interest_from
+        if start not in {stage.name for stage in ladder}:
+            raise Refused("setting_bad_stage", field=field, given=start)
+        owner.interest_percent, owner.interest_from = str(_percent(words[0], field)), start
+    elif field == "settlement":
+        # `10%` or `10% 14` (percent off, days to pay)
+        if len(words) > 2 or (len(words) == 2 and not words[1].isdigit()):
+            raise Refused("setting_bad", field=field)
+        days = int(words[1]) if len(words) == 2 else owner.settlement_days
+        if not 1 <= days <= 90:
+            raise Refused("setting_bad", field=field)
+        owner.settlement_percent, owner.settlement_days = str(_percent(words[0], field)), days
+    else:
+        if len(words) != 1:
+            raise Refused("setting_bad", field=field)
+        owner.early_discount_percent = str(_percent(words[0], field))
+
+
 def _offset(text: str) -> int:
     cleaned = text.strip().replace("+", "", 1)
     if not cleaned.lstrip("-").isdigit():
@@ -162,6 +251,21 @@ def _offset(text: str) -> int:
 class SettingsService:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
+
+    async def change_money(
+        self, owner_user_id: int, display: str, field: str, raw: str
+    ) -> SettingsView:
+        """latefee / interest / settlement / earlydiscount: all off until the owner says so."""
+        words = raw.lower().split()
+        now = self.deps.clock.now()
+        async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
+            if words and words[0] in CLEARING_WORDS:
+                _clear_money(owner, field)
+            else:
+                _set_money(owner, field, words, ladder_for(owner))
+            session.add(owner)
+            EventLog(session).append(owner_id=owner.id or 0, kind=f"setting_{field}", at=now)
+            return settings_view(owner)
 
     async def show(self, owner_user_id: int, display: str) -> SettingsView:
         async with owner_transaction(self.deps, owner_user_id, display) as (_, owner):

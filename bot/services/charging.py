@@ -1,0 +1,139 @@
+"""Charges the ladder brings (SPEC §7): applied once, at their stage, and announced one
+stage ahead, so a client is never surprised by a fee or by interest."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.db.repositories import EventLog
+from bot.db.tables import Invoice, Owner
+from bot.domain.charges import discounted
+from bot.domain.ladder import Stage
+from bot.domain.money import late_fee
+from bot.domain.states import InvoiceStatus
+from bot.services.deps import Deps
+from bot.services.money import charges_for
+from messages.reminders import ItemMoney
+
+FEE_STAGE = "firm"  # SPEC §7: a late fee is applied once, at the firm stage
+SETTLEMENT_STAGE = "final"
+
+
+def fee_enabled(owner: Owner) -> bool:
+    return owner.late_fee_kind in ("flat", "percent") and Decimal(owner.late_fee_value) > 0
+
+
+async def stage_money(
+    session: AsyncSession,
+    deps: Deps,
+    owner: Owner,
+    invoice: Invoice,
+    stage: Stage,
+    ladder: Sequence[Stage],
+    today: date,
+) -> ItemMoney:
+    """Apply what starts at `stage`, then describe the money the reminder should state."""
+    if invoice.status != InvoiceStatus.OPEN:
+        return ItemMoney()  # instalments of a plan carry their own amounts
+    _apply(session, deps, owner, invoice, stage, today)
+    owed = await charges_for(session, invoice, today)
+    following = ladder[ladder.index(stage) + 1] if stage in ladder[:-1] else None
+    upcoming_fee = 0
+    upcoming_interest = None
+    if following is not None:
+        if following.name == FEE_STAGE and fee_enabled(owner) and invoice.late_fee_minor == 0:
+            upcoming_fee = late_fee(
+                owner.late_fee_kind,
+                Decimal(owner.late_fee_value),
+                owed.principal_minor,
+                invoice.currency,
+            )
+        interest_pending = owner.interest_percent and invoice.interest_since is None
+        if following.name == owner.interest_from and interest_pending:
+            upcoming_interest = owner.interest_percent
+    gross = owed.amount_minor + owed.fee_minor + owed.interest_minor
+    settlement = 0
+    if (
+        invoice.settlement_percent
+        and invoice.settlement_until
+        and today <= invoice.settlement_until
+    ):
+        settlement = discounted(gross, Decimal(invoice.settlement_percent)) - owed.paid_minor
+    early = 0
+    if stage.offset_days < 0 and owner.early_discount_percent and today <= invoice.due_date:
+        early = discounted(gross, Decimal(owner.early_discount_percent)) - owed.paid_minor
+    return ItemMoney(
+        fee_minor=owed.fee_minor,
+        interest_minor=owed.interest_minor,
+        due_now_minor=owed.due_now_minor,
+        interest_since=invoice.interest_since,
+        interest_percent=invoice.interest_percent,
+        upcoming_date=following.date_for(invoice.due_date) if following else None,
+        upcoming_fee_minor=upcoming_fee,
+        upcoming_interest_percent=upcoming_interest,
+        settlement_minor=max(settlement, 0),
+        settlement_percent=invoice.settlement_percent if settlement > 0 else None,
+        settlement_until=invoice.settlement_until if settlement > 0 else None,
+        early_minor=max(early, 0),
+        early_percent=owner.early_discount_percent if early > 0 else None,
+    )
+
+
+def _apply(
+    session: AsyncSession, deps: Deps, owner: Owner, invoice: Invoice, stage: Stage, today: date
+) -> None:
+    now = deps.clock.now()
+    events = EventLog(session)
+    if stage.name == FEE_STAGE and fee_enabled(owner) and invoice.late_fee_minor == 0:
+        invoice.late_fee_minor = late_fee(
+            owner.late_fee_kind,
+            Decimal(owner.late_fee_value),
+            invoice.amount_minor - invoice.paid_minor,
+            invoice.currency,
+        )
+        events.append(
+            owner_id=invoice.owner_id,
+            client_id=invoice.client_id,
+            invoice_id=invoice.id,
+            kind="late_fee_applied",
+            at=now,
+            amount_minor=invoice.late_fee_minor,
+            currency=invoice.currency,
+        )
+    if (
+        stage.name == owner.interest_from
+        and owner.interest_percent
+        and invoice.interest_since is None
+    ):
+        invoice.interest_since = stage.date_for(invoice.due_date)
+        invoice.interest_percent = owner.interest_percent
+        events.append(
+            owner_id=invoice.owner_id,
+            client_id=invoice.client_id,
+            invoice_id=invoice.id,
+            kind="interest_started",
+            at=now,
+            percent=owner.interest_percent,
+            since=invoice.interest_since.isoformat(),
+        )
+    if (
+        stage.name == SETTLEMENT_STAGE
+        and owner.settlement_percent
+        and invoice.settlement_until is None
+    ):
+        invoice.settlement_percent = owner.settlement_percent
+        invoice.settlement_until = today + timedelta(days=owner.settlement_days)
+        events.append(
+            owner_id=invoice.owner_id,
+            client_id=invoice.client_id,
+            invoice_id=invoice.id,
+            kind="settlement_offered",
+            at=now,
+            percent=owner.settlement_percent,
+            until=invoice.settlement_until.isoformat(),
+        )
+    session.add(invoice)
