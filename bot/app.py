@@ -67,7 +67,8 @@ def services_of(app: AnyApplication) -> Services:
 
 
 async def _post_init(app: AnyApplication) -> None:
-    await handlers.publish_commands(app, services_of(app).deps.settings.owner_ids)
+    settings = services_of(app).deps.settings
+    await handlers.publish_commands(app, settings.owner_ids, settings.default_locale)
 
 
 async def close_application(app: AnyApplication) -> None:

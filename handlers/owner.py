@@ -12,7 +12,7 @@ from bot.domain.names import MAX_NAME_LENGTH, InvalidName
 from bot.services.errors import Refused
 from bot.services.views import ClientCard, NewClient
 from handlers import dialog, invoices, settings
-from handlers.commands import OWNER_COMMANDS, publish_owner_commands
+from handlers.commands import OWNER_COMMANDS, describe, publish_owner_commands
 from handlers.common import (
     AnyApplication,
     Context,
@@ -37,13 +37,14 @@ async def _owner_locale(update: Update, context: Context) -> str:
 async def start(update: Update, context: Context) -> None:
     user = update.effective_user
     assert user is not None
-    await publish_owner_commands(context.bot, user.id)
+    locale = await _owner_locale(update, context)
+    await publish_owner_commands(context.bot, user.id, locale)
     await help_command(update, context)
 
 
 async def help_command(update: Update, context: Context) -> None:
     locale = await _owner_locale(update, context)
-    await reply(update, "owner/help", locale, commands=OWNER_COMMANDS)
+    await reply(update, "owner/help", locale, commands=describe(OWNER_COMMANDS, "owner", locale))
 
 
 async def new_client(update: Update, context: Context) -> None:

@@ -9,6 +9,7 @@ from telegram.ext import CommandHandler, filters
 from bot.services.errors import Refused
 from bot.services.settings import FIELDS, MONEY_FIELDS
 from handlers import invoices
+from handlers.commands import publish_owner_commands
 from handlers.common import AnyApplication, Context, reply, services
 from handlers.pending import AWAITING, Awaiting
 from messages import render
@@ -105,8 +106,10 @@ async def apply(update: Update, context: Context, field: str, value: str) -> Non
     except Refused as refusal:
         await invoices.refuse(update, locale, refusal, "settings")
         return
-    # The reply speaks the new language when that is what changed.
+    # The reply speaks the new language when that is what changed, and so does the menu.
     await reply(update, "owner/settings_saved", view.locale, field=field, settings=view)
+    if field == "language" and update.effective_user is not None:
+        await publish_owner_commands(context.bot, update.effective_user.id, view.locale)
 
 
 async def settings_button(update: Update, context: Context, action: str, target: int) -> None:

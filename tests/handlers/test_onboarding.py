@@ -256,3 +256,25 @@ async def test_owners_do_not_see_each_others_clients(app: Any, bot_api: FakeBotA
 
     assert "added as client 1" in bot_api.texts(OTHER_OWNER_ID)[0]
     assert "(1)" in bot_api.texts(OTHER_OWNER_ID)[-1]
+
+
+async def test_command_menus_are_published_at_start(app: Any, bot_api: FakeBotApi) -> None:
+    assert app.post_init is not None
+    await app.post_init(app)
+
+    menus = bot_api.sent("setMyCommands")
+    scopes = [(c.params["scope"]["type"], c.params.get("language_code")) for c in menus]
+    assert scopes == [
+        ("default", None),
+        ("default", "en"),
+        ("default", "pt"),
+        ("default", "ru"),
+        ("default", "pl"),
+        ("chat", None),
+        ("chat", None),
+    ]
+    client_menu = [command["command"] for command in menus[0].params["commands"]]
+    assert client_menu == ["start", "invoices", "help"]
+    owner_menu = [command["command"] for command in menus[-1].params["commands"]]
+    assert owner_menu[:4] == ["start", "help", "newclient", "clients"]
+    assert "settings" in owner_menu
