@@ -191,6 +191,17 @@ class EventLog:
             )
         )
 
+    def about(self, invoice: Invoice, kind: str, at: datetime, **data: Any) -> None:
+        """An event about an invoice (its owner and client are recorded with it)."""
+        self.append(
+            owner_id=invoice.owner_id,
+            client_id=invoice.client_id,
+            invoice_id=invoice.id,
+            kind=kind,
+            at=at,
+            **data,
+        )
+
     async def for_owner(self, owner_id: int) -> Sequence[Event]:
         result = await self.session.exec(
             select(Event).where(Event.owner_id == owner_id).order_by(col(Event.id))

@@ -308,14 +308,7 @@ class AnswerService:
         invoice.unanswered_reminders = 0
         invoice.next_reminder_at = None
         session.add(invoice)
-        EventLog(session).append(
-            owner_id=invoice.owner_id,
-            client_id=invoice.client_id,
-            invoice_id=invoice.id,
-            kind=kind,
-            at=self.deps.clock.now(),
-            **data,
-        )
+        EventLog(session).about(invoice, kind, self.deps.clock.now(), **data)
 
     @staticmethod
     def _check_state(invoice: Invoice, choice: str) -> bool:

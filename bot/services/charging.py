@@ -95,12 +95,10 @@ def _apply(
             invoice.amount_minor - invoice.paid_minor,
             invoice.currency,
         )
-        events.append(
-            owner_id=invoice.owner_id,
-            client_id=invoice.client_id,
-            invoice_id=invoice.id,
-            kind="late_fee_applied",
-            at=now,
+        events.about(
+            invoice,
+            "late_fee_applied",
+            now,
             amount_minor=invoice.late_fee_minor,
             currency=invoice.currency,
         )
@@ -111,12 +109,10 @@ def _apply(
     ):
         invoice.interest_since = stage.date_for(invoice.due_date)
         invoice.interest_percent = owner.interest_percent
-        events.append(
-            owner_id=invoice.owner_id,
-            client_id=invoice.client_id,
-            invoice_id=invoice.id,
-            kind="interest_started",
-            at=now,
+        events.about(
+            invoice,
+            "interest_started",
+            now,
             percent=owner.interest_percent,
             since=invoice.interest_since.isoformat(),
         )
@@ -127,12 +123,10 @@ def _apply(
     ):
         invoice.settlement_percent = owner.settlement_percent
         invoice.settlement_until = today + timedelta(days=owner.settlement_days)
-        events.append(
-            owner_id=invoice.owner_id,
-            client_id=invoice.client_id,
-            invoice_id=invoice.id,
-            kind="settlement_offered",
-            at=now,
+        events.about(
+            invoice,
+            "settlement_offered",
+            now,
             percent=owner.settlement_percent,
             until=invoice.settlement_until.isoformat(),
         )

@@ -92,13 +92,7 @@ class DecisionService:
                 today = client_today(now, client, owner)
                 owed = await charges_for(session, invoice, today)
                 note.data["remaining_minor"] = owed.due_now_minor
-            EventLog(session).append(
-                owner_id=owner.id or 0,
-                client_id=client.id,
-                invoice_id=invoice.id,
-                kind=f"owner_{decision}",
-                at=now,
-            )
+            EventLog(session).about(invoice, f"owner_{decision}", now)
             decided = Decided(invoice.number, decision, client.name, note.data if note else {})
         if note is not None:
             await self._tell_client(note, invoice, owner)
@@ -130,12 +124,10 @@ class DecisionService:
             invoice.amount_minor = amount
             await self._close_dispute(session, invoice.id or 0, "adjusted", now)
             await resume_invoice(session, self.deps, owner, client, invoice, "amount_adjusted")
-            EventLog(session).append(
-                owner_id=owner.id or 0,
-                client_id=client.id,
-                invoice_id=invoice.id,
-                kind="amount_changed",
-                at=now,
+            EventLog(session).about(
+                invoice,
+                "amount_changed",
+                now,
                 old_minor=old,
                 new_minor=amount,
                 currency=invoice.currency,

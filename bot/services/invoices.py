@@ -250,12 +250,10 @@ class InvoiceService:
         invoice.next_reminder_at = plan_next(invoice, client, owner, (), now)
         session.add(invoice)
         await session.flush()
-        EventLog(session).append(
-            owner_id=owner.id,
-            client_id=client.id,
-            invoice_id=invoice.id,
-            kind="invoice_created",
-            at=now,
+        EventLog(session).about(
+            invoice,
+            "invoice_created",
+            now,
             amount_minor=amount_minor,
             currency=currency,
             due_date=due.isoformat(),
@@ -380,7 +378,9 @@ class InvoiceService:
             invoice.paused_until = until
             invoice.next_reminder_at = until
             session.add(invoice)
-            self._event(session, invoice, "paused", until=until.isoformat() if until else None)
+            EventLog(session).about(
+                invoice, "paused", self.deps.clock.now(), until=until.isoformat() if until else None
+            )
             return invoice_view(invoice, client)
 
     async def resume(self, owner_user_id: int, display: str, number_text: str) -> InvoiceView:
@@ -405,18 +405,8 @@ class InvoiceService:
             invoice.closed_at = self.deps.clock.now()
             invoice.next_reminder_at = None
             session.add(invoice)
-            self._event(session, invoice, str(status))
+            EventLog(session).about(invoice, str(status), self.deps.clock.now())
             return invoice_view(invoice, client)
-
-    def _event(self, session: AsyncSession, invoice: Invoice, kind: str, **data: object) -> None:
-        EventLog(session).append(
-            owner_id=invoice.owner_id,
-            client_id=invoice.client_id,
-            invoice_id=invoice.id,
-            kind=kind,
-            at=self.deps.clock.now(),
-            **data,
-        )
 
 
 def _require_open(invoice: Invoice) -> None:
@@ -434,13 +424,7 @@ async def resume_invoice(
     invoice.paused_until = None
     invoice.claimed_minor = None
     await replan(session, invoice, client, owner, now)
-    EventLog(session).append(
-        owner_id=invoice.owner_id,
-        client_id=invoice.client_id,
-        invoice_id=invoice.id,
-        kind=kind,
-        at=now,
-    )
+    EventLog(session).about(invoice, kind, now)
 
 
 def _detail(data: str) -> dict[str, str]:

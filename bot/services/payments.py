@@ -34,12 +34,10 @@ async def apply_payment(
         await resolve_promise(session, invoice.id, "kept", now)
         await end_plan(session, invoice.id, "completed", now)
     session.add(invoice)
-    EventLog(session).append(
-        owner_id=owner.id or 0,
-        client_id=client.id,
-        invoice_id=invoice.id,
-        kind="paid" if closed else "payment_recorded",
-        at=now,
+    EventLog(session).about(
+        invoice,
+        "paid" if closed else "payment_recorded",
+        now,
         amount_minor=amount,
         currency=invoice.currency,
     )

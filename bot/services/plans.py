@@ -10,13 +10,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.db.tables import Instalment, Plan
 
 
-async def proposed_plan(
-    session: AsyncSession, invoice_id: int
+async def find_plan(
+    session: AsyncSession, invoice_id: int, status: str
 ) -> tuple[Plan, list[Instalment]] | None:
+    """The invoice's latest plan in `status` (proposed, accepted), with its instalments."""
     plan = (
         await session.exec(
             select(Plan)
-            .where(Plan.invoice_id == invoice_id, Plan.status == "proposed")
+            .where(Plan.invoice_id == invoice_id, Plan.status == status)
             .order_by(col(Plan.id).desc())
         )
     ).first()
@@ -28,6 +29,12 @@ async def proposed_plan(
         )
     ).all()
     return plan, list(instalments)
+
+
+async def proposed_plan(
+    session: AsyncSession, invoice_id: int
+) -> tuple[Plan, list[Instalment]] | None:
+    return await find_plan(session, invoice_id, "proposed")
 
 
 async def end_plan(session: AsyncSession, invoice_id: int, status: str, now: datetime) -> None:

@@ -45,12 +45,10 @@ async def break_promise(
     invoice.status = InvoiceStatus.OPEN
     invoice.promised_for = None
     await replan(session, invoice, client, owner, now)
-    EventLog(session).append(
-        owner_id=owner.id or 0,
-        client_id=client.id,
-        invoice_id=invoice.id,
-        kind="promise_broken",
-        at=now,
+    EventLog(session).about(
+        invoice,
+        "promise_broken",
+        now,
         promised_for=promised_for.isoformat() if promised_for else None,
     )
     return Alert.about_invoice(

@@ -363,12 +363,10 @@ class ReminderService:
                 claim.row.sent_at = now
                 claim.invoice.unanswered_reminders += 1
             session.add(claim.row)
-            EventLog(session).append(
-                owner_id=owner.id or 0,
-                client_id=client.id,
-                invoice_id=claim.invoice.id,
-                kind=f"reminder_{status}",
-                at=now,
+            EventLog(session).about(
+                claim.invoice,
+                f"reminder_{status}",
+                now,
                 stage=claim.stage.name,
                 error=claim.row.last_error,
             )
@@ -492,14 +490,8 @@ class ReminderService:
                 row.last_error = "interrupted while sending"
                 session.add(row)
                 await session.flush()
-                EventLog(session).append(
-                    owner_id=owner.id or 0,
-                    client_id=client.id,
-                    invoice_id=invoice.id,
-                    kind="reminder_unknown",
-                    at=now,
-                    stage=row.stage,
-                    error=row.last_error,
+                EventLog(session).about(
+                    invoice, "reminder_unknown", now, stage=row.stage, error=row.last_error
                 )
                 if invoice.next_reminder_at is None:
                     await replan(session, invoice, client, owner, now)
@@ -568,14 +560,7 @@ class ReminderService:
                         continue
                     instalment.missed_alerted_at = now
                     session.add(instalment)
-                    EventLog(session).append(
-                        owner_id=owner.id or 0,
-                        client_id=client.id,
-                        invoice_id=invoice.id,
-                        kind="instalment_missed",
-                        at=now,
-                        seq=instalment.seq,
-                    )
+                    EventLog(session).about(invoice, "instalment_missed", now, seq=instalment.seq)
                     alerts.append(
                         Alert.about_invoice(
                             owner,

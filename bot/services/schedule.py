@@ -9,7 +9,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import holidays
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import Invoices, Reminders
@@ -20,6 +19,7 @@ from bot.domain.plans import paid_instalments
 from bot.domain.schedule import SendWindow, parse_days, parse_hours
 from bot.domain.sendtime import stage_send_moment, start_of_local_day
 from bot.domain.states import InvoiceStatus
+from bot.services.plans import find_plan
 
 # Each instalment of an accepted plan is reminded on its own: a heads-up and its due day.
 INSTALMENT_HEADS_UP_DAYS = 3
@@ -81,21 +81,7 @@ def instalment_stage(stage_name: str) -> tuple[int, str] | None:
 async def active_plan(
     session: AsyncSession, invoice_id: int
 ) -> tuple[Plan, list[Instalment]] | None:
-    plan = (
-        await session.exec(
-            select(Plan)
-            .where(Plan.invoice_id == invoice_id, Plan.status == "accepted")
-            .order_by(col(Plan.id).desc())
-        )
-    ).first()
-    if plan is None:
-        return None
-    instalments = (
-        await session.exec(
-            select(Instalment).where(Instalment.plan_id == plan.id).order_by(col(Instalment.seq))
-        )
-    ).all()
-    return plan, list(instalments)
+    return await find_plan(session, invoice_id, "accepted")
 
 
 def unpaid_instalments(
