@@ -21,10 +21,10 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import EventLog, Invites, Invoices, Owners, Reminders
-from bot.db.tables import Client, Invoice, Owner, Plan, Reminder
+from bot.db.tables import Client, Instalment, Invoice, Owner, Plan, Reminder
 from bot.domain.ladder import ESCALATION_STAGES, Stage, current_stage, due_now
 from bot.domain.sendtime import local_today, next_send_moment, start_of_local_day
-from bot.domain.states import InvoiceStatus
+from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
 from bot.notify import Delivery, DeliveryStatus
 from bot.services.alerts import Alert, AlertSender, stage_label
 from bot.services.charging import stage_money
@@ -511,12 +511,22 @@ class ReminderService:
         """Clients with open invoices who have not opened their invite for a week."""
         alerts: list[Alert] = []
         async with self.deps.sessions() as session, session.begin():
+            # Only clients with something waiting: the rest cost nothing per tick.
+            has_open_invoice = (
+                select(Invoice.id)
+                .where(
+                    Invoice.client_id == Client.id,
+                    col(Invoice.status).not_in([str(status) for status in CLOSED_STATUSES]),
+                )
+                .exists()
+            )
             waiting = (
                 await session.exec(
                     select(Client).where(
                         col(Client.chat_id).is_(None),
                         col(Client.invite_alerted_at).is_(None),
                         col(Client.blocked).is_(False),
+                        has_open_invoice,
                     )
                 )
             ).all()
@@ -542,7 +552,22 @@ class ReminderService:
         """An instalment still unpaid the day after it was due: the owner hears, once."""
         alerts: list[Alert] = []
         async with self.deps.sessions() as session, session.begin():
-            plans = (await session.exec(select(Plan).where(Plan.status == "accepted"))).all()
+            # Only plans with an instalment past due and not yet reported.
+            overdue_instalment = (
+                select(Instalment.id)
+                .where(
+                    Instalment.plan_id == Plan.id,
+                    # A day's margin: the exact check below uses the client's own date.
+                    col(Instalment.due_date) < now.date() + timedelta(days=1),
+                    col(Instalment.missed_alerted_at).is_(None),
+                )
+                .exists()
+            )
+            plans = (
+                await session.exec(
+                    select(Plan).where(Plan.status == "accepted", overdue_instalment)
+                )
+            ).all()
             for plan in plans:
                 invoice = await session.get(Invoice, plan.invoice_id)
                 assert invoice is not None
