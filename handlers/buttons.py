@@ -116,6 +116,10 @@ async def _after_client_choice(
     if action == "noop" or found.repeated:
         await query.answer(render("client/repeated", found.locale))
         return
+    if action in SUBMENUS:
+        await query.answer(render(f"client/{action}_pick", found.locale))
+        await _edit_keyboard(update, SUBMENUS[action](found.invoice_id, found.locale))
+        return
     await query.answer()
     data = _answer_data(found)
     if action == "more":
@@ -126,8 +130,6 @@ async def _after_client_choice(
             invoice_answers(found.invoice_id, found.locale, found.pay_link),
             number=found.number,
         )
-    elif action in SUBMENUS:
-        await _edit_keyboard(update, SUBMENUS[action](found.invoice_id, found.locale))
     elif action == "paid":
         await _edit_keyboard(update, _chosen(found, "paid"))
         await reply(update, "client/claim_done", found.locale, **data)
