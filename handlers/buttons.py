@@ -8,6 +8,7 @@ shown by replacing the keyboard with the choice itself.
 from __future__ import annotations
 
 import contextlib
+from datetime import date, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -171,9 +172,7 @@ def _answer_data(found: Answer) -> dict[str, Any]:
     }
 
 
-def _example_day(context: Context, days: int) -> Any:
-    from datetime import timedelta
-
+def _example_day(context: Context, days: int) -> date:
     return services(context).deps.clock.now().date() + timedelta(days=days)
 
 

@@ -20,14 +20,6 @@ class InvoiceStatus(StrEnum):
 
 CLOSED_STATUSES = frozenset({InvoiceStatus.PAID, InvoiceStatus.WRITTEN_OFF, InvoiceStatus.VOID})
 OPEN_STATUSES = frozenset(InvoiceStatus) - CLOSED_STATUSES
-# The only state in which the ladder itself may speak; every other open state means
-# someone (client or owner) asked for quiet until something happens.
-REMINDABLE_STATUSES = frozenset({InvoiceStatus.OPEN})
-
-
-def is_open(status: str) -> bool:
-    return status in OPEN_STATUSES
-
 
 # In which states each client answer makes sense (SPEC §4). Anything else is stale.
 CLIENT_CHOICES: dict[str, frozenset[InvoiceStatus]] = {
