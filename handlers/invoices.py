@@ -68,6 +68,8 @@ def guarded(
 
 async def refuse(update: Update, locale: str, refusal: Refused, command: str) -> None:
     data: dict[str, Any] = {"given": "", "command": command, **refusal.details}
+    if data.get("status"):
+        data["status_label"] = status_name(str(data["status"]), locale)
     await reply(update, "owner/refused", locale, code=refusal.code, **data)
 
 
