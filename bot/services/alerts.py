@@ -24,7 +24,8 @@ def stage_label(stage: str, locale: str) -> str:
 def invoice_brief(invoice: Invoice) -> dict[str, Any]:
     return {
         "number": invoice.number,
-        "outstanding_minor": invoice.amount_minor - invoice.paid_minor,
+        # Amount and late fee less payments; interest accrues daily and shows on the card.
+        "outstanding_minor": invoice.amount_minor + invoice.late_fee_minor - invoice.paid_minor,
         "currency": invoice.currency,
         "due_date": invoice.due_date,
     }
@@ -85,9 +86,15 @@ class Alert:
 
     @classmethod
     def escalation(
-        cls, owner: Owner, client: Client, invoice: Invoice, stage: str, days_overdue: int
+        cls,
+        owner: Owner,
+        client: Client,
+        invoice: Invoice,
+        stage: str,
+        days_overdue: int,
+        due_now_minor: int,
     ) -> Alert:
-        estimate = collection_estimate(invoice.amount_minor - invoice.paid_minor)
+        estimate = collection_estimate(due_now_minor)
         return cls.about_invoice(
             owner,
             client,

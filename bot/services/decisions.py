@@ -135,6 +135,9 @@ class DecisionService:
             note = self._note(
                 client, owner, "client/decision_adjusted", invoice, amount_minor=amount
             )
+            if note is not None:
+                owed = await charges_for(session, invoice, client_today(now, client, owner))
+                note.data["remaining_minor"] = owed.due_now_minor
             decided = Decided(
                 invoice.number,
                 "adjust",
@@ -155,6 +158,9 @@ class DecisionService:
                 raise Refused("decision_stale", number=number, status=invoice.status)
             if client.chat_id is None:
                 raise Refused("client_has_no_chat", name=client.name)
+            owed = await charges_for(
+                session, invoice, client_today(self.deps.clock.now(), client, owner)
+            )
             await session.commit()
         locale = client.locale or owner.locale
         await self.deps.notifier.alert(
@@ -163,7 +169,7 @@ class DecisionService:
             locale,
             plan_menu(invoice.id or 0, locale),
             number=invoice.number,
-            remaining_minor=invoice.amount_minor - invoice.paid_minor,
+            remaining_minor=owed.due_now_minor,
             currency=invoice.currency,
             business_name=owner.business_name,
         )

@@ -322,7 +322,9 @@ class InvoiceService:
         async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
             invoice, client = await load_invoice(session, owner, number)
             _require_open(invoice)
-            remaining = invoice.amount_minor - invoice.paid_minor
+            # What is due now includes any late fee and interest to date.
+            today = client_today(self.deps.clock.now(), client, owner)
+            remaining = (await charges_for(session, invoice, today)).due_now_minor
             amount = (
                 remaining if amount_text is None else self._payment_amount(amount_text, invoice)
             )
@@ -331,7 +333,8 @@ class InvoiceService:
                     "overpayment", number=number, remaining=remaining, currency=invoice.currency
                 )
             closed = await apply_payment(session, self.deps, owner, client, invoice, amount)
-            result = PaymentResult(invoice_view(invoice, client), amount, closed)
+            owed = await charges_for(session, invoice, today)
+            result = PaymentResult(invoice_view(invoice, client, owed), amount, closed)
         if closed:
             await self._thank_client(owner, client, result.invoice)
         return result

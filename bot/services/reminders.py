@@ -453,7 +453,8 @@ class ReminderService:
         alerts = []
         if stage in ESCALATION_STAGES:
             days_overdue = (today - invoice.due_date).days
-            alerts.append(Alert.escalation(owner, client, invoice, stage, days_overdue))
+            due_now = claim.money.due_now_minor or invoice.amount_minor - invoice.paid_minor
+            alerts.append(Alert.escalation(owner, client, invoice, stage, days_overdue, due_now))
         if invoice.unanswered_reminders == owner.ignored_alert_after:
             alerts.append(
                 Alert.about_invoice(

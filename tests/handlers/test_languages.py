@@ -28,7 +28,9 @@ async def test_polish_client_of_portuguese_owner(
     client_id = (await rows(app, Client))[0].id
     await press(app, OWNER_ID, f"o:clpl:{client_id}")
     [created] = await owner_says(app, bot_api, "/newinvoice Acme 1234,50 PLN 2026-11-24 Strona")
-    assert created.startswith("🧾 <b>#1</b> para <b>Acme</b>: PLN\u00a01.234,50, vence a 24 de nov. de 2026")
+    assert created.startswith(
+        "🧾 <b>#1</b> para <b>Acme</b>: PLN\u00a01.234,50, vence a 24 de nov. de 2026"
+    )
     bot_api.clear()
 
     await tick_until(app, clock, datetime(2026, 11, 25, 12, tzinfo=UTC))

@@ -107,3 +107,20 @@ async def test_money_settings_are_validated(app: Any, bot_api: FakeBotApi) -> No
     assert "Interest: none" in menu
     [saved] = await owner_says(app, bot_api, "/settings interest 8.5 from formal")
     assert "Simple interest of 8.5% a year runs from the formal notice stage" in saved
+
+
+async def test_paying_what_is_due_now_includes_the_fee(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    await owner_says(app, bot_api, "/settings latefee 5%")
+    await owner_says(app, bot_api, "/newinvoice Acme 1000 2026-10-20 Site")  # 35 days ago
+    bot_api.clear()
+    await tick_until(app, clock, datetime(2026, 11, 24, 12, tzinfo=UTC))
+
+    [firm] = sent_to(bot_api, CLIENT_USER_ID)
+    assert "Amount €1,000.00 + late fee €50.00 = <b>€1,050.00</b> due now." in firm.text
+    [too_much] = await owner_says(app, bot_api, "/paid 1 1100")
+    assert "(€1,050.00)" in too_much
+    [paid] = await owner_says(app, bot_api, "/paid 1")
+    assert paid.startswith("✅ #1 for Acme is paid in full (€1,050.00 recorded)")
