@@ -1,0 +1,115 @@
+"""A real HTTP Bot API on 127.0.0.1 for tests that run the bot as a separate process."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+from tests.fakes.bot_api import BOT_ID, BOT_USERNAME, FAKE_DATE
+
+
+@dataclass
+class Recorded:
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class HttpBotApi:
+    """Answers like Telegram; hands out queued updates through getUpdates."""
+
+    calls: list[Recorded] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    server: ThreadingHTTPServer | None = None
+    next_message_id: int = 1
+
+    def start(self) -> int:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length).decode()
+                params = api.parse(self.headers.get("Content-Type", ""), body)
+                result = api.answer(self.path.rsplit("/", 1)[-1], params)
+                payload = json.dumps({"ok": True, "result": result}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return int(self.server.server_address[1])
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+    @staticmethod
+    def parse(content_type: str, body: str) -> dict[str, Any]:
+        if "json" in content_type:
+            loaded = json.loads(body or "{}")
+            return dict(loaded) if isinstance(loaded, dict) else {}
+        params: dict[str, Any] = {}
+        for key, value in parse_qsl(body):
+            try:
+                params[key] = json.loads(value)
+            except ValueError:
+                params[key] = value
+        return params
+
+    def answer(self, method: str, params: dict[str, Any]) -> Any:
+        with self.lock:
+            self.calls.append(Recorded(method, params))
+            if method == "getMe":
+                return {
+                    "id": BOT_ID,
+                    "is_bot": True,
+                    "first_name": "duebot",
+                    "username": BOT_USERNAME,
+                }
+            if method == "getUpdates":
+                offset = int(params.get("offset") or 0)
+                ready = [u for u in self.updates if u["update_id"] >= offset]
+                if ready:
+                    return ready
+            if method == "sendMessage":
+                self.next_message_id += 1
+                return {
+                    "message_id": self.next_message_id,
+                    "date": FAKE_DATE,
+                    "chat": {"id": int(params["chat_id"]), "type": "private"},
+                    "text": params.get("text", ""),
+                }
+            if method != "getUpdates":
+                return True
+        time.sleep(0.2)  # an empty long poll, kept short
+        return []
+
+    def queue(self, update: dict[str, Any]) -> None:
+        with self.lock:
+            self.updates.append(update)
+
+    def texts_to(self, chat_id: int) -> list[str]:
+        with self.lock:
+            return [
+                str(c.params.get("text", ""))
+                for c in self.calls
+                if c.method == "sendMessage" and int(c.params.get("chat_id", 0)) == chat_id
+            ]
+
+    def methods(self) -> list[str]:
+        with self.lock:
+            return [c.method for c in self.calls]
