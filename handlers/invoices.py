@@ -11,12 +11,14 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CommandHandler, filters
 
+from bot.domain.aging import BUCKETS
 from bot.domain.states import InvoiceStatus
 from bot.services.decisions import Decided
 from bot.services.errors import Refused
 from bot.services.views import InvoiceCard, InvoiceView, NewInvoice
 from handlers.common import AnyApplication, Context, reply, reply_text, services
 from messages import render
+from messages.charts import aging_chart
 from messages.keyboards import owner_buttons
 from messages.render import join_within_limit
 
@@ -287,6 +289,16 @@ def closer(status: InvoiceStatus, command: str) -> OwnerAction:
     return close
 
 
+async def report(update: Update, context: Context, user_id: int, display: str, locale: str) -> None:
+    found = await services(context).reports.report(user_id, display)
+    names = {bucket: render("owner/bucket_name", locale, bucket=bucket) for bucket in BUCKETS}
+    await reply(update, "owner/report", locale, report=found, buckets=BUCKETS, bucket_names=names)
+    message = update.effective_message
+    if found.aging and message is not None:
+        # Drawing takes a moment; matplotlib is imported only when a report asks for it.
+        await message.reply_photo(aging_chart(found.aging, locale))
+
+
 COMMANDS: dict[str, OwnerAction] = {
     "invoices": list_invoices,
     "invoice": show_invoice,
@@ -296,6 +308,7 @@ COMMANDS: dict[str, OwnerAction] = {
     "remind": remind,
     "writeoff": closer(InvoiceStatus.WRITTEN_OFF, "writeoff"),
     "void": closer(InvoiceStatus.VOID, "void"),
+    "report": report,
 }
 
 

@@ -11,6 +11,7 @@ from bot.services.deps import Deps
 from bot.services.invoices import InvoiceService
 from bot.services.owners import OwnerService
 from bot.services.reminders import ReminderService
+from bot.services.reports import ReportService
 from bot.services.settings import SettingsService
 
 
@@ -24,6 +25,7 @@ class Services:
     answers: AnswerService
     decisions: DecisionService
     settings: SettingsService
+    reports: ReportService
 
     @classmethod
     def build(cls, deps: Deps) -> Services:
@@ -36,4 +38,5 @@ class Services:
             answers=AnswerService(deps),
             decisions=DecisionService(deps),
             settings=SettingsService(deps),
+            reports=ReportService(deps),
         )

@@ -122,7 +122,7 @@ async def test_pay_later_preset_makes_a_promise_and_keeping_it_counts(
 
     await owner_says(app, bot_api, "/paid 1")
     [card] = await owner_says(app, bot_api, "/client Acme")
-    assert "Promises: 1 kept, 0 broken" in card
+    assert "Owes: nothing\nPromises: 1 kept, 0 broken\n" in card
     assert [p.status for p in await rows(app, Promise)] == ["kept"]
 
 

@@ -103,8 +103,7 @@ async def test_money_settings_are_validated(app: Any, bot_api: FakeBotApi) -> No
         [reply] = await owner_says(app, bot_api, command)
         assert expected in reply, (command, reply)
     [menu] = await owner_says(app, bot_api, "/settings")
-    assert "Late fee (once, at the firm stage): none" in menu
-    assert "Interest: none" in menu
+    assert "Late fee (once, at the firm stage): none\nInterest: none\n" in menu
     [saved] = await owner_says(app, bot_api, "/settings interest 8.5 from formal")
     assert "Simple interest of 8.5% a year runs from the formal notice stage" in saved
 

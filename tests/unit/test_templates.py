@@ -13,7 +13,9 @@ import pytest
 from jinja2 import meta
 
 from bot.config import SUPPORTED_LOCALES
+from bot.domain.aging import BUCKETS, Aging
 from bot.domain.escalation import collection_estimate
+from bot.services.reports import LateClient, Report
 from messages.reminders import InstalmentInfo, ItemMoney, ReminderItem
 from messages.render import MAX_MESSAGE_LENGTH, TEMPLATES, environment, render
 
@@ -229,6 +231,18 @@ def sample(days: int, status: str) -> dict[str, Any]:
         "next_stage": "due",
         "pay_link_url": None,
         "instalment_item": instalment_item,
+        "bucket": "31_60",
+        "buckets": BUCKETS,
+        "bucket_names": dict.fromkeys(BUCKETS, "b"),
+        "report": Report(
+            today=day,
+            aging=(Aging("EUR", dict.fromkeys(BUCKETS, 100)),),
+            dso=(("EUR", days), ("PLN", None)),
+            promises_kept=1,
+            promises_broken=days,
+            disputes_open=0,
+            late_clients=(LateClient("Acme <&>", (("EUR", 100), ("PLN", 5)), days),),
+        ),
     }
 
 
