@@ -59,28 +59,17 @@ class Alert:
         )
 
     @classmethod
-    def unreachable(cls, client: Client, owner: Owner, invoices: Sequence[Invoice]) -> Alert:
+    def client_out_of_reach(
+        cls, client: Client, owner: Owner, template: str, numbers: Sequence[int], **data: Any
+    ) -> Alert:
+        """Reminders can't reach a client (blocked the bot, invite never opened): the fix
+        offered is a fresh invite link."""
         assert client.id is not None
         return cls(
             owner.telegram_user_id,
             owner.locale,
-            "owner/alerts/unreachable",
-            {"client_name": client.name, "numbers": sorted(inv.number for inv in invoices)},
-            (("invite", client.id),),
-        )
-
-    @classmethod
-    def invite_unopened(cls, client: Client, owner: Owner, numbers: Sequence[int]) -> Alert:
-        assert client.id is not None
-        return cls(
-            owner.telegram_user_id,
-            owner.locale,
-            "owner/alerts/invite_unopened",
-            {
-                "client_name": client.name,
-                "numbers": sorted(numbers),
-                "days": owner.invite_alert_days,
-            },
+            template,
+            {"client_name": client.name, "numbers": sorted(numbers), **data},
             (("invite", client.id),),
         )
 

@@ -384,7 +384,14 @@ class ReminderService:
             EventLog(session).append(
                 owner_id=owner.id or 0, client_id=client.id, kind="client_unreachable", at=now
             )
-            alerts.append(Alert.unreachable(client, owner, [c.invoice for c in batch.claims]))
+            alerts.append(
+                Alert.client_out_of_reach(
+                    client,
+                    owner,
+                    "owner/alerts/unreachable",
+                    [claim.invoice.number for claim in batch.claims],
+                )
+            )
         if delivery.status in (DeliveryStatus.UNREACHABLE, DeliveryStatus.RETRY):
             client.last_reminded_at = batch.previous_reminded_at  # nothing reached them
         session.add(client)
@@ -546,7 +553,15 @@ class ReminderService:
                 EventLog(session).append(
                     owner_id=owner.id or 0, client_id=client.id, kind="invite_unopened", at=now
                 )
-                alerts.append(Alert.invite_unopened(client, owner, [i.number for i in invoices]))
+                alerts.append(
+                    Alert.client_out_of_reach(
+                        client,
+                        owner,
+                        "owner/alerts/invite_unopened",
+                        [invoice.number for invoice in invoices],
+                        days=owner.invite_alert_days,
+                    )
+                )
         return alerts
 
     async def _missed_instalments(self, now: datetime) -> list[Alert]:
