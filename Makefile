@@ -34,11 +34,25 @@ typecheck: $(VENV)/.installed-dev
 imports: $(VENV)/.installed-dev
 	$(BIN)/lint-imports
 
+# One test process per core (pytest-xdist; each gets its own PostgreSQL database).
 # pytest exits 5 when it collects nothing; that is not a failure of the code.
 pytest: $(VENV)/.installed-dev
-	$(BIN)/pytest || [ $$? -eq 5 ]
+	$(BIN)/pytest -n auto --dist worksteal || [ $$? -eq 5 ]
 
 test: lint typecheck imports pytest
+
+# Speed and memory figures (issue #8): each script prints a table and one JSON line, a
+# missed target is marked MISSED (the exit code is non-zero only on a crash). Needs the
+# PostgreSQL at BENCH_PG_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432); the
+# generated books are kept in benchmarks/.data/ and in bench_* databases between runs.
+.PHONY: bench
+bench: $(VENV)/.installed-dev
+	rm -f benchmarks/.data/results/*.json
+	$(BIN)/python -m benchmarks.tick_cost
+	$(BIN)/python -m benchmarks.dispatch
+	$(BIN)/python -m benchmarks.memory_startup
+	$(BIN)/python -m benchmarks.baseline
+	$(BIN)/python -m benchmarks.summary
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .

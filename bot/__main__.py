@@ -1,4 +1,4 @@
-"""The `duebot` command (also `python -m bot`): run, migrate."""
+"""The `duebot` command (also `python -m bot`): run, migrate, preview, export."""
 
 from __future__ import annotations
 
@@ -42,6 +42,11 @@ def parser() -> argparse.ArgumentParser:
         "--currency", help="hypothetical invoice: currency (default: DEFAULT_CURRENCY)"
     )
     preview.add_argument("--due", help="hypothetical invoice: due date, e.g. 2026-12-01")
+    export = commands.add_parser(
+        "export", help="write an owner's clients, invoices, payments and events as CSV files"
+    )
+    export.add_argument("--out", default=".", help="folder to write into (default: here)")
+    export.add_argument("--owner", help="owner's Telegram id (when there are several)")
     return main_parser
 
 
@@ -62,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.cli_preview import preview
 
         return preview(settings, args)
+    if args.command == "export":
+        from bot.cli_export import export
+
+        return export(settings, args)
     run(settings)
     return 0
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import Application, ApplicationBuilder, Defaults
 from telegram.request import BaseRequest
 
 import handlers
@@ -16,8 +16,16 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db.session import create_engine, make_sessionmaker
 from bot.notify import Notifier
+from bot.persistence import (
+    DatabasePersistence,
+    StateCodec,
+    WriteThroughApplication,
+    save_before_speaking,
+)
+from bot.ratelimit import TelegramPacer
 from bot.services import Services
 from bot.services.deps import Deps
+from handlers.pending import Awaiting
 
 ENGINE_KEY = "engine"
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -31,24 +39,30 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
 ) -> AnyApplication:
     """Build the bot. `request` replaces the HTTP layer (tests pass a fake Bot API)."""
+    engine = create_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=UTC))
-        # Throttles everything we send to Telegram's ~30 messages/s; 429s are handled
-        # by the Notifier, which must record them, so the limiter itself never retries.
-        .rate_limiter(AIORateLimiter(max_retries=0))
+        # Keeps everything we send under Telegram's ~30 messages/s, however many sends
+        # run at once; 429s are handled by the Notifier, which must record them. Before a
+        # message answers an update, the state that update changed is saved.
+        .rate_limiter(TelegramPacer(before_message=save_before_speaking))
+        # Conversation state in the database, read afresh and written for every update,
+        # so that with several replicas any of them can take a person's next step.
+        .application_class(WriteThroughApplication)
+        .persistence(DatabasePersistence(sessions, clock, StateCodec([Awaiting])))
         .post_init(_post_init)
         .post_shutdown(close_application)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     app: AnyApplication = builder.build()
-    engine = create_engine(settings.database_url)
     deps = Deps(
-        sessions=make_sessionmaker(engine),
+        sessions=sessions,
         clock=clock,
         settings=settings,
         notifier=Notifier(app.bot),

@@ -8,15 +8,10 @@ import sys
 from datetime import date
 from decimal import InvalidOperation
 
-from telegram import Bot
-
-from bot.clock import SystemClock
+from bot.cli_deps import offline_deps
 from bot.config import Settings
-from bot.db.session import create_engine, make_sessionmaker
 from bot.domain.invoice_input import InvoiceInputError, check_amount
 from bot.domain.money import MoneyError, parse_amount
-from bot.notify import Notifier
-from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.preview import PreviewStep, hypothetical, preview_invoice
 
@@ -36,14 +31,7 @@ def preview(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _steps(settings: Settings, args: argparse.Namespace) -> list[PreviewStep]:
-    engine = create_engine(settings.database_url)
-    try:
-        deps = Deps(
-            make_sessionmaker(engine),
-            SystemClock(),
-            settings,
-            Notifier(Bot(settings.telegram_bot_token.get_secret_value())),
-        )
+    async with offline_deps(settings) as deps:
         if args.number is not None:
             return await preview_invoice(deps, args.number, args.owner)
         if not args.amount or not args.due:
@@ -54,8 +42,6 @@ async def _steps(settings: Settings, args: argparse.Namespace) -> list[PreviewSt
         currency = (args.currency or settings.default_currency).upper()
         minor = check_amount(parse_amount(args.amount), currency)
         return hypothetical(deps, minor, currency, date.fromisoformat(args.due))
-    finally:
-        await engine.dispose()
 
 
 def _explain(exc: Exception) -> str:

@@ -175,7 +175,8 @@ def is_timezone(name: str) -> bool:
         return False
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    # OSError: "Europe" names a folder of zones, and a very long name no file can have.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return False
     return True
 

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from enum import StrEnum
 
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
+from bot.ratelimit import TelegramPacer, retry_after_seconds
 from messages import render
 
 log = logging.getLogger(__name__)
@@ -52,6 +51,12 @@ class Notifier:
         self.retries_on_flood = retries_on_flood
         self._sleep = sleep
 
+    async def settle(self) -> None:
+        """Return once what was sent no longer counts against Telegram's per-second limit."""
+        limiter = getattr(self.bot, "rate_limiter", None)
+        if isinstance(limiter, TelegramPacer):
+            await limiter.settle()
+
     async def send(
         self, chat_id: int, text: str, keyboard: InlineKeyboardMarkup | None = None
     ) -> Delivery:
@@ -59,11 +64,7 @@ class Notifier:
             try:
                 message = await self.bot.send_message(chat_id, text, reply_markup=keyboard)
             except RetryAfter as exc:
-                with warnings.catch_warnings():
-                    # PTB 22 warns that retry_after will become a timedelta; both are handled.
-                    warnings.simplefilter("ignore")
-                    wait = exc.retry_after
-                seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+                seconds = retry_after_seconds(exc)
                 log.warning("flood control on chat %s: waiting %.0f s", chat_id, seconds)
                 await self._sleep(seconds)
                 continue

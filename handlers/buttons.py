@@ -18,7 +18,7 @@ from telegram.ext import CallbackQueryHandler
 from bot.domain.plans import MAX_PROMISE_DAYS
 from bot.services.answers import Answer
 from bot.services.errors import Refused
-from handlers import invoices, owner, settings
+from handlers import invoices, letters, owner, privacy, settings
 from handlers.common import AnyApplication, Context, reply, sender_locale, services
 from handlers.pending import AWAITING, Awaiting
 from messages import render
@@ -41,7 +41,8 @@ async def on_button(update: Update, context: Context) -> None:
     if query is None:
         return
     callback = parse_callback(query.data)
-    if callback is None:
+    # No chat: a press on an inline-mode message, which this bot never sends.
+    if callback is None or update.effective_chat is None:
         await query.answer(render("client/stale", sender_locale(update, context)))
         return
     if callback.side == "c":
@@ -225,6 +226,10 @@ async def _owner_action(
         await settings.settings_button(update, context, action, target)
     elif action in ("pauseall", "unpauseall", "block", "unblock"):
         await owner.client_switch(update, context, target, action, locale)
+    elif action in ("forgetyes", "forgetno"):
+        await privacy.forget_button(update, context, action, target, who)
+    elif action == "sendletter":
+        await letters.send_to_client(update, context, target, who)
     else:
         decided = await services(context).decisions.decide(user_id, display, number, action)
         await _edit_keyboard(

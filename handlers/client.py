@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import CommandHandler, filters
 
 from bot.services.views import RedeemOutcome
-from handlers import owner
+from handlers import owner, privacy
 from handlers.common import AnyApplication, Context, reply, reply_text, sender_locale, services
 from messages import render
 from messages.keyboards import combined_answers, invoice_answers
@@ -96,3 +96,4 @@ def register_start(app: AnyApplication) -> None:
 def register(app: AnyApplication) -> None:
     app.add_handler(CommandHandler("help", client_help))
     app.add_handler(CommandHandler("invoices", client_invoices, filters=filters.ChatType.PRIVATE))
+    privacy.register_client(app)

@@ -31,10 +31,14 @@ OWNER_COMMANDS: tuple[str, ...] = (
     "writeoff",
     "void",
     "report",
+    "letter",
+    "export",
+    "import",
+    "forget",
     "settings",
     "cancel",
 )
-CLIENT_COMMANDS: tuple[str, ...] = ("start", "invoices", "help")
+CLIENT_COMMANDS: tuple[str, ...] = ("start", "invoices", "mydata", "help")
 
 
 def describe(commands: tuple[str, ...], side: str, locale: str) -> list[tuple[str, str]]:

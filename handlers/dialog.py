@@ -2,90 +2,145 @@
 
 client → amount [currency] → due date → description → created. /cancel leaves at any
 step, and nothing is stored until the last step.
+
+Where the owner is in the dialog lives in their `user_data`, which the application keeps
+in the database and reads afresh for every update (`bot.db.persistence`): with several
+replicas, each step may be answered by a different process. PTB's ConversationHandler
+keeps its state in one process's memory, so it is not used here. A dialog left alone
+for 30 minutes is over.
 """
 
 from __future__ import annotations
 
-import warnings
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.services.errors import Refused
 from handlers import invoices
-from handlers.common import AnyApplication, Context, reply, services
+from handlers.common import AnyApplication, Context, reply, sender_locale, services
 from messages import render
+from messages.callbacks import MAX_TARGET
 
-CLIENT, AMOUNT, DUE, DESCRIPTION = range(4)
-DRAFT = "invoice_draft"
+CLIENT, AMOUNT, DUE, DESCRIPTION = "client", "amount", "due", "description"
+DIALOG = "invoice_dialog"
 MAX_CLIENT_BUTTONS = 12
+IDLE_LIMIT = timedelta(minutes=30)
 
 
-def _draft(context: Context) -> dict[str, Any]:
+def _now(context: Context) -> datetime:
+    return services(context).deps.clock.now()
+
+
+def _dialog(context: Context) -> dict[str, Any] | None:
+    """The dialog in progress, or None (none started, finished, or left idle too long)."""
     assert context.user_data is not None
-    draft: dict[str, Any] = context.user_data.setdefault(DRAFT, {})
-    return draft
+    found = context.user_data.get(DIALOG)
+    if not isinstance(found, dict):
+        return None
+    if _now(context) - datetime.fromisoformat(str(found.get("at"))) > IDLE_LIMIT:
+        context.user_data.pop(DIALOG, None)
+        return None
+    return found
 
 
-async def start(update: Update, context: Context) -> int:
+def _go(context: Context, step: str, **draft: Any) -> None:
+    assert context.user_data is not None
+    dialog = context.user_data.setdefault(DIALOG, {})
+    dialog.update(draft, step=step, at=_now(context).isoformat())
+
+
+def _end(context: Context) -> None:
+    assert context.user_data is not None
+    context.user_data.pop(DIALOG, None)
+
+
+async def start(update: Update, context: Context) -> None:
     user_id, display, locale = await invoices.owner_context(update, context)
     summaries = await services(context).clients.summaries(user_id, display)
+    # A forgotten client can't get new invoices: no button to offer them.
+    summaries = [s for s in summaries if s.client.forgotten_at is None]
+    _end(context)
     if not summaries:
         await reply(update, "owner/no_clients", locale)
-        return ConversationHandler.END
-    _draft(context).clear()
+        return
     buttons = [
         [InlineKeyboardButton(s.client.name, callback_data=f"d:client:{s.client.id}")]
         for s in summaries[:MAX_CLIENT_BUTTONS]
     ]
+    _go(context, CLIENT)
     await reply(update, "owner/dialog/ask_client", locale, InlineKeyboardMarkup(buttons))
-    return CLIENT
 
 
-async def client_chosen(update: Update, context: Context) -> int:
+async def on_button(update: Update, context: Context) -> None:
+    """d:client:<id>, d:due:<days>, d:skip:0 — a press that fits the step in progress."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    # PTB lets a press without data past the pattern; and an id past what a column holds
+    # would overflow the query at the last step instead of finding nothing.
+    kind, _, value = (query.data or "").removeprefix("d:").partition(":")
+    dialog = _dialog(context)
+    expected = {"client": CLIENT, "due": DUE, "skip": DESCRIPTION}.get(kind)
+    fits = value.isdecimal() and int(value) <= MAX_TARGET
+    if dialog is None or expected is None or dialog.get("step") != expected or not fits:
+        await query.answer(render("client/stale", sender_locale(update, context)))
+        return
     await query.answer()
-    _draft(context)["client_id"] = int(query.data.rsplit(":", 1)[1])
-    return await _ask_amount(update, context)
+    if kind == "client":
+        _go(context, AMOUNT, client_id=int(value))
+        await _ask_amount(update, context)
+    elif kind == "due":
+        await _take_due(update, context, f"in {int(value)} days")
+    else:
+        await _finish(update, context, dialog, "")
 
 
-async def client_typed(update: Update, context: Context) -> int:
+async def take_text(update: Update, context: Context) -> bool:
+    """A typed answer to the step in progress; False when no dialog is in progress."""
+    dialog = _dialog(context)
+    if dialog is None:
+        return False
+    text = (update.effective_message.text if update.effective_message else "") or ""
+    step = dialog.get("step")
+    if step == CLIENT:
+        await _client_typed(update, context, text)
+    elif step == AMOUNT:
+        await _amount_typed(update, context, text)
+    elif step == DUE:
+        await _take_due(update, context, text)
+    else:
+        await _finish(update, context, dialog, text)
+    return True
+
+
+async def _client_typed(update: Update, context: Context, text: str) -> None:
     user_id, display, locale = await invoices.owner_context(update, context)
-    text = update.effective_message.text if update.effective_message else ""
     try:
-        client_id = await services(context).invoices.find_client(user_id, display, text or "")
+        client_id = await services(context).invoices.find_client(user_id, display, text)
     except Refused as refusal:
         await invoices.refuse(update, locale, refusal, "newinvoice")
-        return CLIENT
-    _draft(context)["client_id"] = client_id
-    return await _ask_amount(update, context)
+        return
+    _go(context, AMOUNT, client_id=client_id)
+    await _ask_amount(update, context)
 
 
-async def _ask_amount(update: Update, context: Context) -> int:
+async def _ask_amount(update: Update, context: Context) -> None:
     _, _, locale = await invoices.owner_context(update, context)
     await reply(update, "owner/dialog/ask_amount", locale)
-    return AMOUNT
 
 
-async def amount_typed(update: Update, context: Context) -> int:
+async def _amount_typed(update: Update, context: Context, text: str) -> None:
     user_id, display, locale = await invoices.owner_context(update, context)
-    words = (update.effective_message.text or "").split() if update.effective_message else []
     try:
         amount, currency = await services(context).invoices.check_amount_words(
-            user_id, display, words
+            user_id, display, text.split()
         )
     except Refused as refusal:
         await invoices.refuse(update, locale, refusal, "newinvoice")
-        return AMOUNT
-    _draft(context).update(amount=amount, currency=currency)
+        return
+    _go(context, DUE, amount=amount, currency=currency)
     buttons = [
         [
             InlineKeyboardButton(
@@ -95,111 +150,55 @@ async def amount_typed(update: Update, context: Context) -> int:
         ]
     ]
     await reply(update, "owner/dialog/ask_due", locale, InlineKeyboardMarkup(buttons))
-    return DUE
 
 
-async def due_chosen(update: Update, context: Context) -> int:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    return await _take_due(update, context, f"in {int(query.data.rsplit(':', 1)[1])} days")
-
-
-async def due_typed(update: Update, context: Context) -> int:
-    text = update.effective_message.text if update.effective_message else ""
-    return await _take_due(update, context, text or "")
-
-
-async def _take_due(update: Update, context: Context, text: str) -> int:
+async def _take_due(update: Update, context: Context, text: str) -> None:
     user_id, display, locale = await invoices.owner_context(update, context)
     try:
         due = await services(context).invoices.validate_due(user_id, display, text)
     except Refused as refusal:
         await invoices.refuse(update, locale, refusal, "newinvoice")
-        return DUE
-    _draft(context)["due"] = due.isoformat()
+        return
+    _go(context, DESCRIPTION, due=due.isoformat())
     skip = InlineKeyboardButton(render("owner/dialog/skip", locale), callback_data="d:skip:0")
     await reply(update, "owner/dialog/ask_description", locale, InlineKeyboardMarkup([[skip]]))
-    return DESCRIPTION
 
 
-async def description_typed(update: Update, context: Context) -> int:
-    text = update.effective_message.text if update.effective_message else ""
-    return await _finish(update, context, text or "")
-
-
-async def description_skipped(update: Update, context: Context) -> int:
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    return await _finish(update, context, "")
-
-
-async def _finish(update: Update, context: Context, description: str) -> int:
+async def _finish(
+    update: Update, context: Context, dialog: dict[str, Any], description: str
+) -> None:
     user_id, display, locale = await invoices.owner_context(update, context)
-    draft = _draft(context)
     try:
         created = await services(context).invoices.create(
             user_id,
             display,
-            client_id=draft["client_id"],
-            amount_text=draft["amount"],
-            currency=draft["currency"],
-            due_text=draft["due"],
+            client_id=int(dialog["client_id"]),
+            amount_text=str(dialog["amount"]),
+            currency=str(dialog["currency"]),
+            due_text=str(dialog["due"]),
             description=description,
         )
     except Refused as refusal:
         await invoices.refuse(update, locale, refusal, "newinvoice")
-        return DESCRIPTION
-    draft.clear()
+        return
+    _end(context)
     await invoices.reply_created(update, created, locale)
-    return ConversationHandler.END
 
 
-async def cancel(update: Update, context: Context) -> int:
+async def cancel(update: Update, context: Context) -> None:
     _, _, locale = await invoices.owner_context(update, context)
-    _draft(context).clear()
+    if _dialog(context) is None:
+        await reply(update, "owner/dialog/nothing_to_cancel", locale)
+        return
+    _end(context)
     await reply(update, "owner/dialog/cancelled", locale)
-    return ConversationHandler.END
 
 
 def register(app: AnyApplication, is_owner: filters.BaseFilter) -> None:
-    text = filters.TEXT & ~filters.COMMAND
-    with warnings.catch_warnings():
-        # PTB warns that button presses are tracked per chat, not per message: intended,
-        # an owner has one invoice dialog at a time.
-        warnings.filterwarnings("ignore", message=".*per_message=False.*")
-        conversation = ConversationHandler(
-            entry_points=[
-                CommandHandler(
-                    "newinvoice",
-                    start,
-                    filters=is_owner & filters.Regex(r"^/newinvoice(@\w+)?\s*$"),
-                )
-            ],
-            states={
-                CLIENT: [
-                    CallbackQueryHandler(client_chosen, pattern=r"^d:client:\d+$"),
-                    MessageHandler(text, client_typed),
-                ],
-                AMOUNT: [MessageHandler(text, amount_typed)],
-                DUE: [
-                    CallbackQueryHandler(due_chosen, pattern=r"^d:due:\d+$"),
-                    MessageHandler(text, due_typed),
-                ],
-                DESCRIPTION: [
-                    CallbackQueryHandler(description_skipped, pattern=r"^d:skip:0$"),
-                    MessageHandler(text, description_typed),
-                ],
-            },
-            fallbacks=[CommandHandler("cancel", cancel, filters=is_owner)],
-            # Owners may leave a dialog half-done; it should not hold them forever.
-            conversation_timeout=30 * 60,
+    app.add_handler(
+        CommandHandler(
+            "newinvoice", start, filters=is_owner & filters.Regex(r"^/newinvoice(@\w+)?\s*$")
         )
-    app.add_handler(conversation)
-    app.add_handler(CommandHandler("cancel", cancel_outside, filters=is_owner))
-
-
-async def cancel_outside(update: Update, context: Context) -> None:
-    _, _, locale = await invoices.owner_context(update, context)
-    await reply(update, "owner/dialog/nothing_to_cancel", locale)
+    )
+    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^d:(client|due|skip):\d+$"))
+    app.add_handler(CommandHandler("cancel", cancel, filters=is_owner))

@@ -13,6 +13,7 @@ from telegram.ext import CommandHandler, filters
 
 from bot.domain.aging import BUCKETS
 from bot.domain.states import InvoiceStatus
+from bot.domain.text import one_line
 from bot.services.decisions import Decided
 from bot.services.errors import Refused
 from bot.services.views import InvoiceCard, InvoiceView, NewInvoice
@@ -20,7 +21,7 @@ from handlers.common import AnyApplication, Context, reply, reply_text, services
 from messages import render
 from messages.charts import aging_chart
 from messages.keyboards import owner_buttons
-from messages.render import join_within_limit
+from messages.render import fragment, join_within_limit
 
 OwnerAction = Callable[[Update, Context, int, str, str], Awaitable[None]]
 
@@ -68,8 +69,22 @@ def guarded(
     return handler
 
 
+# Refusals quote what was typed: on one line, without control characters, and clipped,
+# so the sentence stays readable and inside Telegram's 4096 characters whatever was sent.
+# Client names fit (100 characters at most).
+MAX_QUOTE = 100
+
+
+def clipped(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    value = one_line(value)
+    return value if len(value) <= MAX_QUOTE else value[: MAX_QUOTE - 1] + "…"
+
+
 async def refuse(update: Update, locale: str, refusal: Refused, command: str) -> None:
-    data: dict[str, Any] = {"given": "", "command": command, **refusal.details}
+    details = {key: clipped(value) for key, value in refusal.details.items()}
+    data: dict[str, Any] = {"given": "", "command": command, **details}
     if data.get("status"):
         data["status_label"] = status_name(str(data["status"]), locale)
     await reply(update, "owner/refused", locale, code=refusal.code, **data)
@@ -111,6 +126,7 @@ async def reply_created(update: Update, created: NewInvoice, locale: str) -> Non
         plan=created.plan,
         timezone=created.timezone,
         stage_names=stage_names(locale),
+        upfront=created.upfront,
     )
 
 
@@ -158,7 +174,7 @@ async def send_card(update: Update, context: Context, card: InvoiceCard, locale:
     timeline = [
         {
             "at": entry.at,
-            "text": render(
+            "text": fragment(
                 "owner/timeline_entry",
                 locale,
                 entry=entry,
@@ -168,7 +184,7 @@ async def send_card(update: Update, context: Context, card: InvoiceCard, locale:
         for entry in card.timeline
     ]
     warnings = [
-        render(
+        fragment(
             "owner/reminder_warning",
             locale,
             record=record,

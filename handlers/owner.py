@@ -11,7 +11,7 @@ from telegram.helpers import create_deep_linked_url
 from bot.domain.names import MAX_NAME_LENGTH, InvalidName
 from bot.services.errors import Refused
 from bot.services.views import ClientCard, NewClient
-from handlers import dialog, invoices, settings
+from handlers import csv_files, dialog, invoices, letters, privacy, settings
 from handlers.commands import OWNER_COMMANDS, describe, publish_owner_commands
 from handlers.common import (
     AnyApplication,
@@ -126,14 +126,15 @@ async def show_client(update: Update, context: Context) -> None:
     try:
         card = await services(context).clients.card(user.id, user.full_name, ref)
     except Refused as refusal:
-        data: dict[str, Any] = {"given": "", "command": "client", **refusal.details}
-        await reply(update, "owner/refused", locale, code=refusal.code, **data)
+        await invoices.refuse(update, locale, refusal, "client")
         return
     await reply(update, "owner/client_card", locale, client_card_buttons(card, locale), card=card)
 
 
-def client_card_buttons(card: ClientCard, locale: str) -> InlineKeyboardMarkup:
+def client_card_buttons(card: ClientCard, locale: str) -> InlineKeyboardMarkup | None:
     client = card.summary.client
+    if client.forgotten_at is not None:
+        return None  # nobody left to invite, pause or set a language for
     return owner_buttons(
         locale,
         ("invite", client.id),
@@ -165,6 +166,10 @@ OWNER_ONLY = (
     "settings",
     "newinvoice",
     "cancel",
+    "letter",
+    "export",
+    "import",
+    "forget",
     *(command for command in invoices.COMMANDS if command != "invoices"),
 )
 
@@ -178,4 +183,7 @@ def register(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
     dialog.register(app, is_owner)
     settings.register(app, is_owner)
     invoices.register(app, is_owner)
+    csv_files.register(app, is_owner)
+    letters.register(app, is_owner)
+    privacy.register_owner(app, is_owner)
     app.add_handler(CommandHandler(list(OWNER_ONLY), refuse, filters=~is_owner))

@@ -1,7 +1,9 @@
 """Typed answers the bot asked for: a promised date, dispute details, a corrected amount.
 
 What is awaited lives in the user's PTB user_data, so a text message is read in the
-context of the button pressed just before it; anything else gets a short hint.
+context of the button pressed just before it; anything else gets a short hint. The
+application keeps user_data in the database and reads it afresh for every update
+(`bot.db.persistence`), so the answer may reach another replica than the press.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from telegram import Update
 from telegram.ext import MessageHandler, filters
 
 from bot.services.errors import Refused
-from handlers import invoices
+from handlers import dialog, invoices
 from handlers.common import AnyApplication, Context, reply, sender_locale, services
 
 AWAITING = "awaiting"
@@ -29,6 +31,8 @@ async def on_text(update: Update, context: Context) -> None:
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
     if message is None or chat is None or user is None or context.user_data is None:
         return
+    if await dialog.take_text(update, context):  # a step of /newinvoice asked for this
+        return
     awaiting = context.user_data.get(AWAITING)
     text = message.text or ""
     is_owner = services(context).owners.is_owner(user.id)
@@ -38,6 +42,10 @@ async def on_text(update: Update, context: Context) -> None:
         return
     if awaiting.kind == "adjust_amount":
         await _adjust(update, context, awaiting, text)
+        return
+    if awaiting.kind == "import":  # /import waits for a document; text gets a reminder
+        _, _, locale = await invoices.owner_context(update, context)
+        await reply(update, "owner/csv/import_waiting", locale)
         return
     if awaiting.kind in ("setting", "money_setting", "client_timezone"):
         from handlers import settings  # here, because handlers.settings imports this module
@@ -87,7 +95,7 @@ async def _adjust(update: Update, context: Context, awaiting: Awaiting, text: st
             user_id, display, str(awaiting.target), text
         )
     except Refused as refusal:
-        if refusal.code in ("bad_amount", "adjust_too_low"):
+        if refusal.code in ("bad_amount", "adjust_too_low", "amount_too_large"):
             await invoices.refuse(update, locale, refusal, "adjust")  # ask again
             return
         context.user_data.pop(AWAITING, None)

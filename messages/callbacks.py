@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MAX_CALLBACK_BYTES = 64
+MAX_TARGET = 2**31 - 1
 
 # Client buttons on reminders (SPEC §4).
 CLIENT_ACTIONS = (
@@ -68,6 +69,11 @@ OWNER_ACTIONS = (
     "clang",
     "ctz",
     *(f"cl{code}" for code in ("en", "pt", "ru", "pl", "def")),
+    # /letter: send the reviewed letter on to the client (target: letter id)
+    "sendletter",
+    # /forget: confirm or keep (target: client id)
+    "forgetyes",
+    "forgetno",
 )
 REASON_CODES = {"nd": "not_delivered", "q": "quality", "amt": "wrong_amount", "oth": "other"}
 
@@ -98,7 +104,9 @@ def parse_callback(data: str | None) -> Callback | None:
     if not data or len(data.encode()) > MAX_CALLBACK_BYTES:
         return None
     parts = data.split(":")
-    if len(parts) != 3 or not parts[2].isdigit():
+    # isdecimal, not isdigit ("²" is a digit int() cannot read); and no id past what an
+    # INTEGER column holds: looking one up would overflow the query, not find nothing.
+    if len(parts) != 3 or not parts[2].isdecimal() or int(parts[2]) > MAX_TARGET:
         return None
     side, action, target = parts
     allowed = CLIENT_ACTIONS if side == "c" else OWNER_ACTIONS if side == "o" else ()

@@ -13,6 +13,7 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 
 from bot.domain.money import from_minor
 
@@ -90,6 +91,12 @@ def render(name: str, locale: str, /, **data: Any) -> str:
     if len(text) > MAX_MESSAGE_LENGTH:
         raise MessageTooLong(f"{name} rendered {len(text)} characters")
     return text
+
+
+def fragment(name: str, locale: str, /, **data: Any) -> Markup:
+    """A rendered piece meant to be placed inside another template: already escaped, so
+    the outer template must not escape it a second time (`&` would show as `&amp;amp;`)."""
+    return Markup(render(name, locale, **data))  # noqa: S704 - render() escaped every value
 
 
 def join_within_limit(parts: list[str], separator: str = "\n") -> list[str]:

@@ -22,6 +22,9 @@ async def run_tick(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     services = app.bot_data[SERVICES_KEY]
     assert isinstance(services, Services)
     report = await services.reminders.tick()
+    if report.skipped:
+        log.debug("tick: another replica is running it")
+        return
     if report.messages_sent or report.failures or report.alerts:
         log.info(
             "tick: %s messages (%s reminders), %s failures, %s alerts",

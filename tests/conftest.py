@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import bot.db.tables  # noqa: F401 - registers the tables
@@ -55,10 +56,36 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _own_database(url: str) -> str:
+    """TEST_DATABASE_URL names a base database; each pytest-xdist worker gets a database of
+    its own next to it, so parallel workers never empty each other's tables. A database
+    that does not exist yet is created."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    base = make_url(url)
+    name = f"{base.database}_{worker}" if worker else str(base.database)
+
+    async def _main() -> None:
+        engine = create_engine(base.set(database="postgres").render_as_string(False))
+        try:
+            async with engine.connect() as connection:
+                autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                exists = await autocommit.scalar(
+                    text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+                )
+                if not exists:
+                    await autocommit.execute(text(f'CREATE DATABASE "{name}"'))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(_main())
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> str | None:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
+        url = _own_database(url)
         _migrate(url, reset=True)
     return url
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,11 +23,20 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+# Several replicas may start at once: on PostgreSQL the first takes this lock and migrates,
+# the others wait for it inside their own transaction and then find nothing left to do.
+MIGRATION_LOCK = 0x6475_6562_6F74_0000  # "duebot" · 0, next to the keys in bot.db.locks
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     def _run(connection: Connection) -> None:
         command.upgrade(alembic_config(connection), revision)
 
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+            )
         await connection.run_sync(_run)
 
 

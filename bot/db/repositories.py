@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.tables import Client, Event, Invite, Invoice, Owner, Reminder
 from bot.domain.states import CLOSED_STATUSES
+from bot.domain.text import one_line
 
 
 class Owners:
@@ -65,11 +66,14 @@ class Clients:
     async def resolve(self, owner_id: int, ref: str, *, prefix: bool = True) -> list[Client]:
         """A client by number, exact name, or (with `prefix`) name prefix; case-insensitive."""
         ref = ref.strip().lstrip("#")
-        if ref.isdigit():
+        # int() reads only decimal digits ("²" is a digit too), and a number past the
+        # column's range is no client's: it would only overflow the query.
+        if ref.isdecimal() and len(ref) <= 9:
             found = await self.by_number(owner_id, int(ref))
             if found is not None:
                 return [found]
-        key = " ".join(ref.split()).casefold()
+        # No name holds a control character, and PostgreSQL refuses NUL even in a query.
+        key = one_line(ref).casefold()
         exact = await self.by_name_key(owner_id, key)
         if exact is not None:
             return [exact]

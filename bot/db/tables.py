@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from bot.db.types import UTCDateTime
@@ -72,10 +72,16 @@ class Client(SQLModel, table=True):
     last_reminded_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     # The owner hears once that an invite was never opened; this remembers that they did.
     invite_alerted_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    # /forget: personal data erased; the row stays so the owner's books keep their amounts.
+    forgotten_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
 
 class Invite(SQLModel, table=True):
     __tablename__ = "invites"
+    __table_args__ = (
+        # The tick asks which invites came of age (unopened for days) since it last looked.
+        Index("ix_invites_created_at", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     client_id: int = Field(foreign_key="clients.id", index=True)
@@ -207,7 +213,17 @@ class Plan(SQLModel, table=True):
 
 class Instalment(SQLModel, table=True):
     __tablename__ = "instalments"
-    __table_args__ = (UniqueConstraint("plan_id", "seq", name="uq_instalments_plan_seq"),)
+    __table_args__ = (
+        UniqueConstraint("plan_id", "seq", name="uq_instalments_plan_seq"),
+        # The tick asks which instalments' due days passed since it last looked; only the
+        # ones not yet reported as missed are indexed.
+        Index(
+            "ix_instalments_unreported",
+            "due_date",
+            sqlite_where=text("missed_alerted_at IS NULL"),
+            postgresql_where=text("missed_alerted_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="plans.id", index=True)
@@ -227,3 +243,45 @@ class Dispute(SQLModel, table=True):
     status: str = Field(default="open", max_length=12)  # open, resolved, adjusted, cancelled
     created_at: datetime = Field(sa_column=_utc())
     resolved_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class Letter(SQLModel, table=True):
+    """A formal payment-demand letter (/letter): what it said, so it can be sent as issued."""
+
+    __tablename__ = "letters"
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoices.id", index=True)
+    locale: str = Field(max_length=8)
+    issued_on: date
+    deadline: date
+    due_now_minor: int = Field(sa_type=BigInteger)
+    # Telegram's id of the PDF once sent to the owner: sending it on needs no re-upload.
+    file_id: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(sa_column=_utc())
+    sent_to_client_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """Telegram update ids already handled: replicas and redeliveries apply an update once."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    processed_at: datetime = Field(sa_column=_utc(index=True))
+
+
+class UserState(SQLModel, table=True):
+    """What the bot is in the middle of with one person (PTB user_data as JSON): the answer
+    it waits for them to type, a half-done /newinvoice. In the database, not in a process,
+    so that with several replicas any of them can take the next step."""
+
+    __tablename__ = "user_states"
+
+    user_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    data: str = Field(sa_type=Text)
+    updated_at: datetime = Field(sa_column=_utc(index=True))

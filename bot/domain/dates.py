@@ -20,6 +20,10 @@ def parse_date(text: str, today: date, locale: str = "en") -> date:
     text = text.strip()
     if not text:
         raise DateError("empty")
+    if text.isnumeric():
+        # dateparser reads "2" as February, "15" as a day gone by, "½" as January 2nd:
+        # a bare number is an amount or a typo, never a date.
+        raise DateError("unparseable")
     try:
         return _check_range(date.fromisoformat(text), today)
     except ValueError as exc:

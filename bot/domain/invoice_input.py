@@ -10,6 +10,7 @@ from babel.numbers import is_currency
 
 from bot.domain.dates import DateError, parse_leading_date
 from bot.domain.money import MoneyError, parse_amount, to_minor
+from bot.domain.text import one_line
 
 MAX_DESCRIPTION = 500
 MAX_AMOUNT_MINOR = 10**13
@@ -97,7 +98,7 @@ def check_amount(amount: Decimal, currency: str) -> int:
 
 
 def check_description(text: str) -> str:
-    text = " ".join(text.split())
+    text = one_line(text)
     if len(text) > MAX_DESCRIPTION:
         raise InvoiceInputError("description_too_long")
     return text

@@ -7,6 +7,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel.numbers import get_currency_precision
 
+# No amount has more than 30 digits before the point; past that, Decimal arithmetic may
+# overflow (its context stops at exponent 999999).
+MAX_MAGNITUDE = 30
+
 
 class MoneyError(ValueError):
     """An amount that cannot be money in the given currency."""
@@ -56,6 +60,9 @@ def parse_amount(text: str) -> Decimal:
         raise MoneyError("not a number") from None
     if not value.is_finite():
         raise MoneyError("not a number")
+    if value.adjusted() > MAX_MAGNITUDE:
+        # "1E1000000" is finite, but scaling it to minor units overflows Decimal's context.
+        raise MoneyError("not an amount")
     return value
 
 

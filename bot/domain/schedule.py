@@ -50,8 +50,9 @@ def parse_days(text: str) -> frozenset[int]:
     if not parts:
         raise ScheduleError("expected days such as mon-fri or mon,wed,fri")
     for part in parts:
-        first, _, last = part.partition("-")
-        if first not in WEEKDAYS or (last and last not in WEEKDAYS):
+        first, dash, last = part.partition("-")
+        # "mon-" is a range left unfinished, not Monday alone.
+        if first not in WEEKDAYS or (dash and last not in WEEKDAYS):
             raise ScheduleError(f"unknown day {part!r}; use mon, tue, wed, thu, fri, sat, sun")
         start = WEEKDAYS.index(first)
         stop = WEEKDAYS.index(last) if last else start

@@ -8,8 +8,12 @@ from bot.services.answers import AnswerService
 from bot.services.clients import ClientService
 from bot.services.decisions import DecisionService
 from bot.services.deps import Deps
+from bot.services.exports import ExportService
+from bot.services.imports import ImportService
 from bot.services.invoices import InvoiceService
+from bot.services.letters import LetterService
 from bot.services.owners import OwnerService
+from bot.services.privacy import PrivacyService
 from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
 from bot.services.settings import SettingsService
@@ -26,6 +30,10 @@ class Services:
     decisions: DecisionService
     settings: SettingsService
     reports: ReportService
+    exports: ExportService
+    imports: ImportService
+    letters: LetterService
+    privacy: PrivacyService
 
     @classmethod
     def build(cls, deps: Deps) -> Services:
@@ -39,4 +47,8 @@ class Services:
             decisions=DecisionService(deps),
             settings=SettingsService(deps),
             reports=ReportService(deps),
+            exports=ExportService(deps),
+            imports=ImportService(deps),
+            letters=LetterService(deps),
+            privacy=PrivacyService(deps),
         )

@@ -24,6 +24,7 @@ from bot.domain.plans import (
 )
 from bot.domain.sendtime import local_today
 from bot.domain.states import CHOICE_RESULT, CLIENT_CHOICES, CLOSED_STATUSES, InvoiceStatus
+from bot.domain.text import one_line
 from bot.services.alerts import Alert, AlertSender
 from bot.services.deps import Deps
 from bot.services.errors import Refused
@@ -260,7 +261,7 @@ class AnswerService:
     async def dispute(self, invoice_id: int, chat_id: int, reason: str, details: str) -> Answer:
         if reason not in DISPUTE_REASONS:
             raise Refused("stale")
-        details = " ".join(details.split())[:MAX_DETAILS]
+        details = one_line(details)[:MAX_DETAILS]
         async with self.deps.sessions() as session, session.begin():
             invoice, client, owner = await self._load(session, invoice_id, chat_id)
             if self._check_state(invoice, "problem"):

@@ -16,8 +16,10 @@ from bot.domain.invites import (
     new_invite_token,
 )
 from bot.domain.names import clean_name, name_key
+from bot.domain.sendtime import local_today
 from bot.services.deps import Deps
 from bot.services.errors import Refused
+from bot.services.history import client_history
 from bot.services.owners import owner_transaction, owner_view
 from bot.services.promises import promise_record
 from bot.services.schedule import reschedule_client
@@ -48,6 +50,7 @@ def client_view(client: Client) -> ClientView:
         blocked=client.blocked,
         unreachable=client.unreachable,
         joined_at=client.joined_at,
+        forgotten_at=client.forgotten_at,
     )
 
 
@@ -180,6 +183,8 @@ class ClientService:
             client = await session.get(Client, client_id)
             if client is None or client.owner_id != owner.id:
                 raise Refused("unknown_client", name=str(client_id))
+            if client.forgotten_at is not None:  # a link would tie a new chat to the record
+                raise Refused("already_forgotten", name=client.name)
             invite = await self._issue_invite(session, client_id)
             client.invite_alerted_at = None
             session.add(client)
@@ -190,7 +195,7 @@ class ClientService:
             )
 
     async def card(self, owner_user_id: int, display: str, ref: str) -> ClientCard:
-        """A client by number or name, with balances and their promise record."""
+        """A client by number or name, with balances and their payment record."""
         async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
             assert owner.id is not None
             matches = await Clients(session).resolve(owner.id, ref)
@@ -202,6 +207,8 @@ class ClientService:
             assert client.id is not None
             per_currency = (await Invoices(session).open_balances(owner.id)).get(client.id, {})
             kept, broken = await promise_record(session, client.id)
+            today = local_today(self.deps.clock.now(), owner.timezone)
+            history = await client_history(session, client, owner, today)
             summary = ClientSummary(
                 client=client_view(client),
                 open_invoices=sum(count for count, _ in per_currency.values()),
@@ -215,6 +222,7 @@ class ClientService:
                 broken,
                 client.timezone or owner.timezone,
                 client.locale or owner.locale,
+                history,
             )
 
     async def switch(

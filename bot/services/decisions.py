@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import EventLog
 from bot.db.tables import Client, Dispute, Invoice, Owner
+from bot.domain.invoice_input import MAX_AMOUNT_MINOR
 from bot.domain.money import MoneyError, parse_amount, to_minor
 from bot.domain.states import InvoiceStatus
 from bot.services.deps import Deps
@@ -120,6 +121,8 @@ class DecisionService:
                     paid=invoice.paid_minor,
                     currency=invoice.currency,
                 )
+            if amount > MAX_AMOUNT_MINOR:  # as for a new invoice; past it, no column holds it
+                raise Refused("amount_too_large")
             old = invoice.amount_minor
             invoice.amount_minor = amount
             await self._close_dispute(session, invoice.id or 0, "adjusted", now)

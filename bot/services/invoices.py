@@ -13,6 +13,7 @@ from bot.db.repositories import Clients, EventLog, Invoices, Owners, Reminders
 from bot.db.tables import Client, Invoice, Owner
 from bot.domain.charges import Charges
 from bot.domain.dates import DateError, parse_date
+from bot.domain.history import poor_record
 from bot.domain.invoice_input import (
     InvoiceInputError,
     check_amount,
@@ -27,6 +28,7 @@ from bot.domain.sendtime import local_today, start_of_local_day
 from bot.domain.states import CLOSED_STATUSES, OPEN_STATUSES, InvoiceStatus
 from bot.services.deps import Deps
 from bot.services.errors import Refused
+from bot.services.history import client_history
 from bot.services.money import charges_for, client_today
 from bot.services.owners import owner_transaction
 from bot.services.payments import apply_payment
@@ -83,7 +85,8 @@ def invoice_view(invoice: Invoice, client: Client, owed: Charges | None = None) 
 
 def parse_invoice_number(text: str) -> int:
     cleaned = text.strip().lstrip("#")
-    if not cleaned.isdigit() or len(cleaned) > 9:
+    # isdecimal, not isdigit: "²" is a digit that int() cannot read.
+    if not cleaned.isdecimal() or len(cleaned) > 9:
         raise Refused("bad_number", given=text)
     return int(cleaned)
 
@@ -232,9 +235,13 @@ class InvoiceService:
         pay_link: str | None = None,
     ) -> NewInvoice:
         assert owner.id is not None and client.id is not None
+        if client.forgotten_at is not None:
+            raise Refused("client_forgotten", name=client.name)
         if client.blocked:
             raise Refused("client_blocked", name=client.name)
         now = self.deps.clock.now()
+        # Read before the new invoice exists: the record is about what came before it.
+        upfront = poor_record(await client_history(session, client, owner, self._today(owner)))
         invoice = Invoice(
             owner_id=owner.id,
             client_id=client.id,
@@ -264,7 +271,7 @@ class InvoiceService:
             for stage, day in planned_dates(ladder_for(owner), due)
             if day >= today
         )
-        return NewInvoice(invoice_view(invoice, client), plan, timezone_for(client, owner))
+        return NewInvoice(invoice_view(invoice, client), plan, timezone_for(client, owner), upfront)
 
     # --- reading -------------------------------------------------------------------------
     async def list(self, owner_user_id: int, display: str, which: str) -> list[InvoiceView]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -24,6 +25,11 @@ async def charges_for(session: AsyncSession, invoice: Invoice, today: date) -> C
             select(Payment).where(Payment.invoice_id == invoice.id).order_by(col(Payment.id))
         )
     ).all()
+    return charges_with(invoice, payments, today)
+
+
+def charges_with(invoice: Invoice, payments: Sequence[Payment], as_of: date) -> Charges:
+    """The invoice's charges as of a day, from payments already loaded."""
     return charges(
         invoice.amount_minor,
         [(payment.paid_at.date(), payment.amount_minor) for payment in payments],
@@ -33,7 +39,7 @@ async def charges_for(session: AsyncSession, invoice: Invoice, today: date) -> C
             Decimal(invoice.interest_percent) if invoice.interest_percent else None,
             invoice.interest_frozen_minor,
         ),
-        today,
+        as_of,
     )
 
 

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import EventLog, Owners
 from bot.db.tables import Owner
+from bot.domain.text import one_line
 from bot.services.deps import Deps
 from bot.services.views import OwnerView
 
@@ -36,7 +37,7 @@ async def get_or_create_owner(
     owner = Owner(
         telegram_user_id=telegram_user_id,
         # Until the owner sets a business name, reminders are signed with their own name.
-        business_name=(display_name.strip() or "Your supplier")[:200],
+        business_name=(one_line(display_name) or "Your supplier")[:200],
         locale=settings.default_locale,
         timezone=settings.default_timezone,
         currency=settings.default_currency,

@@ -29,6 +29,7 @@ from bot.domain.ladder import (
 )
 from bot.domain.money import MoneyError, parse_amount
 from bot.domain.schedule import ScheduleError, format_days, parse_days, parse_hours
+from bot.domain.text import one_line
 from bot.services.clients import client_view
 from bot.services.deps import Deps
 from bot.services.errors import Refused
@@ -115,7 +116,7 @@ def settings_view(owner: Owner) -> SettingsView:
 
 def _clean(field: str, raw: str) -> str | None:
     """The stored form of a setting, or Refused with the reason."""
-    value = " ".join(raw.split())
+    value = one_line(raw)
     if field in ("paylink", "instructions", "holidays") and value.lower() in CLEARING_WORDS:
         return None
     if not value:
@@ -150,7 +151,8 @@ def _clean(field: str, raw: str) -> str | None:
         return value.upper()
     if field in THRESHOLD_LIMITS:
         low, high = THRESHOLD_LIMITS[field]
-        if not value.isdigit() or not low <= int(value) <= high:
+        # isdecimal, not isdigit: "²" is a digit that int() cannot read.
+        if not value.isdecimal() or not low <= int(value) <= high:
             raise Refused("setting_bad", field=field, low=low, high=high)
         return value
     try:
@@ -229,7 +231,7 @@ def _set_money(owner: Owner, field: str, words: list[str], ladder: Sequence[Stag
         owner.interest_percent, owner.interest_from = str(_percent(words[0], field)), start
     elif field == "settlement":
         # `10%` or `10% 14` (percent off, days to pay)
-        if len(words) > 2 or (len(words) == 2 and not words[1].isdigit()):
+        if len(words) > 2 or (len(words) == 2 and not words[1].isdecimal()):
             raise Refused("setting_bad", field=field)
         days = int(words[1]) if len(words) == 2 else owner.settlement_days
         if not 1 <= days <= 90:
@@ -243,7 +245,7 @@ def _set_money(owner: Owner, field: str, words: list[str], ladder: Sequence[Stag
 
 def _offset(text: str) -> int:
     cleaned = text.strip().replace("+", "", 1)
-    if not cleaned.lstrip("-").isdigit():
+    if not cleaned.lstrip("-").isdecimal():
         raise LadderError("offset_range")
     return int(cleaned)
 

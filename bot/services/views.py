@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from bot.domain.history import PaymentHistory, PoorRecord
+
 
 @dataclass(frozen=True)
 class OwnerView:
@@ -29,6 +31,7 @@ class ClientView:
     blocked: bool
     unreachable: bool
     joined_at: datetime | None
+    forgotten_at: datetime | None = None  # /forget: personal data erased
 
     @property
     def linked(self) -> bool:
@@ -114,6 +117,8 @@ class NewInvoice:
     invoice: InvoiceView
     plan: tuple[PlannedReminder, ...]
     timezone: str
+    # A client with a poor payment record: suggest asking for part upfront (SPEC §7).
+    upfront: PoorRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -154,3 +159,73 @@ class ClientCard:
     promises_broken: int
     timezone: str
     locale: str
+    history: PaymentHistory
+
+
+@dataclass(frozen=True)
+class ForgetPreview:
+    """/forget: the client, and what stays in the owner's books (counted before erasing)."""
+
+    client: ClientView
+    invoices: int
+    open_invoices: int
+    balances: tuple[Balance, ...]  # still owed on the open ones
+
+
+@dataclass(frozen=True)
+class MyInvoice:
+    number: int
+    amount_minor: int
+    paid_minor: int
+    currency: str
+    status: str
+    due_date: date
+    description: str
+
+
+@dataclass(frozen=True)
+class MyPromise:
+    invoice_number: int
+    promised_for: date
+    status: str
+
+
+@dataclass(frozen=True)
+class MyPlan:
+    invoice_number: int
+    kind: str
+    status: str
+    instalments: int
+
+
+@dataclass(frozen=True)
+class MyDispute:
+    invoice_number: int
+    reason: str
+    details: str
+    status: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class MyRecord:
+    """/mydata: one business's record about the person asking."""
+
+    business_name: str
+    name: str
+    chat_id: int | None
+    telegram_user_id: int | None
+    locale: str | None
+    timezone: str | None
+    joined_at: datetime | None
+    invoices: tuple[MyInvoice, ...]
+    promises: tuple[MyPromise, ...]
+    plans: tuple[MyPlan, ...]
+    disputes: tuple[MyDispute, ...]
+    reminders_sent: int
+
+
+@dataclass(frozen=True)
+class MyData:
+    locale: str | None  # the first record's language; None with no records
+    records: tuple[MyRecord, ...]

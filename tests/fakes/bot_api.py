@@ -17,6 +17,8 @@ FAKE_DATE = 1_790_000_000
 class Call:
     method: str
     params: dict[str, Any]
+    # Uploaded files (sendDocument, sendPhoto): part name → (file name, content).
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -53,6 +55,8 @@ class FakeBotApi(BaseRequest):
     failures: list[Failure] = field(default_factory=list)
     raises: list[tuple[str, BaseException]] = field(default_factory=list)
     next_message_id: int = 1
+    # Files Telegram holds, by file_id: what clients upload and what the bot sent.
+    stored_files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
     # --- BaseRequest -------------------------------------------------------------
     async def initialize(self) -> None:
@@ -75,9 +79,11 @@ class FakeBotApi(BaseRequest):
         connect_timeout: Any = None,
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
+        if method == "GET" and "/file/bot" in url:
+            return self._download(url)
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
-        call = Call(api_method, params)
+        call = Call(api_method, params, _uploads(request_data))
         for index, (method_name, exception) in enumerate(self.raises):
             if method_name == api_method:
                 del self.raises[index]
@@ -96,6 +102,25 @@ class FakeBotApi(BaseRequest):
             return failure.error_code, json.dumps(body).encode()
         self.calls.append(call)
         return 200, json.dumps({"ok": True, "result": self._answer(call)}).encode()
+
+    # --- files --------------------------------------------------------------------------
+    def host_file(self, content: bytes, file_name: str = "file.csv") -> str:
+        """Keep a file as Telegram would after a user uploaded it; returns its file_id."""
+        file_id = f"file-{len(self.stored_files) + 1}"
+        self.stored_files[file_id] = (file_name, content)
+        return file_id
+
+    def document(self, call: Call, part: str = "document") -> tuple[str, bytes]:
+        """The file a sendDocument call carried: uploaded with it, or sent again by file_id."""
+        if part in call.files:
+            return call.files[part]
+        return self.stored_files[str(call.params[part])]
+
+    def _download(self, url: str) -> tuple[int, bytes]:
+        file_id = url.rsplit("/", 1)[-1]
+        if file_id not in self.stored_files:
+            return 404, b"Not Found"
+        return 200, self.stored_files[file_id][1]
 
     # --- scripting ------------------------------------------------------------------
     def fail(
@@ -152,6 +177,16 @@ class FakeBotApi(BaseRequest):
                 "can_read_all_group_messages": False,
                 "supports_inline_queries": False,
             }
+        if call.method == "getFile":
+            file_id = str(call.params["file_id"])
+            if file_id not in self.stored_files:
+                return None
+            return {
+                "file_id": file_id,
+                "file_unique_id": f"u-{file_id}",
+                "file_size": len(self.stored_files[file_id][1]),
+                "file_path": file_id,
+            }
         if call.method in (
             "sendMessage",
             "sendDocument",
@@ -178,7 +213,32 @@ class FakeBotApi(BaseRequest):
         }
         if "text" in call.params:
             message["text"] = call.text
+        if "caption" in call.params:
+            message["caption"] = str(call.params["caption"])
         if call.params.get("reply_markup"):
             markup = call.params["reply_markup"]
             message["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+        if call.method == "sendDocument":
+            file_name, content = self.document(call)
+            if "document" in call.files:
+                file_id = self.host_file(content, file_name)
+            else:
+                file_id = str(call.params["document"])
+            message["document"] = {
+                "file_id": file_id,
+                "file_unique_id": f"u-{file_id}",
+                "file_name": file_name,
+                "file_size": len(content),
+            }
         return message
+
+
+def _uploads(request_data: RequestData | None) -> dict[str, tuple[str, bytes]]:
+    if request_data is None:
+        return {}
+    files: dict[str, tuple[str, bytes]] = {}
+    for part, value in request_data.multipart_data.items():
+        file_name, content = value[0], value[1]
+        data = content if isinstance(content, bytes) else content.read()
+        files[part] = (file_name or part, data)
+    return files

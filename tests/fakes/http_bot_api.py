@@ -13,6 +13,24 @@ from urllib.parse import parse_qsl
 from tests.fakes.bot_api import BOT_ID, BOT_USERNAME, FAKE_DATE
 
 
+class ApiError(Exception):
+    """Raised by `answer` to reply as Telegram does when it refuses a request."""
+
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code, self.description, self.retry_after = code, description, retry_after
+
+    def answer(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "ok": False,
+            "error_code": self.code,
+            "description": self.description,
+        }
+        if self.retry_after is not None:
+            body["parameters"] = {"retry_after": self.retry_after}
+        return body
+
+
 @dataclass
 class Recorded:
     method: str
@@ -37,9 +55,13 @@ class HttpBotApi:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length).decode()
                 params = api.parse(self.headers.get("Content-Type", ""), body)
-                result = api.answer(self.path.rsplit("/", 1)[-1], params)
-                payload = json.dumps({"ok": True, "result": result}).encode()
-                self.send_response(200)
+                try:
+                    result = api.answer(self.path.rsplit("/", 1)[-1], params)
+                    status, answer = 200, {"ok": True, "result": result}
+                except ApiError as error:
+                    status, answer = error.code, error.answer()
+                payload = json.dumps(answer).encode()
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()

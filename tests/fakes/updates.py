@@ -8,7 +8,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application
 
-from tests.fakes.bot_api import FAKE_DATE
+from tests.fakes.bot_api import BOT_ID, FAKE_DATE
 
 _update_ids = itertools.count(1)
 _message_ids = itertools.count(10_000)
@@ -42,3 +42,68 @@ def message_update(
 async def send_text(app: AnyApplication, user_id: int, text: str, **kwargs: Any) -> None:
     update = Update.de_json(message_update(user_id, text, **kwargs), app.bot)
     await app.process_update(update)
+
+
+def document_update(
+    user_id: int,
+    file_id: str,
+    file_name: str,
+    *,
+    mime_type: str = "text/csv",
+    caption: str | None = None,
+    file_size: int = 0,
+) -> dict[str, Any]:
+    """A message carrying a file the user uploaded (host the content with
+    `FakeBotApi.host_file` first to get the file_id)."""
+    update = message_update(user_id, "")
+    message = update["message"]
+    del message["text"]
+    message["document"] = {
+        "file_id": file_id,
+        "file_unique_id": f"u-{file_id}",
+        "file_name": file_name,
+        "mime_type": mime_type,
+        "file_size": file_size,
+    }
+    if caption is not None:
+        message["caption"] = caption
+        if caption.startswith("/"):
+            command = caption.split()[0]
+            message["caption_entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(command)}
+            ]
+    return update
+
+
+async def send_document(
+    app: AnyApplication, user_id: int, file_id: str, file_name: str, **kwargs: Any
+) -> None:
+    update = Update.de_json(document_update(user_id, file_id, file_name, **kwargs), app.bot)
+    await app.process_update(update)
+
+
+def callback_update(
+    update_id: int,
+    user_id: int,
+    data: str | None,
+    *,
+    message_id: int = 5,
+    language_code: str | None = None,
+) -> dict[str, Any]:
+    """A tap on an inline button under one of the bot's messages, as Telegram sends it."""
+    sender = user(user_id, "X", language_code)
+    query: dict[str, Any] = {
+        "id": f"cb-{update_id}",
+        "from": sender,
+        "chat_instance": "1",
+        "message": {
+            "message_id": message_id,
+            "date": FAKE_DATE,
+            "chat": {"id": user_id, "type": "private"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "duebot"},
+            "text": "reminder",
+        },
+    }
+    if data is not None:
+        query["data"] = data
+    return {"update_id": update_id, "callback_query": query}

@@ -14,8 +14,8 @@ from bot.app import services_of
 from bot.clock import FrozenClock
 from scheduler import run_tick
 from tests.conftest import OWNER_ID
-from tests.fakes.bot_api import BOT_USERNAME, FAKE_DATE, Call, FakeBotApi
-from tests.fakes.updates import send_text
+from tests.fakes.bot_api import BOT_USERNAME, Call, FakeBotApi
+from tests.fakes.updates import callback_update, send_text
 
 LINK = re.compile(rf"https://t\.me/{BOT_USERNAME}\?start=([A-Za-z0-9_-]+)")
 
@@ -65,22 +65,7 @@ _callback_ids = iter(range(1, 10**9))
 
 async def press(app: Any, user_id: int, data: str, message_id: int = 5) -> None:
     """A tap on an inline button, as Telegram delivers it."""
-    update = {
-        "update_id": 900_000 + next(_callback_ids),
-        "callback_query": {
-            "id": f"cb-{next(_callback_ids)}",
-            "from": {"id": user_id, "is_bot": False, "first_name": "X"},
-            "chat_instance": "1",
-            "data": data,
-            "message": {
-                "message_id": message_id,
-                "date": FAKE_DATE,
-                "chat": {"id": user_id, "type": "private"},
-                "from": {"id": 7000000001, "is_bot": True, "first_name": "duebot"},
-                "text": "reminder",
-            },
-        },
-    }
+    update = callback_update(900_000 + next(_callback_ids), user_id, data, message_id=message_id)
     await app.process_update(Update.de_json(update, app.bot))
 
 

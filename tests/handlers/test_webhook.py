@@ -46,13 +46,18 @@ async def test_webhook_rejects_requests_without_the_secret(database_url: str) ->
             async with httpx.AsyncClient() as http:
                 headers = {"Content-Type": "application/json"}
                 missing = await http.post(url, content=body, headers=headers)
-                wrong = await http.post(
-                    url,
-                    content=body,
-                    headers={**headers, "X-Telegram-Bot-Api-Secret-Token": "nope"},
-                )
+                # Wrong, empty, a prefix of it, longer, another case: only the exact secret.
+                wrong = [
+                    await http.post(
+                        url,
+                        content=body,
+                        headers={**headers, "X-Telegram-Bot-Api-Secret-Token": secret},
+                    )
+                    for secret in ("nope", "", "s3cret", "s3cret-value-and-more", "S3CRET-VALUE")
+                ]
                 await asyncio.sleep(0.3)
-                assert (missing.status_code, wrong.status_code) == (403, 403)
+                assert missing.status_code == 403
+                assert [answer.status_code for answer in wrong] == [403] * 5
                 assert bot_api.texts(STRANGER_ID) == []
                 right = await http.post(
                     url,

@@ -1,0 +1,1 @@
+"""Benchmarks that prove duebot's speed and memory targets (run with `make bench`)."""

@@ -1,0 +1,122 @@
+"""One tick's sending, done concurrently within Telegram's limits.
+
+A round trip to Telegram takes tens of milliseconds, so one message at a time cannot
+reach the ~30 messages/s Telegram allows. A tick reminds its due clients over a pool of
+workers (each client in a task of its own: claim, send, record) and sends alerts in
+tasks of their own. The global rate is paced by the bot's rate limiter
+(`bot.ratelimit.TelegramPacer`); what is paced here is each chat: two messages of one
+tick to the same chat (an owner's alerts, one person who is a client of two owners) go
+one after the other, a second apart, as Telegram asks.
+
+A failure in one task is logged and the others go on; the first one is raised again
+once the tick's work is done. Something that takes the process down (SystemExit,
+KeyboardInterrupt) stops every task at once, as the process dying would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import TypeVar
+
+log = logging.getLogger(__name__)
+
+SEND_WORKERS = 32  # a little above the ~30 messages in flight the rate limiter allows
+CHAT_GAP_SECONDS = 1.0  # Telegram: about one message a second in one chat
+
+Item = TypeVar("Item")
+
+
+class _Stopping(Exception):
+    """Carries a SystemExit or KeyboardInterrupt out of a task, so the others are cancelled."""
+
+
+class ChatPacer:
+    """Messages to one chat leave one at a time, `gap` seconds after the previous answer."""
+
+    def __init__(self, gap: float = CHAT_GAP_SECONDS) -> None:
+        self.gap = gap
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._last_answer: dict[int, float] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, chat_id: int) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        async with self._locks.setdefault(chat_id, asyncio.Lock()):
+            last = self._last_answer.get(chat_id)
+            if last is not None and (wait := last + self.gap - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            try:
+                yield
+            finally:
+                self._last_answer[chat_id] = loop.time()
+
+
+class Dispatch:
+    """The concurrent part of one tick. Use as `async with Dispatch(...).running() as d:`."""
+
+    def __init__(self, *, serial_database: bool, chat_gap: float = CHAT_GAP_SECONDS) -> None:
+        self.pacer = ChatPacer(chat_gap)
+        self.errors: list[Exception] = []
+        self._group: asyncio.TaskGroup | None = None
+        self._stopped_by: BaseException | None = None
+        # SQLite has one writer at a time, and a transaction that read before another
+        # committed cannot start writing ("database is locked"): its claims and records
+        # take turns. The sends, which take the time, still overlap.
+        self._database_turn: asyncio.Lock | None = asyncio.Lock() if serial_database else None
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Dispatch]:
+        try:
+            async with asyncio.TaskGroup() as group:
+                self._group = group
+                yield self
+        except BaseExceptionGroup:
+            if self._stopped_by is not None:
+                raise self._stopped_by from None
+            raise
+        finally:
+            self._group = None
+        if self.errors:
+            raise self.errors[0]
+
+    def database_turn(self) -> contextlib.AbstractAsyncContextManager[object]:
+        return self._database_turn or contextlib.nullcontext()
+
+    def spawn(self, work: Callable[[], Awaitable[None]], what: str) -> None:
+        assert self._group is not None, "spawn() inside running()"
+        self._group.create_task(self._guarded(work, what))
+
+    def for_each(
+        self,
+        items: Iterable[Item],
+        work: Callable[[Item], Awaitable[None]],
+        workers: int = SEND_WORKERS,
+    ) -> None:
+        """`work(item)` for every item, in their order, at most `workers` at a time."""
+        listed = list(items)
+        pending = iter(listed)  # shared by the workers: each item is taken exactly once
+
+        async def worker() -> None:
+            for item in pending:
+                await self._guarded(functools.partial(work, item), f"work for {item}")
+
+        for _ in range(min(workers, len(listed))):
+            self.spawn(worker, "worker")
+
+    async def _guarded(self, work: Callable[[], Awaitable[None]], what: str) -> None:
+        try:
+            await work()
+        except _Stopping:
+            raise
+        except Exception as exc:
+            log.exception("tick: %s failed", what)
+            self.errors.append(exc)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self._stopped_by = exc
+            raise _Stopping from None

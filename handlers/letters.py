@@ -1,0 +1,71 @@
+"""/letter <n> [deadline]: a formal payment-demand letter as a PDF, sent to the owner to read
+first; its "Send to client" button passes the very same file on to the client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import CommandHandler, filters
+
+from handlers.common import AnyApplication, Context, reply, services
+from handlers.invoices import first_arg, guarded
+from messages import render
+from messages.callbacks import owner_callback
+from messages.keyboards import owner_chosen
+
+
+def send_button(locale: str, letter_id: int) -> InlineKeyboardMarkup:
+    label = render("owner/letter_send_button", locale)
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=owner_callback("sendletter", letter_id))]]
+    )
+
+
+async def make_letter(
+    update: Update, context: Context, user_id: int, display: str, locale: str
+) -> None:
+    number = first_arg(context, "letter")
+    deadline = " ".join((context.args or [])[1:]) or None
+    issued = await services(context).letters.issue(user_id, display, number, deadline)
+    message = update.effective_message
+    if message is None:
+        return
+    # fpdf is loaded on the first letter, not at start-up (time and memory most runs never need).
+    from messages.letter_pdf import letter_pdf
+
+    # Laying out a PDF takes a moment of CPU: keep the bot answering others meanwhile.
+    pdf = await asyncio.to_thread(letter_pdf, issued.content)
+    sent = await message.reply_document(
+        pdf,
+        filename=issued.content.file_name,
+        caption=render("owner/letter_ready", locale, letter=issued.content),
+        reply_markup=send_button(locale, issued.letter_id),
+    )
+    if sent.document is not None:
+        await services(context).letters.attach_file(
+            user_id, display, issued.letter_id, sent.document.file_id
+        )
+
+
+async def send_to_client(
+    update: Update, context: Context, letter_id: int, who: tuple[int, str, str]
+) -> None:
+    """The owner's "Send to client" tap (dispatched from handlers.buttons)."""
+    user_id, display, locale = who
+    sent = await services(context).letters.send_to_client(user_id, display, letter_id)
+    query = update.callback_query
+    if query is not None:
+        chosen = owner_chosen(render("owner/letter_sent_button", locale), sent.number)
+        # A message too old to edit still leaves the letter sent and the owner told.
+        with contextlib.suppress(BadRequest):
+            await query.edit_message_reply_markup(chosen)
+    await reply(
+        update, "owner/letter_sent", locale, number=sent.number, client_name=sent.client_name
+    )
+
+
+def register(app: AnyApplication, is_owner: filters.BaseFilter) -> None:
+    app.add_handler(CommandHandler("letter", guarded("letter", make_letter), filters=is_owner))
