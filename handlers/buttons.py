@@ -32,6 +32,7 @@ from messages.keyboards import (
     problem_menu,
     skip_details,
 )
+from messages.render import plain
 
 SUBMENUS = {"later": later_menu, "plan": plan_menu, "problem": problem_menu}
 
@@ -60,7 +61,7 @@ async def _edit_keyboard(update: Update, keyboard: InlineKeyboardMarkup | None) 
 
 
 def _chosen(answer: Answer, choice: str, **data: Any) -> InlineKeyboardMarkup:
-    return chosen(render("buttons/chosen", answer.locale, choice=choice, **data), answer.invoice_id)
+    return chosen(plain("buttons/chosen", answer.locale, choice=choice, **data), answer.invoice_id)
 
 
 async def client_button(update: Update, context: Context, action: str, invoice_id: int) -> None:
@@ -233,7 +234,7 @@ async def _owner_action(
     else:
         decided = await services(context).decisions.decide(user_id, display, number, action)
         await _edit_keyboard(
-            update, owner_chosen(render("buttons/chosen", locale, choice=action), target)
+            update, owner_chosen(plain("buttons/chosen", locale, choice=action), target)
         )
         await invoices.reply_decided(update, locale, decided)
 

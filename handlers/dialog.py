@@ -23,6 +23,7 @@ from handlers import invoices
 from handlers.common import AnyApplication, Context, reply, sender_locale, services
 from messages import render
 from messages.callbacks import MAX_TARGET
+from messages.render import plain
 
 CLIENT, AMOUNT, DUE, DESCRIPTION = "client", "amount", "due", "description"
 DIALOG = "invoice_dialog"
@@ -144,7 +145,7 @@ async def _amount_typed(update: Update, context: Context, text: str) -> None:
     buttons = [
         [
             InlineKeyboardButton(
-                render("owner/dialog/in_days", locale, days=days), callback_data=f"d:due:{days}"
+                plain("owner/dialog/in_days", locale, days=days), callback_data=f"d:due:{days}"
             )
             for days in (7, 14, 30)
         ]
@@ -160,7 +161,7 @@ async def _take_due(update: Update, context: Context, text: str) -> None:
         await invoices.refuse(update, locale, refusal, "newinvoice")
         return
     _go(context, DESCRIPTION, due=due.isoformat())
-    skip = InlineKeyboardButton(render("owner/dialog/skip", locale), callback_data="d:skip:0")
+    skip = InlineKeyboardButton(plain("owner/dialog/skip", locale), callback_data="d:skip:0")
     await reply(update, "owner/dialog/ask_description", locale, InlineKeyboardMarkup([[skip]]))
 
 

@@ -15,10 +15,11 @@ from handlers.invoices import first_arg, guarded
 from messages import render
 from messages.callbacks import owner_callback
 from messages.keyboards import owner_chosen
+from messages.render import plain
 
 
 def send_button(locale: str, letter_id: int) -> InlineKeyboardMarkup:
-    label = render("owner/letter_send_button", locale)
+    label = plain("owner/letter_send_button", locale)
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=owner_callback("sendletter", letter_id))]]
     )
@@ -58,7 +59,7 @@ async def send_to_client(
     sent = await services(context).letters.send_to_client(user_id, display, letter_id)
     query = update.callback_query
     if query is not None:
-        chosen = owner_chosen(render("owner/letter_sent_button", locale), sent.number)
+        chosen = owner_chosen(plain("owner/letter_sent_button", locale), sent.number)
         # A message too old to edit still leaves the letter sent and the owner told.
         with contextlib.suppress(BadRequest):
             await query.edit_message_reply_markup(chosen)

@@ -24,7 +24,7 @@ from handlers.common import (
 )
 from messages import render
 from messages.keyboards import owner_buttons
-from messages.render import join_within_limit
+from messages.render import join_within_limit, plain
 
 
 async def _owner_locale(update: Update, context: Context) -> str:
@@ -95,7 +95,7 @@ async def send_invite_messages(
         "business_name": owner.business_name,
         "link": link,
     }
-    button = InlineKeyboardButton(render("owner/invite_button", locale, **data), url=link)
+    button = InlineKeyboardButton(plain("owner/invite_button", locale, **data), url=link)
     await reply(update, "owner/invite_forward", locale, InlineKeyboardMarkup([[button]]), **data)
 
 

@@ -12,8 +12,8 @@ from handlers import invoices
 from handlers.commands import publish_owner_commands
 from handlers.common import AnyApplication, Context, reply, services
 from handlers.pending import AWAITING, Awaiting
-from messages import render
 from messages.callbacks import owner_callback
+from messages.render import plain
 
 ALIASES = {
     "fee": "latefee",
@@ -34,7 +34,7 @@ LOCALES = ("en", "pt", "ru", "pl")
 def menu(locale: str) -> InlineKeyboardMarkup:
     buttons = [
         InlineKeyboardButton(
-            render("buttons/setting", locale, field=field),
+            plain("buttons/setting", locale, field=field),
             callback_data=owner_callback(f"set{field}", 0),
         )
         for field in (*FIELDS, *MONEY_FIELDS, "ladder")
@@ -45,7 +45,7 @@ def menu(locale: str) -> InlineKeyboardMarkup:
 def language_choices(locale: str, action_prefix: str, target: int) -> InlineKeyboardMarkup:
     row = [
         InlineKeyboardButton(
-            render("buttons/language", locale, code=code),
+            plain("buttons/language", locale, code=code),
             callback_data=owner_callback(f"{action_prefix}{code}", target),
         )
         for code in LOCALES

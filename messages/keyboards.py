@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from messages.callbacks import client_callback, owner_callback
-from messages.render import render
+from messages.render import plain
 
 
 def _label(name: str, locale: str, **data: object) -> str:
-    return render(f"buttons/{name}", locale, **data)
+    return plain(f"buttons/{name}", locale, **data)
 
 
 def _pay_button(

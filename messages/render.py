@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -91,6 +92,12 @@ def render(name: str, locale: str, /, **data: Any) -> str:
     if len(text) > MAX_MESSAGE_LENGTH:
         raise MessageTooLong(f"{name} rendered {len(text)} characters")
     return text
+
+
+def plain(name: str, locale: str, /, **data: Any) -> str:
+    """Text Telegram shows as it is, not as HTML (button labels): `Smith &amp; Sons` would
+    show its entity, so the escaping render() applies is undone."""
+    return html.unescape(render(name, locale, **data))
 
 
 def fragment(name: str, locale: str, /, **data: Any) -> Markup:

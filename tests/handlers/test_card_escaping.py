@@ -1,5 +1,5 @@
-"""Pieces rendered into the /invoice card are escaped once: what Telegram said, or what a
-client typed, shows as written, never as `&amp;lt;`."""
+"""What people and Telegram wrote shows as written: escaped once inside a message (the
+/invoice card places rendered pieces in another template), never on a button label."""
 
 from __future__ import annotations
 
@@ -26,3 +26,13 @@ async def test_invoice_card_escapes_a_telegram_error_once(
     assert "parse &lt;entities&gt; &amp; such" in card
     assert "&amp;lt;" not in card
     assert "&amp;amp;" not in card
+
+
+async def test_button_labels_show_names_as_written(app: Any, bot_api: FakeBotApi) -> None:
+    # Button labels are plain text to Telegram: an escaped `&amp;` would show as such.
+    await owner_says(app, bot_api, "/settings name Smith & Sons")
+    bot_api.clear()
+    await owner_says(app, bot_api, "/newclient Acme")
+
+    labels = [button["text"] for call in bot_api.sent() for button in call.buttons]
+    assert "Connect with Smith & Sons" in labels
