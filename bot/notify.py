@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.ratelimit import TelegramPacer, retry_after_seconds
@@ -60,9 +60,30 @@ class Notifier:
     async def send(
         self, chat_id: int, text: str, keyboard: InlineKeyboardMarkup | None = None
     ) -> Delivery:
+        return await self._deliver(
+            chat_id, lambda: self.bot.send_message(chat_id, text, reply_markup=keyboard)
+        )
+
+    async def send_document(
+        self,
+        chat_id: int,
+        document: str,
+        *,
+        caption: str,
+        keyboard: InlineKeyboardMarkup | None = None,
+    ) -> Delivery:
+        """A file Telegram already holds (by its file_id), with a caption."""
+        return await self._deliver(
+            chat_id,
+            lambda: self.bot.send_document(
+                chat_id, document, caption=caption, reply_markup=keyboard
+            ),
+        )
+
+    async def _deliver(self, chat_id: int, call: Callable[[], Awaitable[Message]]) -> Delivery:
         for _ in range(self.retries_on_flood + 1):
             try:
-                message = await self.bot.send_message(chat_id, text, reply_markup=keyboard)
+                message = await call()
             except RetryAfter as exc:
                 seconds = retry_after_seconds(exc)
                 log.warning("flood control on chat %s: waiting %.0f s", chat_id, seconds)

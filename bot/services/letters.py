@@ -7,14 +7,12 @@ was issued, so one that no longer matches the invoice is never sent: a fresh one
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.db.repositories import EventLog
 from bot.db.tables import Client, Invoice, Letter, Owner
@@ -22,6 +20,7 @@ from bot.domain.charges import Charges
 from bot.domain.dates import DateError, parse_date
 from bot.domain.sendtime import local_today
 from bot.domain.states import CLOSED_STATUSES
+from bot.notify import DeliveryStatus
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import load_invoice, parse_invoice_number
@@ -31,12 +30,8 @@ from messages.keyboards import invoice_answers
 from messages.letter import LetterContent
 from messages.render import render
 
-log = logging.getLogger(__name__)
-
 DEFAULT_DEADLINE_DAYS = 14
 MAX_DEADLINE_DAYS = 90
-# Telegram's words for a chat the bot can no longer write to (see bot.notify).
-_UNREACHABLE_PHRASES = ("chat not found", "user is deactivated", "bot was blocked")
 
 
 @dataclass(frozen=True)
@@ -165,24 +160,17 @@ class LetterService:
     ) -> str | None:
         """The same PDF by its file id, with a covering note and the client's usual answer
         buttons. None when delivered; "unreachable" or Telegram's reason when not."""
-        try:
-            await self.deps.notifier.bot.send_document(
-                chat_id,
-                file_id,
-                caption=render("letter/cover", letter.locale, letter=letter),
-                reply_markup=invoice_answers(invoice_id, letter.locale, letter.pay_link),
-            )
-        except Forbidden:
+        delivery = await self.deps.notifier.send_document(
+            chat_id,
+            file_id,
+            caption=render("letter/cover", letter.locale, letter=letter),
+            keyboard=invoice_answers(invoice_id, letter.locale, letter.pay_link),
+        )
+        if delivery.sent:
+            return None
+        if delivery.status is DeliveryStatus.UNREACHABLE:
             return "unreachable"
-        except BadRequest as exc:
-            if any(phrase in exc.message.lower() for phrase in _UNREACHABLE_PHRASES):
-                return "unreachable"
-            log.error("Telegram refused a letter to chat %s: %s", chat_id, exc.message)
-            return exc.message
-        except TelegramError as exc:
-            log.warning("sending a letter to chat %s failed: %s", chat_id, exc.message)
-            return exc.message
-        return None
+        return delivery.error or delivery.status.value
 
     async def _owned(
         self, session: AsyncSession, owner: Owner, letter_id: int
