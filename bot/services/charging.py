@@ -10,13 +10,13 @@ from decimal import Decimal
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import EventLog
-from bot.db.tables import Invoice, Owner
+from bot.db.tables import Invoice, Owner, Payment
 from bot.domain.charges import discounted
 from bot.domain.ladder import Stage
 from bot.domain.money import late_fee
 from bot.domain.states import InvoiceStatus
 from bot.services.deps import Deps
-from bot.services.money import charges_for
+from bot.services.money import charges_for, charges_with
 from messages.reminders import ItemMoney
 
 FEE_STAGE = "firm"  # SPEC §7: a late fee is applied once, at the firm stage
@@ -35,12 +35,19 @@ async def stage_money(
     stage: Stage,
     ladder: Sequence[Stage],
     today: date,
+    payments: Sequence[Payment] | None = None,
 ) -> ItemMoney:
-    """Apply what starts at `stage`, then describe the money the reminder should state."""
+    """Apply what starts at `stage`, then describe the money the reminder should state.
+
+    `payments`: the invoice's, in order, when the caller read them already (a tick reads
+    those of many invoices at once)."""
     if invoice.status != InvoiceStatus.OPEN:
         return ItemMoney()  # instalments of a plan carry their own amounts
     _apply(session, deps, owner, invoice, stage, today)
-    owed = await charges_for(session, invoice, today)
+    if payments is None:
+        owed = await charges_for(session, invoice, today)
+    else:
+        owed = charges_with(invoice, payments, today)
     following = ladder[ladder.index(stage) + 1] if stage in ladder[:-1] else None
     upcoming_fee = 0
     upcoming_interest = None

@@ -19,8 +19,8 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import TypeVar
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -90,22 +90,49 @@ class Dispatch:
         assert self._group is not None, "spawn() inside running()"
         self._group.create_task(self._guarded(work, what))
 
-    def for_each(
+    async def each_of(
         self,
-        items: Iterable[Item],
+        items: AsyncGenerator[Item, None],
         work: Callable[[Item], Awaitable[None]],
         workers: int = SEND_WORKERS,
     ) -> None:
-        """`work(item)` for every item, in their order, at most `workers` at a time."""
-        listed = list(items)
-        pending = iter(listed)  # shared by the workers: each item is taken exactly once
+        """`work(item)` for every item, in their order, at most `workers` at a time.
+
+        Items are taken from the generator only as workers come free, so it produces (a
+        tick: claims) no further ahead of the work than the workers are.
+        """
+        taking = asyncio.Lock()  # an async generator serves one caller at a time
+        exhausted = False
+
+        async def next_item() -> tuple[Item] | None:
+            nonlocal exhausted
+            async with taking:
+                if exhausted:
+                    return None
+                try:
+                    return (await anext(items),)
+                except StopAsyncIteration:
+                    pass
+                except Exception as exc:
+                    self.failed(exc, "taking the next item")
+                exhausted = True
+                return None
 
         async def worker() -> None:
-            for item in pending:
-                await self._guarded(functools.partial(work, item), f"work for {item}")
+            while (taken := await next_item()) is not None:
+                await self._guarded(functools.partial(work, taken[0]), f"work for {taken[0]}")
 
-        for _ in range(min(workers, len(listed))):
-            self.spawn(worker, "worker")
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(workers):
+                    group.create_task(worker())
+        finally:
+            await items.aclose()
+
+    def failed(self, exc: Exception, what: str) -> None:
+        """A failure of one part of the tick: logged, the rest goes on, raised at the end."""
+        log.error("tick: %s failed", what, exc_info=exc)
+        self.errors.append(exc)
 
     async def _guarded(self, work: Callable[[], Awaitable[None]], what: str) -> None:
         try:
@@ -113,10 +140,51 @@ class Dispatch:
         except _Stopping:
             raise
         except Exception as exc:
-            log.exception("tick: %s failed", what)
-            self.errors.append(exc)
+            self.failed(exc, what)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
             self._stopped_by = exc
             raise _Stopping from None
+
+
+class GroupHandler(Generic[Item]):
+    """Items handed over one at a time, handled in groups: each group is whatever arrived
+    while the previous one was being handled (a tick records many sends in one
+    transaction when they come fast, and each at once when they trickle in).
+
+    `run()` goes on until `close()` and everything handed over before it is handled.
+    A group whose handling fails is reported to the Dispatch; later groups go on.
+    """
+
+    def __init__(
+        self, handle: Callable[[list[Item]], Awaitable[None]], dispatch: Dispatch, what: str
+    ) -> None:
+        self._handle, self._dispatch, self._what = handle, dispatch, what
+        self._pending: list[Item] = []
+        self._wake = asyncio.Event()
+        self._closed = False
+
+    def add(self, item: Item) -> None:
+        self._pending.append(item)
+        self._wake.set()
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            group, self._pending = self._pending, []
+            if group:
+                try:
+                    await self._handle(group)
+                except Exception as exc:
+                    self._dispatch.failed(exc, self._what)
+            elif self._closed:
+                return
+            else:
+                continue
+            self._wake.set()  # look again: more may have come, or the close

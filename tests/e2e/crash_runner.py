@@ -28,7 +28,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +42,7 @@ from bot.config import load_settings
 from bot.db.tables import Invite, Reminder
 from bot.logs import configure_logging
 from bot.notify import Delivery, Notifier
-from bot.services.reminders import ClientBatch, ReminderService
+from bot.services.outbox import ClientBatch, ReminderOutbox
 from scheduler import run_tick
 from tests.fakes.updates import message_update
 
@@ -64,17 +64,17 @@ class Hooks:
         return self.armed and self.point == point and chat_id == self.chat_id
 
     def install(self) -> None:
-        claim, send = ReminderService._claim, Notifier.send
+        claim, send = ReminderOutbox.claim_clients, Notifier.send
         hooks = self
 
         async def claim_then_die(
-            service: ReminderService, session: AsyncSession, client_id: int, now: datetime
-        ) -> ClientBatch | None:
-            batch = await claim(service, session, client_id, now)
-            if batch is not None and batch.claims and hooks.fires("claim", batch.client.chat_id):
-                await session.flush()  # the claim is written, inside the open transaction
+            outbox: ReminderOutbox, session: AsyncSession, client_ids: Sequence[int], now: datetime
+        ) -> list[ClientBatch]:
+            batches = await claim(outbox, session, client_ids, now)
+            if any(b.claims and hooks.fires("claim", b.client.chat_id) for b in batches):
+                await session.flush()  # the claims are written, inside the open transaction
                 die()
-            return batch
+            return batches
 
         async def send_around(
             notifier: Notifier,
@@ -89,7 +89,7 @@ class Hooks:
                 die()
             return delivery
 
-        ReminderService._claim = claim_then_die  # type: ignore[method-assign,assignment]
+        ReminderOutbox.claim_clients = claim_then_die  # type: ignore[method-assign,assignment]
         Notifier.send = send_around  # type: ignore[method-assign,assignment]
 
 

@@ -1,0 +1,548 @@
+"""The reminder outbox: claiming stages before a send and recording what happened after.
+
+Claims are taken for many clients in one transaction (committed before Telegram is
+called) and outcomes recorded for many in one transaction: a tick costs a handful of
+statements per group of clients, not per reminder. The guarantees are the outbox's
+UNIQUE (invoice, stage) and the order claim → send → record, as for one client:
+- a stage is inserted (or a reusable row taken back) and committed as `sending` before
+  its message is sent, so it can never be sent twice;
+- a crash after the claim leaves it `sending`, and a later tick marks it `unknown` and
+  tells the owner (ReminderService._recover_interrupted).
+Groups are an optimisation only: a group that cannot be claimed or recorded together
+(a concurrent /remind took a stage, a bug in one client's data) is done again one
+client at a time, so one client never holds up the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.db.repositories import EventLog, Reminders
+from bot.db.tables import Client, Invoice, Owner, Payment, Reminder
+from bot.domain.ladder import ESCALATION_STAGES, Stage, current_stage, due_now
+from bot.domain.sendtime import local_today, next_send_moment, start_of_local_day
+from bot.domain.states import InvoiceStatus
+from bot.notify import Delivery, DeliveryStatus
+from bot.services.alerts import Alert, stage_label
+from bot.services.charging import stage_money
+from bot.services.deps import Deps
+from bot.services.errors import Refused
+from bot.services.invoices import resume_invoice
+from bot.services.promises import break_promise
+from bot.services.schedule import (
+    REUSABLE,
+    SendStatus,
+    active_plan,
+    instalment_stage,
+    invoice_ladder,
+    plan_next,
+    recorded_stages,
+    replan,
+    timezone_for,
+    window_for,
+)
+from messages.reminders import InstalmentInfo, ItemMoney
+
+Row = TypeVar("Row", Invoice, Reminder, Client)
+
+MAX_ATTEMPTS = 4
+BACKOFF = (timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
+# The states in which the engine itself speaks: the ladder, or a plan's instalments.
+REMINDED_STATES = frozenset({InvoiceStatus.OPEN, InvoiceStatus.IN_PLAN})
+
+
+class ClaimLost(Exception):
+    """Another worker took the same outbox row first."""
+
+
+@dataclass
+class Claim:
+    invoice: Invoice
+    stage: Stage
+    row: Reminder
+    instalment: InstalmentInfo | None = None
+    money: ItemMoney = field(default_factory=ItemMoney)
+    # The stages done before this one (skipped ones included), as read when claiming, so
+    # recording needs not read them again; None: recording reads them.
+    done_before: frozenset[str] | None = None
+
+
+@dataclass
+class ClientBatch:
+    """What one client is sent in one message: the claims, as read when claiming."""
+
+    client: Client
+    owner: Owner
+    claims: list[Claim] = field(default_factory=list)
+    previous_reminded_at: datetime | None = None
+    alerts: list[Alert] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A batch and what Telegram answered, waiting to be recorded."""
+
+    batch: ClientBatch
+    delivery: Delivery
+
+
+def _ids(values: Iterable[int | None]) -> list[int]:
+    return [value for value in values if value is not None]
+
+
+class ReminderOutbox:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    # --- claiming ----------------------------------------------------------------------
+    async def claim_clients(
+        self, session: AsyncSession, client_ids: Sequence[int], now: datetime
+    ) -> list[ClientBatch]:
+        """Decide and claim what goes to each client now, in the caller's transaction.
+
+        One batch per client, in the order given; a client another worker holds is left
+        out. Raises IntegrityError or ClaimLost when another worker took a stage first.
+        """
+        locked = await self._lock_clients(session, client_ids)
+        due = await self._due_invoices(session, list(locked), now)
+        batches: list[ClientBatch] = []
+        to_claim: list[tuple[ClientBatch, list[Invoice]]] = []
+        for client_id in client_ids:
+            if client_id not in locked:
+                continue
+            client, owner = locked[client_id]
+            batch = ClientBatch(client, owner, previous_reminded_at=client.last_reminded_at)
+            batches.append(batch)
+            invoices = await self._remindable(session, batch, due.get(client_id, []), now)
+            if invoices and self._may_remind(session, batch, invoices, now):
+                to_claim.append((batch, invoices))
+        if to_claim:
+            await self._claim_stages(session, to_claim, now)
+        await session.flush()  # the UNIQUE constraint decides who got each stage
+        return batches
+
+    async def _lock_clients(
+        self, session: AsyncSession, client_ids: Sequence[int]
+    ) -> dict[int, tuple[Client, Owner]]:
+        """The clients, locked, and their owners: one query."""
+        query = (
+            select(Client, Owner)
+            .join(Owner, col(Owner.id) == Client.owner_id)
+            .where(col(Client.id).in_(list(client_ids)))
+        )
+        bind = session.bind
+        if bind is not None and bind.dialect.name == "postgresql":
+            # Several replicas: whoever locks a client first reminds them this tick.
+            # Only the clients' rows: the owners' stay free for the others.
+            query = query.with_for_update(skip_locked=True, of=Client)
+        return {client.id or 0: (client, owner) for client, owner in await session.exec(query)}
+
+    @staticmethod
+    async def _due_invoices(
+        session: AsyncSession, client_ids: list[int], now: datetime
+    ) -> dict[int, list[Invoice]]:
+        """client id → their invoices whose turn has come, oldest due first."""
+        found: dict[int, list[Invoice]] = {}
+        if not client_ids:
+            return found
+        result = await session.exec(
+            select(Invoice)
+            .where(col(Invoice.client_id).in_(client_ids), col(Invoice.next_reminder_at) <= now)
+            .order_by(col(Invoice.client_id), col(Invoice.due_date), col(Invoice.number))
+        )
+        for invoice in result.all():
+            found.setdefault(invoice.client_id, []).append(invoice)
+        return found
+
+    async def _remindable(
+        self, session: AsyncSession, batch: ClientBatch, due: list[Invoice], now: datetime
+    ) -> list[Invoice]:
+        """The invoices whose turn it is; ends pauses and broken promises on the way."""
+        client, owner = batch.client, batch.owner
+        today = local_today(now, timezone_for(client, owner))
+        remindable = []
+        for invoice in due:
+            paused_until = invoice.paused_until
+            if invoice.status == InvoiceStatus.PAUSED and paused_until and paused_until <= now:
+                await resume_invoice(session, self.deps, owner, client, invoice, "pause_ended")
+            promised_for = invoice.promised_for
+            if invoice.status == InvoiceStatus.PROMISED and promised_for and promised_for < today:
+                batch.alerts.append(await break_promise(session, self.deps, owner, client, invoice))
+            if invoice.status in REMINDED_STATES:
+                remindable.append(invoice)
+            else:
+                # Not the ladder's turn (paused, promised, disputed …): wait for the state.
+                await replan(session, invoice, client, owner, now)
+        return remindable
+
+    def _may_remind(
+        self, session: AsyncSession, batch: ClientBatch, invoices: list[Invoice], now: datetime
+    ) -> bool:
+        """Whether the client may be reminded now; if not, when to look again."""
+        client, owner = batch.client, batch.owner
+        if client.chat_id is None or client.unreachable or client.blocked or client.paused:
+            # Parked: the client joining or coming back re-plans these invoices.
+            self._schedule(session, invoices, None)
+            return False
+        timezone, window = timezone_for(client, owner), window_for(owner)
+        if not window.allows(now.astimezone(ZoneInfo(timezone))):
+            self._schedule(session, invoices, next_send_moment(now, timezone, window))
+            return False
+        today, last = local_today(now, timezone), client.last_reminded_at
+        if last is not None and local_today(last, timezone) == today:
+            tomorrow = start_of_local_day(today + timedelta(days=1), timezone)
+            self._schedule(session, invoices, next_send_moment(tomorrow, timezone, window))
+            return False
+        return True
+
+    @staticmethod
+    def _schedule(session: AsyncSession, invoices: list[Invoice], moment: datetime | None) -> None:
+        for invoice in invoices:
+            invoice.next_reminder_at = moment
+            session.add(invoice)
+
+    async def _claim_stages(
+        self,
+        session: AsyncSession,
+        to_claim: list[tuple[ClientBatch, list[Invoice]]],
+        now: datetime,
+    ) -> None:
+        invoices = [invoice for _, listed in to_claim for invoice in listed]
+        rows = await Reminders(session).by_invoice(_ids(invoice.id for invoice in invoices))
+        payments = await self._payments(session, invoices)
+        for batch, listed in to_claim:
+            client, owner = batch.client, batch.owner
+            today = local_today(now, timezone_for(client, owner))
+            for invoice in listed:
+                assert invoice.id is not None
+                existing = rows[invoice.id]
+                ladder = await invoice_ladder(session, invoice, owner)
+                due = due_now(ladder, invoice.due_date, today, recorded_stages(existing))
+                if due is None:
+                    invoice.next_reminder_at = plan_next(
+                        invoice, client, owner, recorded_stages(existing), now, ladder
+                    )
+                    session.add(invoice)
+                    continue
+                for skipped in due.skipped:
+                    await self.take(
+                        session,
+                        invoice,
+                        existing.get(skipped.name),
+                        skipped,
+                        now,
+                        status=SendStatus.SKIPPED,
+                    )
+                row = await self.take(
+                    session, invoice, existing.get(due.stage.name), due.stage, now, client.chat_id
+                )
+                invoice.next_reminder_at = None  # in flight; set again once the send is recorded
+                session.add(invoice)
+                money = await stage_money(
+                    session,
+                    self.deps,
+                    owner,
+                    invoice,
+                    due.stage,
+                    ladder,
+                    today,
+                    payments.get(invoice.id, []),
+                )
+                batch.claims.append(
+                    Claim(
+                        invoice,
+                        due.stage,
+                        row,
+                        await self.instalment(session, invoice, due.stage),
+                        money,
+                        frozenset(recorded_stages(existing) | {s.name for s in due.skipped}),
+                    )
+                )
+            if batch.claims:
+                client.last_reminded_at = now
+                session.add(client)
+
+    @staticmethod
+    async def _payments(session: AsyncSession, invoices: list[Invoice]) -> dict[int, list[Payment]]:
+        """invoice id → its payments in order, for the invoices a reminder states money of."""
+        found: dict[int, list[Payment]] = {}
+        open_ids = _ids(invoice.id for invoice in invoices if invoice.status == InvoiceStatus.OPEN)
+        if not open_ids:
+            return found
+        result = await session.exec(
+            select(Payment).where(col(Payment.invoice_id).in_(open_ids)).order_by(col(Payment.id))
+        )
+        for payment in result.all():
+            found.setdefault(payment.invoice_id, []).append(payment)
+        return found
+
+    @staticmethod
+    async def instalment(
+        session: AsyncSession, invoice: Invoice, stage: Stage
+    ) -> InstalmentInfo | None:
+        parsed = instalment_stage(stage.name)
+        if parsed is None or invoice.id is None:
+            return None
+        found = await active_plan(session, invoice.id)
+        if found is None:
+            return None
+        _, instalments = found
+        instalment = next(i for i in instalments if i.seq == parsed[0])
+        return InstalmentInfo(
+            instalment.seq, len(instalments), instalment.amount_minor, instalment.due_date
+        )
+
+    @staticmethod
+    async def take(
+        session: AsyncSession,
+        invoice: Invoice,
+        row: Reminder | None,
+        stage: Stage,
+        now: datetime,
+        chat_id: int | None = None,
+        status: str = SendStatus.SENDING,
+    ) -> Reminder:
+        """Claim the outbox row of a stage: insert it (the caller's flush decides, by the
+        UNIQUE constraint, who got it), or take back a reusable one."""
+        assert invoice.id is not None
+        if row is None:
+            # Inserted complete (attempt counted, chat named): no UPDATE of it follows.
+            row = Reminder(
+                invoice_id=invoice.id,
+                stage=stage.name,
+                due_at=start_of_local_day(stage.date_for(invoice.due_date), "UTC"),
+                status=status,
+                claimed_at=now,
+                attempts=1 if status == SendStatus.SENDING else 0,
+                chat_id=chat_id if status == SendStatus.SENDING else None,
+            )
+            session.add(row)
+            return row
+        if row.status in REUSABLE:
+            # A conditional UPDATE: of two workers, exactly one sees a row change.
+            result = await session.exec(
+                update(Reminder)
+                .where(col(Reminder.id) == row.id, col(Reminder.status).in_(list(REUSABLE)))
+                .values(status=status, claimed_at=now)
+            )
+            if result.rowcount != 1:
+                raise ClaimLost(stage.name)
+            await session.refresh(row)
+        if status == SendStatus.SENDING:
+            row.attempts += 1
+            row.chat_id = chat_id
+            session.add(row)
+        return row
+
+    async def claim_current(
+        self, session: AsyncSession, owner: Owner, client: Client, invoice: Invoice, now: datetime
+    ) -> ClientBatch:
+        """The owner's /remind: the invoice's current stage, now; never a stage twice."""
+        assert invoice.id is not None
+        today = local_today(now, timezone_for(client, owner))
+        ladder = await invoice_ladder(session, invoice, owner)
+        if not ladder:
+            raise Refused("stage_already_sent", number=invoice.number, stage="")
+        stage = current_stage(ladder, invoice.due_date, today)
+        rows = (await Reminders(session).by_invoice([invoice.id]))[invoice.id]
+        done = recorded_stages(rows)
+        if any(later.name in done for later in ladder[ladder.index(stage) :]):
+            raise Refused(
+                "stage_already_sent",
+                number=invoice.number,
+                stage=stage_label(stage.name, owner.locale),
+            )
+        for earlier in ladder[: ladder.index(stage)]:
+            if earlier.name not in done:
+                await self.take(
+                    session,
+                    invoice,
+                    rows.get(earlier.name),
+                    earlier,
+                    now,
+                    status=SendStatus.SKIPPED,
+                )
+        row = await self.take(session, invoice, rows.get(stage.name), stage, now, client.chat_id)
+        money = await stage_money(session, self.deps, owner, invoice, stage, ladder, today)
+        claim = Claim(invoice, stage, row, await self.instalment(session, invoice, stage), money)
+        batch = ClientBatch(client, owner, [claim], client.last_reminded_at)
+        client.last_reminded_at = now
+        invoice.next_reminder_at = None
+        session.add_all([client, invoice])
+        await session.flush()
+        return batch
+
+    # --- recording ---------------------------------------------------------------------
+    async def record(
+        self, session: AsyncSession, outcomes: Sequence[Sent], now: datetime
+    ) -> list[Alert]:
+        """Record what Telegram answered for each batch, in the caller's transaction.
+
+        The outbox rows, invoices and clients are read afresh (the claim's objects may
+        belong to another session, and the owner may have changed an invoice meanwhile).
+        """
+        claims = [claim for sent in outcomes for claim in sent.batch.claims]
+        invoices = await self._by_id(session, Invoice, [c.invoice.id for c in claims], fresh=True)
+        rows = await self._by_id(session, Reminder, [c.row.id for c in claims])
+        clients = await self._by_id(session, Client, [sent.batch.client.id for sent in outcomes])
+        unread = _ids(c.invoice.id for c in claims if c.done_before is None)
+        done_rows = await Reminders(session).by_invoice(unread) if unread else {}
+        alerts: list[Alert] = []
+        for sent in outcomes:
+            batch, delivery = sent.batch, sent.delivery
+            client, owner = clients[batch.client.id or 0], batch.owner
+            today = local_today(now, timezone_for(client, owner))
+            for claim in batch.claims:
+                invoice, row = invoices[claim.invoice.id or 0], rows[claim.row.id or 0]
+                status = self._stage_status(delivery, row)
+                row.status = status
+                row.message_id = delivery.message_id
+                row.last_error = (delivery.error or "")[:300] or None
+                if status == SendStatus.SENT:
+                    row.sent_at = now
+                    invoice.unanswered_reminders += 1
+                session.add(row)
+                EventLog(session).about(
+                    invoice, f"reminder_{status}", now, stage=claim.stage.name, error=row.last_error
+                )
+                alerts += self._alerts_after(owner, client, invoice, claim, row, today)
+                if claim.done_before is None:
+                    done = recorded_stages(done_rows[invoice.id or 0])
+                else:
+                    # A stage that may go out again (a retry) is not done; anything else is.
+                    own = {claim.stage.name} if status not in REUSABLE else set()
+                    done = set(claim.done_before) | own
+                ladder = await invoice_ladder(session, invoice, owner)
+                invoice.next_reminder_at = self._next_look(
+                    invoice, row, client, owner, done, now, ladder
+                )
+                session.add(invoice)
+            alerts += self._client_outcome(session, batch, client, delivery, now)
+        return alerts
+
+    @staticmethod
+    async def _by_id(
+        session: AsyncSession, table: type[Row], ids: Iterable[int | None], fresh: bool = False
+    ) -> dict[int, Row]:
+        query = select(table).where(col(table.id).in_(_ids(ids)))
+        if fresh:
+            query = query.execution_options(populate_existing=True)
+        return {row.id or 0: row for row in (await session.exec(query)).all()}
+
+    @staticmethod
+    def _client_outcome(
+        session: AsyncSession,
+        batch: ClientBatch,
+        client: Client,
+        delivery: Delivery,
+        now: datetime,
+    ) -> list[Alert]:
+        """A client Telegram says is gone is parked and the owner hears; nothing that did
+        not reach them counts as today's reminder."""
+        alerts = []
+        owner = batch.owner
+        if delivery.status is DeliveryStatus.UNREACHABLE and not client.unreachable:
+            client.unreachable = True
+            EventLog(session).append(
+                owner_id=owner.id or 0, client_id=client.id, kind="client_unreachable", at=now
+            )
+            alerts.append(
+                Alert.client_out_of_reach(
+                    client,
+                    owner,
+                    "owner/alerts/unreachable",
+                    [claim.invoice.number for claim in batch.claims],
+                )
+            )
+        if delivery.status in (DeliveryStatus.UNREACHABLE, DeliveryStatus.RETRY):
+            client.last_reminded_at = batch.previous_reminded_at
+        session.add(client)
+        return alerts
+
+    @staticmethod
+    def _stage_status(delivery: Delivery, row: Reminder) -> str:
+        if delivery.status is DeliveryStatus.SENT:
+            return SendStatus.SENT
+        if delivery.status is DeliveryStatus.UNREACHABLE:
+            return SendStatus.UNDELIVERED
+        if delivery.status is DeliveryStatus.UNKNOWN:
+            return SendStatus.UNKNOWN
+        if delivery.status is DeliveryStatus.RETRY and row.attempts < MAX_ATTEMPTS:
+            return SendStatus.RETRY
+        return SendStatus.FAILED
+
+    @staticmethod
+    def _next_look(
+        invoice: Invoice,
+        row: Reminder,
+        client: Client,
+        owner: Owner,
+        recorded: set[str],
+        now: datetime,
+        ladder: Sequence[Stage],
+    ) -> datetime | None:
+        if row.status == SendStatus.UNDELIVERED:
+            return None  # parked until the client can be reached again
+        if row.status == SendStatus.RETRY and invoice.status in REMINDED_STATES:
+            return now + BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
+        # Sent, failed for good or unknown: the ladder moves on, tomorrow at the earliest.
+        timezone = timezone_for(client, owner)
+        tomorrow = start_of_local_day(local_today(now, timezone) + timedelta(days=1), timezone)
+        return plan_next(invoice, client, owner, recorded, tomorrow, ladder)
+
+    @staticmethod
+    def _alerts_after(
+        owner: Owner, client: Client, invoice: Invoice, claim: Claim, row: Reminder, today: date
+    ) -> list[Alert]:
+        stage = claim.stage.name
+        if row.status == SendStatus.FAILED:
+            return [
+                Alert.about_invoice(
+                    owner,
+                    client,
+                    invoice,
+                    "owner/alerts/send_failed",
+                    stage=stage_label(stage, owner.locale),
+                    error=row.last_error or "",
+                )
+            ]
+        if row.status == SendStatus.UNKNOWN:
+            return [
+                Alert.about_invoice(
+                    owner,
+                    client,
+                    invoice,
+                    "owner/alerts/send_unknown",
+                    stage=stage_label(stage, owner.locale),
+                    reason="timeout",
+                )
+            ]
+        if row.status != SendStatus.SENT:
+            return []
+        alerts = []
+        if stage in ESCALATION_STAGES:
+            days_overdue = (today - invoice.due_date).days
+            due_now_minor = claim.money.due_now_minor or invoice.amount_minor - invoice.paid_minor
+            alerts.append(
+                Alert.escalation(owner, client, invoice, stage, days_overdue, due_now_minor)
+            )
+        if invoice.unanswered_reminders == owner.ignored_alert_after:
+            alerts.append(
+                Alert.about_invoice(
+                    owner,
+                    client,
+                    invoice,
+                    "owner/alerts/ignored",
+                    ("pause", "card"),
+                    count=owner.ignored_alert_after,
+                )
+            )
+        return alerts
