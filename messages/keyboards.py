@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -10,12 +11,18 @@ from messages.callbacks import client_callback, owner_callback
 from messages.render import plain
 
 
-def _label(name: str, locale: str, **data: object) -> str:
-    return plain(f"buttons/{name}", locale, **data)
+def _label(name: str, locale: str, **data: str | int | None) -> str:
+    return _rendered_label(name, locale, tuple(sorted(data.items())))
+
+
+@functools.lru_cache(maxsize=4096)
+def _rendered_label(name: str, locale: str, data: tuple[tuple[str, str | int | None], ...]) -> str:
+    """Labels are the same for every message in a language (a tick renders thousands)."""
+    return plain(f"buttons/{name}", locale, **dict(data))
 
 
 def _pay_button(
-    invoice_id: int, locale: str, pay_link: str | None, **data: object
+    invoice_id: int, locale: str, pay_link: str | None, **data: str | int | None
 ) -> InlineKeyboardButton:
     label = _label("pay_now", locale, **data)
     if pay_link:

@@ -68,6 +68,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        auto_reload=False,  # templates ship with the code: no stat() of each file per render
     )
     env.filters["money"] = _money
     env.filters["date"] = _date

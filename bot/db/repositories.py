@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, update
+from sqlalchemy import func, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -186,25 +186,50 @@ class EventLog:
     ) -> None:
         self.session.add(
             Event(
-                owner_id=owner_id,
-                client_id=client_id,
-                invoice_id=invoice_id,
-                kind=kind,
-                data=json.dumps(data, sort_keys=True, default=str),
-                created_at=at,
+                **self.entry(owner_id, kind, at, client_id=client_id, invoice_id=invoice_id, **data)
             )
         )
 
     def about(self, invoice: Invoice, kind: str, at: datetime, **data: Any) -> None:
         """An event about an invoice (its owner and client are recorded with it)."""
-        self.append(
-            owner_id=invoice.owner_id,
+        self.session.add(Event(**self.entry_about(invoice, kind, at, **data)))
+
+    @staticmethod
+    def entry(
+        owner_id: int,
+        kind: str,
+        at: datetime,
+        *,
+        client_id: int | None = None,
+        invoice_id: int | None = None,
+        **data: Any,
+    ) -> dict[str, Any]:
+        """An event's columns, for `append_all`."""
+        return {
+            "owner_id": owner_id,
+            "client_id": client_id,
+            "invoice_id": invoice_id,
+            "kind": kind,
+            "data": json.dumps(data, sort_keys=True, default=str),
+            "created_at": at,
+        }
+
+    @classmethod
+    def entry_about(cls, invoice: Invoice, kind: str, at: datetime, **data: Any) -> dict[str, Any]:
+        """An event about an invoice (its owner and client are recorded with it)."""
+        return cls.entry(
+            invoice.owner_id,
+            kind,
+            at,
             client_id=invoice.client_id,
             invoice_id=invoice.id,
-            kind=kind,
-            at=at,
             **data,
         )
+
+    async def append_all(self, entries: list[dict[str, Any]]) -> None:
+        """Many events in one statement (a tick records hundreds of sends at once)."""
+        if entries:
+            await self.session.exec(insert(Event), params=entries)
 
     async def for_owner(self, owner_id: int) -> Sequence[Event]:
         result = await self.session.exec(
@@ -217,6 +242,13 @@ class EventLog:
             select(Event).where(Event.invoice_id == invoice_id).order_by(col(Event.id))
         )
         return result.all()
+
+
+class StageRow(NamedTuple):
+    """What deciding the next stage needs of an outbox row (read without the ORM)."""
+
+    id: int
+    status: str
 
 
 class Reminders:
@@ -234,3 +266,39 @@ class Reminders:
         for row in result.all():
             found[row.invoice_id][row.stage] = row
         return found
+
+    async def stage_rows(self, invoice_ids: Sequence[int]) -> dict[int, dict[str, StageRow]]:
+        """invoice id → stage → its outbox row's id and status (cheaper than by_invoice)."""
+        found: dict[int, dict[str, StageRow]] = {invoice_id: {} for invoice_id in invoice_ids}
+        if not invoice_ids:
+            return found
+        result = await self.session.exec(
+            select(
+                col(Reminder.invoice_id),
+                col(Reminder.stage),
+                col(Reminder.id),
+                col(Reminder.status),
+            ).where(col(Reminder.invoice_id).in_(list(invoice_ids)))
+        )
+        for invoice_id, stage, row_id, status in result.all():
+            found[invoice_id][stage] = StageRow(row_id or 0, status)
+        return found
+
+    async def insert_all(self, rows: list[dict[str, Any]]) -> None:
+        """New outbox rows in one statement; the UNIQUE (invoice, stage) refuses a taken one."""
+        if rows:
+            await self.session.exec(insert(Reminder), params=rows)
+
+    async def rows_of(self, claimed: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Reminder]:
+        """(invoice id, stage) → the outbox row, for the rows named."""
+        wanted = set(claimed)
+        if not wanted:
+            return {}
+        result = await self.session.exec(
+            select(Reminder).where(
+                col(Reminder.invoice_id).in_({invoice_id for invoice_id, _ in wanted}),
+                col(Reminder.stage).in_({stage for _, stage in wanted}),
+            )
+        )
+        rows = {(row.invoice_id, row.stage): row for row in result.all()}
+        return {key: row for key, row in rows.items() if key in wanted}

@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 SEND_WORKERS = 32  # a little above the ~30 messages in flight the rate limiter allows
 CHAT_GAP_SECONDS = 1.0  # Telegram: about one message a second in one chat
+# Sends are recorded in groups: what was answered within this time of the first, at most
+# this many (one transaction each); at Telegram's pace a send waits a few ms to be recorded.
+GATHER_SECONDS = 0.05
+GROUP_MOST = 64
 
 Item = TypeVar("Item")
 
@@ -94,9 +98,11 @@ class Dispatch:
         self,
         items: AsyncGenerator[Item, None],
         work: Callable[[Item], Awaitable[None]],
+        describe: Callable[[Item], str],
         workers: int = SEND_WORKERS,
     ) -> None:
-        """`work(item)` for every item, in their order, at most `workers` at a time.
+        """`work(item)` for every item, in their order, at most `workers` at a time
+        (`describe(item)` names one whose work failed).
 
         Items are taken from the generator only as workers come free, so it produces (a
         tick: claims) no further ahead of the work than the workers are.
@@ -120,7 +126,10 @@ class Dispatch:
 
         async def worker() -> None:
             while (taken := await next_item()) is not None:
-                await self._guarded(functools.partial(work, taken[0]), f"work for {taken[0]}")
+                item = taken[0]
+                await self._guarded(
+                    functools.partial(work, item), functools.partial(describe, item)
+                )
 
         try:
             async with asyncio.TaskGroup() as group:
@@ -134,13 +143,15 @@ class Dispatch:
         log.error("tick: %s failed", what, exc_info=exc)
         self.errors.append(exc)
 
-    async def _guarded(self, work: Callable[[], Awaitable[None]], what: str) -> None:
+    async def _guarded(
+        self, work: Callable[[], Awaitable[None]], what: str | Callable[[], str]
+    ) -> None:
         try:
             await work()
         except _Stopping:
             raise
         except Exception as exc:
-            self.failed(exc, what)
+            self.failed(exc, what if isinstance(what, str) else what())
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
@@ -149,42 +160,56 @@ class Dispatch:
 
 
 class GroupHandler(Generic[Item]):
-    """Items handed over one at a time, handled in groups: each group is whatever arrived
-    while the previous one was being handled (a tick records many sends in one
-    transaction when they come fast, and each at once when they trickle in).
+    """Items handed over one at a time, handled in groups: a group is what arrives within
+    `gather` seconds of its first item, at most `most` (a tick records many sends in one
+    transaction when they come fast, and each soon after it was sent when they trickle in).
 
     `run()` goes on until `close()` and everything handed over before it is handled.
     A group whose handling fails is reported to the Dispatch; later groups go on.
     """
 
     def __init__(
-        self, handle: Callable[[list[Item]], Awaitable[None]], dispatch: Dispatch, what: str
+        self,
+        handle: Callable[[list[Item]], Awaitable[None]],
+        dispatch: Dispatch,
+        what: str,
+        *,
+        gather: float = GATHER_SECONDS,
+        most: int = GROUP_MOST,
     ) -> None:
         self._handle, self._dispatch, self._what = handle, dispatch, what
+        self._gather, self._most = gather, most
         self._pending: list[Item] = []
-        self._wake = asyncio.Event()
+        self._arrived = asyncio.Event()  # something is pending
+        self._enough = asyncio.Event()  # a full group is pending, or no more will come
         self._closed = False
 
     def add(self, item: Item) -> None:
         self._pending.append(item)
-        self._wake.set()
+        self._arrived.set()
+        if len(self._pending) >= self._most:
+            self._enough.set()
 
     def close(self) -> None:
         self._closed = True
-        self._wake.set()
+        self._arrived.set()
+        self._enough.set()
 
     async def run(self) -> None:
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            group, self._pending = self._pending, []
-            if group:
-                try:
-                    await self._handle(group)
-                except Exception as exc:
-                    self._dispatch.failed(exc, self._what)
-            elif self._closed:
-                return
-            else:
-                continue
-            self._wake.set()  # look again: more may have come, or the close
+            await self._arrived.wait()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._gather):
+                    await self._enough.wait()
+            group, self._pending = self._pending[: self._most], self._pending[self._most :]
+            if not self._pending and not self._closed:
+                self._arrived.clear()
+                self._enough.clear()
+            elif len(self._pending) < self._most and not self._closed:
+                self._enough.clear()
+            if not group:
+                return  # closed, and everything handled
+            try:
+                await self._handle(group)
+            except Exception as exc:
+                self._dispatch.failed(exc, self._what)

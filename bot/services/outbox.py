@@ -18,14 +18,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.db.repositories import EventLog, Reminders
+from bot.db.repositories import EventLog, Reminders, StageRow
 from bot.db.tables import Client, Invoice, Owner, Payment, Reminder
 from bot.domain.ladder import ESCALATION_STAGES, Stage, current_stage, due_now
 from bot.domain.sendtime import local_today, next_send_moment, start_of_local_day
@@ -51,12 +51,14 @@ from bot.services.schedule import (
 )
 from messages.reminders import InstalmentInfo, ItemMoney
 
-Row = TypeVar("Row", Invoice, Reminder, Client)
+Row = TypeVar("Row", Invoice, Client)
 
 MAX_ATTEMPTS = 4
 BACKOFF = (timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
 # The states in which the engine itself speaks: the ladder, or a plan's instalments.
 REMINDED_STATES = frozenset({InvoiceStatus.OPEN, InvoiceStatus.IN_PLAN})
+# Deliveries that provably did not reach the client.
+MISSED = frozenset({DeliveryStatus.UNREACHABLE, DeliveryStatus.RETRY})
 
 
 class ClaimLost(Exception):
@@ -67,7 +69,6 @@ class ClaimLost(Exception):
 class Claim:
     invoice: Invoice
     stage: Stage
-    row: Reminder
     instalment: InstalmentInfo | None = None
     money: ItemMoney = field(default_factory=ItemMoney)
     # The stages done before this one (skipped ones included), as read when claiming, so
@@ -98,6 +99,53 @@ def _ids(values: Iterable[int | None]) -> list[int]:
     return [value for value in values if value is not None]
 
 
+class StageTaker:
+    """Claims outbox rows: new ones inserted together by `insert()`, reusable ones (a retry,
+    a client back in reach) taken back at once by a conditional UPDATE."""
+
+    def __init__(self, session: AsyncSession, now: datetime) -> None:
+        self.session, self.now = session, now
+        self._new: list[dict[str, Any]] = []
+
+    async def take(
+        self, invoice: Invoice, row: StageRow | None, stage: Stage, chat_id: int | None
+    ) -> None:
+        """The stage's row: `sending` to `chat_id`, or `skipped` when chat_id is None."""
+        assert invoice.id is not None
+        status = SendStatus.SENDING if chat_id is not None else SendStatus.SKIPPED
+        attempt = 1 if chat_id is not None else 0
+        if row is None:
+            self._new.append(
+                {
+                    "invoice_id": invoice.id,
+                    "stage": stage.name,
+                    "due_at": start_of_local_day(stage.date_for(invoice.due_date), "UTC"),
+                    "status": status,
+                    "claimed_at": self.now,
+                    "attempts": attempt,
+                    "chat_id": chat_id,
+                }
+            )
+            return
+        if row.status not in REUSABLE:
+            raise ClaimLost(stage.name)  # done already: the caller read a stale outbox
+        # Of two workers, exactly one sees the row change.
+        values: dict[str, Any] = {"status": status, "claimed_at": self.now}
+        if chat_id is not None:
+            values |= {"attempts": col(Reminder.attempts) + attempt, "chat_id": chat_id}
+        result = await self.session.exec(
+            update(Reminder)
+            .where(col(Reminder.id) == row.id, col(Reminder.status).in_(list(REUSABLE)))
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            raise ClaimLost(stage.name)
+
+    async def insert(self) -> None:
+        await Reminders(self.session).insert_all(self._new)
+        self._new = []
+
+
 class ReminderOutbox:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
@@ -125,8 +173,10 @@ class ReminderOutbox:
             if invoices and self._may_remind(session, batch, invoices, now):
                 to_claim.append((batch, invoices))
         if to_claim:
-            await self._claim_stages(session, to_claim, now)
-        await session.flush()  # the UNIQUE constraint decides who got each stage
+            taker = StageTaker(session, now)
+            await self._claim_stages(session, taker, to_claim, now)
+            await taker.insert()  # the UNIQUE constraint decides who got each stage
+        await session.flush()
         return batches
 
     async def _lock_clients(
@@ -212,11 +262,12 @@ class ReminderOutbox:
     async def _claim_stages(
         self,
         session: AsyncSession,
+        taker: StageTaker,
         to_claim: list[tuple[ClientBatch, list[Invoice]]],
         now: datetime,
     ) -> None:
         invoices = [invoice for _, listed in to_claim for invoice in listed]
-        rows = await Reminders(session).by_invoice(_ids(invoice.id for invoice in invoices))
+        rows = await Reminders(session).stage_rows(_ids(invoice.id for invoice in invoices))
         payments = await self._payments(session, invoices)
         for batch, listed in to_claim:
             client, owner = batch.client, batch.owner
@@ -233,17 +284,8 @@ class ReminderOutbox:
                     session.add(invoice)
                     continue
                 for skipped in due.skipped:
-                    await self.take(
-                        session,
-                        invoice,
-                        existing.get(skipped.name),
-                        skipped,
-                        now,
-                        status=SendStatus.SKIPPED,
-                    )
-                row = await self.take(
-                    session, invoice, existing.get(due.stage.name), due.stage, now, client.chat_id
-                )
+                    await taker.take(invoice, existing.get(skipped.name), skipped, None)
+                await taker.take(invoice, existing.get(due.stage.name), due.stage, client.chat_id)
                 invoice.next_reminder_at = None  # in flight; set again once the send is recorded
                 session.add(invoice)
                 money = await stage_money(
@@ -260,7 +302,6 @@ class ReminderOutbox:
                     Claim(
                         invoice,
                         due.stage,
-                        row,
                         await self.instalment(session, invoice, due.stage),
                         money,
                         frozenset(recorded_stages(existing) | {s.name for s in due.skipped}),
@@ -300,48 +341,6 @@ class ReminderOutbox:
             instalment.seq, len(instalments), instalment.amount_minor, instalment.due_date
         )
 
-    @staticmethod
-    async def take(
-        session: AsyncSession,
-        invoice: Invoice,
-        row: Reminder | None,
-        stage: Stage,
-        now: datetime,
-        chat_id: int | None = None,
-        status: str = SendStatus.SENDING,
-    ) -> Reminder:
-        """Claim the outbox row of a stage: insert it (the caller's flush decides, by the
-        UNIQUE constraint, who got it), or take back a reusable one."""
-        assert invoice.id is not None
-        if row is None:
-            # Inserted complete (attempt counted, chat named): no UPDATE of it follows.
-            row = Reminder(
-                invoice_id=invoice.id,
-                stage=stage.name,
-                due_at=start_of_local_day(stage.date_for(invoice.due_date), "UTC"),
-                status=status,
-                claimed_at=now,
-                attempts=1 if status == SendStatus.SENDING else 0,
-                chat_id=chat_id if status == SendStatus.SENDING else None,
-            )
-            session.add(row)
-            return row
-        if row.status in REUSABLE:
-            # A conditional UPDATE: of two workers, exactly one sees a row change.
-            result = await session.exec(
-                update(Reminder)
-                .where(col(Reminder.id) == row.id, col(Reminder.status).in_(list(REUSABLE)))
-                .values(status=status, claimed_at=now)
-            )
-            if result.rowcount != 1:
-                raise ClaimLost(stage.name)
-            await session.refresh(row)
-        if status == SendStatus.SENDING:
-            row.attempts += 1
-            row.chat_id = chat_id
-            session.add(row)
-        return row
-
     async def claim_current(
         self, session: AsyncSession, owner: Owner, client: Client, invoice: Invoice, now: datetime
     ) -> ClientBatch:
@@ -352,7 +351,7 @@ class ReminderOutbox:
         if not ladder:
             raise Refused("stage_already_sent", number=invoice.number, stage="")
         stage = current_stage(ladder, invoice.due_date, today)
-        rows = (await Reminders(session).by_invoice([invoice.id]))[invoice.id]
+        rows = (await Reminders(session).stage_rows([invoice.id]))[invoice.id]
         done = recorded_stages(rows)
         if any(later.name in done for later in ladder[ladder.index(stage) :]):
             raise Refused(
@@ -360,19 +359,14 @@ class ReminderOutbox:
                 number=invoice.number,
                 stage=stage_label(stage.name, owner.locale),
             )
+        taker = StageTaker(session, now)
         for earlier in ladder[: ladder.index(stage)]:
             if earlier.name not in done:
-                await self.take(
-                    session,
-                    invoice,
-                    rows.get(earlier.name),
-                    earlier,
-                    now,
-                    status=SendStatus.SKIPPED,
-                )
-        row = await self.take(session, invoice, rows.get(stage.name), stage, now, client.chat_id)
+                await taker.take(invoice, rows.get(earlier.name), earlier, None)
+        await taker.take(invoice, rows.get(stage.name), stage, client.chat_id)
+        await taker.insert()
         money = await stage_money(session, self.deps, owner, invoice, stage, ladder, today)
-        claim = Claim(invoice, stage, row, await self.instalment(session, invoice, stage), money)
+        claim = Claim(invoice, stage, await self.instalment(session, invoice, stage), money)
         batch = ClientBatch(client, owner, [claim], client.last_reminded_at)
         client.last_reminded_at = now
         invoice.next_reminder_at = None
@@ -391,17 +385,21 @@ class ReminderOutbox:
         """
         claims = [claim for sent in outcomes for claim in sent.batch.claims]
         invoices = await self._by_id(session, Invoice, [c.invoice.id for c in claims], fresh=True)
-        rows = await self._by_id(session, Reminder, [c.row.id for c in claims])
-        clients = await self._by_id(session, Client, [sent.batch.client.id for sent in outcomes])
+        rows = await Reminders(session).rows_of((c.invoice.id or 0, c.stage.name) for c in claims)
+        # A client's row changes only when the message did not reach them.
+        missed = [sent.batch.client.id for sent in outcomes if sent.delivery.status in MISSED]
+        clients = await self._by_id(session, Client, missed) if missed else {}
         unread = _ids(c.invoice.id for c in claims if c.done_before is None)
-        done_rows = await Reminders(session).by_invoice(unread) if unread else {}
+        done_rows = await Reminders(session).stage_rows(unread) if unread else {}
         alerts: list[Alert] = []
+        events: list[dict[str, Any]] = []
         for sent in outcomes:
             batch, delivery = sent.batch, sent.delivery
-            client, owner = clients[batch.client.id or 0], batch.owner
+            client, owner = clients.get(batch.client.id or 0, batch.client), batch.owner
             today = local_today(now, timezone_for(client, owner))
             for claim in batch.claims:
-                invoice, row = invoices[claim.invoice.id or 0], rows[claim.row.id or 0]
+                invoice = invoices[claim.invoice.id or 0]
+                row = rows[invoice.id or 0, claim.stage.name]
                 status = self._stage_status(delivery, row)
                 row.status = status
                 row.message_id = delivery.message_id
@@ -410,8 +408,14 @@ class ReminderOutbox:
                     row.sent_at = now
                     invoice.unanswered_reminders += 1
                 session.add(row)
-                EventLog(session).about(
-                    invoice, f"reminder_{status}", now, stage=claim.stage.name, error=row.last_error
+                events.append(
+                    EventLog.entry_about(
+                        invoice,
+                        f"reminder_{status}",
+                        now,
+                        stage=claim.stage.name,
+                        error=row.last_error,
+                    )
                 )
                 alerts += self._alerts_after(owner, client, invoice, claim, row, today)
                 if claim.done_before is None:
@@ -425,7 +429,9 @@ class ReminderOutbox:
                     invoice, row, client, owner, done, now, ladder
                 )
                 session.add(invoice)
-            alerts += self._client_outcome(session, batch, client, delivery, now)
+            if delivery.status in MISSED:
+                alerts += self._missed(session, batch, client, delivery, now, events)
+        await EventLog(session).append_all(events)
         return alerts
 
     @staticmethod
@@ -438,21 +444,22 @@ class ReminderOutbox:
         return {row.id or 0: row for row in (await session.exec(query)).all()}
 
     @staticmethod
-    def _client_outcome(
+    def _missed(
         session: AsyncSession,
         batch: ClientBatch,
         client: Client,
         delivery: Delivery,
         now: datetime,
+        events: list[dict[str, Any]],
     ) -> list[Alert]:
-        """A client Telegram says is gone is parked and the owner hears; nothing that did
-        not reach them counts as today's reminder."""
+        """A client Telegram says is gone is parked and the owner hears; a message that did
+        not reach them does not count as today's reminder."""
         alerts = []
         owner = batch.owner
         if delivery.status is DeliveryStatus.UNREACHABLE and not client.unreachable:
             client.unreachable = True
-            EventLog(session).append(
-                owner_id=owner.id or 0, client_id=client.id, kind="client_unreachable", at=now
+            events.append(
+                EventLog.entry(owner.id or 0, "client_unreachable", now, client_id=client.id)
             )
             alerts.append(
                 Alert.client_out_of_reach(
@@ -462,8 +469,7 @@ class ReminderOutbox:
                     [claim.invoice.number for claim in batch.claims],
                 )
             )
-        if delivery.status in (DeliveryStatus.UNREACHABLE, DeliveryStatus.RETRY):
-            client.last_reminded_at = batch.previous_reminded_at
+        client.last_reminded_at = batch.previous_reminded_at
         session.add(client)
         return alerts
 

@@ -178,6 +178,7 @@ class ReminderService:
             await dispatch.each_of(
                 self._claimed(client_ids, now, report, dispatch),
                 lambda batch: self._send_one(batch, now, dispatch, recorder),
+                lambda batch: f"sending to client {batch.client.id}",
             )
         finally:
             recorder.close()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 import holidays
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.db.repositories import Invoices, Reminders
+from bot.db.repositories import Invoices, Reminders, StageRow
 from bot.db.tables import Client, Instalment, Invoice, Owner, Plan, Reminder
 from bot.domain.ladder import DEFAULT_LADDER, Stage, Tone, ladder_from_pairs, next_stage
 from bot.domain.plans import Instalment as PlannedInstalment
@@ -65,7 +65,7 @@ def timezone_for(client: Client, owner: Owner) -> str:
     return client.timezone or owner.timezone
 
 
-def recorded_stages(rows: dict[str, Reminder]) -> set[str]:
+def recorded_stages(rows: Mapping[str, Reminder] | Mapping[str, StageRow]) -> set[str]:
     """Stages that count as done for the ladder: anything not free to be sent again."""
     return {stage for stage, row in rows.items() if row.status not in REUSABLE}
 
@@ -145,7 +145,7 @@ async def replan(
 ) -> None:
     """Set the invoice's next look from its current state, ladder and outbox."""
     assert invoice.id is not None
-    rows = (await Reminders(session).by_invoice([invoice.id]))[invoice.id]
+    rows = (await Reminders(session).stage_rows([invoice.id]))[invoice.id]
     ladder = await invoice_ladder(session, invoice, owner)
     invoice.next_reminder_at = plan_next(
         invoice, client, owner, recorded_stages(rows), not_before, ladder
