@@ -50,7 +50,7 @@ STUCK_AFTER = timedelta(minutes=5)
 CLIENTS_PER_TICK = 500
 # Clients claimed in one transaction. Claims run at most a chunk ahead of the sends (see
 # Dispatch.each_of), so a crash leaves few `sending` rows for the owner to hear about.
-CLAIM_CHUNK = 32
+CLAIM_CHUNK = 64
 DUE_INVOICES_READ = 20 * CLIENTS_PER_TICK  # see _clients_with_due_work
 NOTICE_DAYS = 14  # the pay-by date that formal and final notices give
 # Housekeeping (see _looked_since): the few alerts only a sweep catches may wait this long.

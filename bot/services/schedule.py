@@ -54,9 +54,15 @@ def _holidays(country: str) -> holidays.HolidayBase:
 
 
 def window_for(owner: Owner) -> SendWindow:
-    window = SendWindow(parse_hours(owner.reminder_hours), parse_days(owner.reminder_days))
-    if owner.holidays_country:
-        calendar = _holidays(owner.holidays_country)
+    return _window(owner.reminder_hours, owner.reminder_days, owner.holidays_country)
+
+
+@functools.lru_cache(maxsize=1024)
+def _window(hours: str, days: str, holidays_country: str | None) -> SendWindow:
+    """Parsed once per distinct setting: a tick asks for the window of every client."""
+    window = SendWindow(parse_hours(hours), parse_days(days))
+    if holidays_country:
+        calendar = _holidays(holidays_country)
         return replace(window, is_holiday=lambda day: day in calendar)
     return window
 
