@@ -27,32 +27,42 @@ class MessageTooLong(ValueError):
     """Telegram refuses messages over 4096 characters; we refuse to build them."""
 
 
+@cache
+def _parsed_locale(name: str) -> Locale:
+    return Locale.parse(name)
+
+
+def _locale(context: Context) -> Locale:
+    """Babel's Locale, parsed once per language rather than in every filter call."""
+    return _parsed_locale(context["locale"])
+
+
 @pass_context
 def _money(context: Context, minor: int, currency: str) -> str:
-    return str(format_currency(from_minor(minor, currency), currency, locale=context["locale"]))
+    return str(format_currency(from_minor(minor, currency), currency, locale=_locale(context)))
 
 
 @pass_context
 def _date(context: Context, value: date, style: str = "medium") -> str:
-    return str(format_date(value, format=style, locale=context["locale"]))
+    return str(format_date(value, format=style, locale=_locale(context)))
 
 
 @pass_context
 def _datetime(context: Context, value: datetime, style: str = "medium") -> str:
-    return str(format_datetime(value, format=style, locale=context["locale"]))
+    return str(format_datetime(value, format=style, locale=_locale(context)))
 
 
 @pass_context
 def _number(context: Context, value: str | int | Decimal) -> str:
     """A plain number (a rate, a percentage) in the locale's notation: 8.5 → 8,5 in pl."""
-    return str(format_decimal(Decimal(str(value)), locale=context["locale"]))
+    return str(format_decimal(Decimal(str(value)), locale=_locale(context)))
 
 
 @pass_context
 def _plural(context: Context, count: int, **forms: str) -> str:
     """`plural(n, one="day", other="days")`: the CLDR plural category of n in the locale
     (via Babel) picks the form; Russian and Polish give one/few/many/other."""
-    category = Locale.parse(context["locale"]).plural_form(count)
+    category = _locale(context).plural_form(count)
     form = forms.get(category, forms.get("other"))
     if form is None:
         raise ValueError(f"plural form {category!r} missing")

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import Insert, func, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -168,6 +168,12 @@ class Invoices:
         return balances
 
 
+def _all_at_once(statement: Insert) -> Insert:
+    """One INSERT for all rows: the ORM would otherwise leave out a row's NULL columns
+    and so split rows with and without a value into separate statements."""
+    return statement.execution_options(render_nulls=True)
+
+
 class EventLog:
     """Append-only: there is deliberately no update or delete here."""
 
@@ -229,7 +235,7 @@ class EventLog:
     async def append_all(self, entries: list[dict[str, Any]]) -> None:
         """Many events in one statement (a tick records hundreds of sends at once)."""
         if entries:
-            await self.session.exec(insert(Event), params=entries)
+            await self.session.exec(_all_at_once(insert(Event)), params=entries)
 
     async def for_owner(self, owner_id: int) -> Sequence[Event]:
         result = await self.session.exec(
@@ -287,7 +293,7 @@ class Reminders:
     async def insert_all(self, rows: list[dict[str, Any]]) -> None:
         """New outbox rows in one statement; the UNIQUE (invoice, stage) refuses a taken one."""
         if rows:
-            await self.session.exec(insert(Reminder), params=rows)
+            await self.session.exec(_all_at_once(insert(Reminder)), params=rows)
 
     async def rows_of(self, claimed: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Reminder]:
         """(invoice id, stage) → the outbox row, for the rows named."""

@@ -1,0 +1,164 @@
+"""A tick claims many clients in one transaction and records many sends in one; a group
+that cannot be done together is done one client at a time, and nobody is sent twice."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import event
+
+from bot.app import build_application, close_application, services_of
+from bot.clock import FrozenClock
+from bot.config import Settings
+from bot.db.repositories import Reminders, StageRow
+from bot.db.tables import Event, Invoice, Reminder
+from bot.services.outbox import ReminderOutbox, Sent
+from scheduler import run_tick
+from tests.fakes.bot_api import FakeBotApi
+from tests.handlers.engine_helpers import rows, sent_to
+from tests.handlers.test_concurrent_dispatch import clients_due_today
+
+
+def engine_of(app: Any) -> Any:
+    return services_of(app).deps.sessions.kw["bind"]
+
+
+async def due_rows(app: Any) -> list[tuple[int, str]]:
+    return sorted((r.invoice_id, r.status) for r in await rows(app, Reminder) if r.stage == "due")
+
+
+async def test_a_tick_for_sixty_clients_takes_a_few_statements_not_a_few_per_client(
+    settings: Settings, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    app = build_application(settings, clock, request=bot_api)
+    async with app:
+        chats = await clients_due_today(app, 60)
+        bot_api.clear()
+        # Telegram's pace (29 a second) would spread the answers over two seconds, and
+        # with them the groups they are recorded in: here they come at once.
+        app.bot._rate_limiter = None
+        statements: list[str] = []
+
+        def count(*args: Any) -> None:
+            statements.append(str(args[2]))
+
+        engine = engine_of(app)
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        try:
+            report = await services_of(app).reminders.tick()
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+        assert report.messages_sent == 60
+        assert [len(sent_to(bot_api, chat)) for chat in chats] == [1] * 60
+        assert [status for _, status in await due_rows(app)] == ["sent"] * 60
+        # One client at a time took about 11 statements each (660 here).
+        assert len(statements) < 60, statements
+        claims = [s for s in statements if s.startswith("INSERT INTO reminders")]
+        assert len(claims) == 1  # each client's skipped and due stages, in one statement
+        events = [e.kind for e in await rows(app, Event) if e.kind.startswith("reminder_")]
+        assert events == ["reminder_sent"] * 60
+    await close_application(app)
+
+
+async def test_a_stage_taken_by_another_worker_leaves_the_rest_of_the_chunk_reminded(
+    settings: Settings, clock: FrozenClock, bot_api: FakeBotApi, monkeypatch: Any
+) -> None:
+    app = build_application(settings, clock, request=bot_api)
+    async with app:
+        chats = await clients_due_today(app, 6)
+        bot_api.clear()
+        raced = sorted(invoice.id or 0 for invoice in await rows(app, Invoice))[3]
+        # An owner's /remind claims the fourth client's stage after this tick read the
+        # outbox and before it inserted its claims: the tick's read is stale.
+        stage_rows = Reminders.stage_rows
+
+        async def stale(self: Reminders, invoice_ids: Sequence[int]) -> Any:
+            found: dict[int, dict[str, StageRow]] = await stage_rows(self, invoice_ids)
+            if raced in found and len(invoice_ids) > 1:
+                async with services_of(app).deps.sessions() as other, other.begin():
+                    other.add(
+                        Reminder(
+                            invoice_id=raced,
+                            stage="due",
+                            due_at=clock.now(),
+                            status="sending",
+                            claimed_at=clock.now(),
+                            attempts=1,
+                        )
+                    )
+            return found
+
+        monkeypatch.setattr(Reminders, "stage_rows", stale)
+        await run_tick(app)
+
+        got = [len(sent_to(bot_api, chat)) for chat in chats]
+        assert got == [1, 1, 1, 0, 1, 1]
+        # The other worker's claim stands (it is theirs to send); nothing was sent twice.
+        assert dict(await due_rows(app))[raced] == "sending"
+        assert [status for invoice, status in await due_rows(app) if invoice != raced] == [
+            "sent"
+        ] * 5
+    await close_application(app)
+
+
+async def test_one_clients_bad_data_at_claiming_does_not_stop_the_others(
+    settings: Settings, clock: FrozenClock, bot_api: FakeBotApi, monkeypatch: Any
+) -> None:
+    app = build_application(settings, clock, request=bot_api)
+    async with app:
+        chats = await clients_due_today(app, 5)
+        bot_api.clear()
+        broken = chats[1]
+        remindable = ReminderOutbox._remindable
+
+        async def fails_for_one(
+            outbox: ReminderOutbox, session: Any, batch: Any, *rest: Any
+        ) -> Any:
+            if batch.client.chat_id == broken:
+                raise RuntimeError("a bug for one client")
+            return await remindable(outbox, session, batch, *rest)
+
+        monkeypatch.setattr(ReminderOutbox, "_remindable", fails_for_one)
+        try:
+            await run_tick(app)
+        except RuntimeError as exc:  # raised again once the others are done
+            assert str(exc) == "a bug for one client"
+        else:
+            raise AssertionError("the failure was swallowed")
+
+        assert [len(sent_to(bot_api, chat)) for chat in chats] == [1, 0, 1, 1, 1]
+        assert sorted(s for _, s in await due_rows(app)) == ["sent"] * 4
+    await close_application(app)
+
+
+async def test_a_group_that_cannot_be_recorded_together_is_recorded_one_by_one(
+    settings: Settings, clock: FrozenClock, bot_api: FakeBotApi, monkeypatch: Any
+) -> None:
+    app = build_application(settings, clock, request=bot_api)
+    async with app:
+        chats = await clients_due_today(app, 8)
+        bot_api.clear()
+        record = ReminderOutbox.record
+        groups: list[int] = []
+
+        async def only_one_at_a_time(
+            outbox: ReminderOutbox, session: Any, outcomes: Sequence[Sent], now: Any
+        ) -> Any:
+            groups.append(len(outcomes))
+            if len(outcomes) > 1:
+                raise RuntimeError("a deadlock, say")
+            return await record(outbox, session, outcomes, now)
+
+        monkeypatch.setattr(ReminderOutbox, "record", only_one_at_a_time)
+        await run_tick(app)
+
+        assert max(groups) > 1  # they came as a group …
+        assert [len(sent_to(bot_api, chat)) for chat in chats] == [1] * 8
+        # … and every send was recorded all the same: none left `sending` for the owner.
+        assert sorted(s for _, s in await due_rows(app)) == ["sent"] * 8
+
+        await run_tick(app)  # nothing more the same day
+        assert [len(sent_to(bot_api, chat)) for chat in chats] == [1] * 8
+    await close_application(app)
