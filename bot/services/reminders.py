@@ -199,12 +199,11 @@ class ReminderService:
     ) -> list[ClientBatch]:
         """One transaction for the chunk; if it cannot be claimed together (a stage taken
         by a concurrent /remind, one client's bad data), one transaction per client."""
-        try:
-            return await self._claim_together(client_ids, now, dispatch)
-        except Exception:
-            if len(client_ids) == 1:
-                raise
-            log.warning("claiming %s clients together failed: one at a time", len(client_ids))
+        if len(client_ids) > 1:
+            try:
+                return await self._claim_together(client_ids, now, dispatch)
+            except Exception:
+                log.warning("claiming %s clients together failed: one at a time", len(client_ids))
         batches: list[ClientBatch] = []
         for client_id in client_ids:
             try:
@@ -234,13 +233,12 @@ class ReminderService:
     ) -> None:
         """One transaction for the group; if it fails, one per client, so that one
         client's trouble leaves no other send unrecorded (and later reported unknown)."""
-        try:
-            await self._record_together(outcomes, now, report, dispatch)
-            return
-        except Exception:
-            if len(outcomes) == 1:
-                raise
-            log.warning("recording %s sends together failed: one at a time", len(outcomes))
+        if len(outcomes) > 1:
+            try:
+                await self._record_together(outcomes, now, report, dispatch)
+                return
+            except Exception:
+                log.warning("recording %s sends together failed: one at a time", len(outcomes))
         for sent in outcomes:
             try:
                 await self._record_together([sent], now, report, dispatch)
