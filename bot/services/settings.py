@@ -329,6 +329,8 @@ class SettingsService:
             client = await session.get(Client, client_id)
             if client is None or client.owner_id != owner.id:
                 raise Refused("unknown_client", name=str(client_id))
+            if client.forgotten_at is not None:  # their language and zone were erased
+                raise Refused("forgotten_no_settings", name=client.name)
             if field == "language":
                 client.locale = value
             else:

@@ -276,6 +276,34 @@ async def test_another_owners_or_a_made_up_button_changes_nothing(
     assert [values(row) for table in CLIENT_TABLES for row in await rows(app, table)] == before
 
 
+async def test_a_forgotten_clients_language_and_time_zone_cannot_be_set_again(
+    app: Any, bot_api: FakeBotApi
+) -> None:
+    await acme_with_a_history(app, bot_api)
+    await owner_says(app, bot_api, "/forget acme")
+    await press(app, OWNER_ID, button(sent_to(bot_api, OWNER_ID)[-1], "🗑 Forget"))
+    [client] = await rows(app, Client)
+    bot_api.clear()
+
+    # The client card's buttons, still on an older message: a language, then a zone.
+    await press(app, OWNER_ID, f"o:clpl:{client.id}")
+    await press(app, OWNER_ID, f"o:ctz:{client.id}")
+    await send_text(app, OWNER_ID, "Europe/Warsaw")
+
+    refusal = (
+        "Client 1 has been forgotten (their personal data was erased), so their language "
+        "and time zone can no longer be set."
+    )
+    assert [text for text in bot_api.texts(OWNER_ID) if "forgotten" in text] == [refusal] * 2
+    [after] = await rows(app, Client)
+    assert (after.locale, after.timezone) == (None, None)
+    assert not [
+        e
+        for e in await rows(app, Event)
+        if e.kind.startswith("client_") and e.created_at > client.forgotten_at
+    ]
+
+
 async def test_forget_needs_one_known_client_and_an_owner(app: Any, bot_api: FakeBotApi) -> None:
     await owner_says(app, bot_api, "/newclient Acme")
     await owner_says(app, bot_api, "/newclient Acme Two")
