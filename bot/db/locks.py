@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 
 from sqlmodel import func, select
 
-from bot.db.session import SessionMaker
+from bot.db.session import SessionMaker, is_postgresql
 
 # Advisory lock keys are one 64-bit number per database; these name duebot's.
 REMINDER_TICK = 0x6475_6562_6F74_0001  # "duebot" · 1
@@ -24,8 +24,7 @@ REMINDER_TICK = 0x6475_6562_6F74_0001  # "duebot" · 1
 async def exclusive_turn(sessions: SessionMaker, key: int) -> AsyncIterator[bool]:
     """Yields True when this process holds the lock for the duration of the block."""
     async with sessions() as session:
-        bind = session.bind
-        if bind is None or bind.dialect.name != "postgresql":
+        if not is_postgresql(session):
             yield True
             return
         async with session.begin():

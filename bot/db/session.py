@@ -30,3 +30,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_sessionmaker(engine: AsyncEngine) -> SessionMaker:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def is_postgresql(session: AsyncSession) -> bool:
+    """Whether replicas may share this database (SQLite serves one process)."""
+    bind = session.bind
+    return bind is not None and bind.dialect.name == "postgresql"

@@ -26,6 +26,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import EventLog, Reminders, StageRow
+from bot.db.session import is_postgresql
 from bot.db.tables import Client, Invoice, Owner, Payment, Reminder
 from bot.domain.ladder import ESCALATION_STAGES, Stage, current_stage, due_now
 from bot.domain.sendtime import local_today, next_send_moment, start_of_local_day
@@ -188,8 +189,7 @@ class ReminderOutbox:
             .join(Owner, col(Owner.id) == Client.owner_id)
             .where(col(Client.id).in_(list(client_ids)))
         )
-        bind = session.bind
-        if bind is not None and bind.dialect.name == "postgresql":
+        if is_postgresql(session):
             # Several replicas: whoever locks a client first reminds them this tick.
             # Only the clients' rows: the owners' stay free for the others.
             query = query.with_for_update(skip_locked=True, of=Client)
@@ -275,12 +275,11 @@ class ReminderOutbox:
             for invoice in listed:
                 assert invoice.id is not None
                 existing = rows[invoice.id]
+                done = recorded_stages(existing)
                 ladder = await invoice_ladder(session, invoice, owner)
-                due = due_now(ladder, invoice.due_date, today, recorded_stages(existing))
+                due = due_now(ladder, invoice.due_date, today, done)
                 if due is None:
-                    invoice.next_reminder_at = plan_next(
-                        invoice, client, owner, recorded_stages(existing), now, ladder
-                    )
+                    invoice.next_reminder_at = plan_next(invoice, client, owner, done, now, ladder)
                     session.add(invoice)
                     continue
                 for skipped in due.skipped:
@@ -304,7 +303,7 @@ class ReminderOutbox:
                         due.stage,
                         await self.instalment(session, invoice, due.stage),
                         money,
-                        frozenset(recorded_stages(existing) | {s.name for s in due.skipped}),
+                        frozenset(done | {s.name for s in due.skipped}),
                     )
                 )
             if batch.claims:

@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 from telegram import Update
 
-from bot.app import services_of
+from bot.app import ENGINE_KEY, services_of
 from bot.clock import FrozenClock
 from scheduler import run_tick
 from tests.conftest import OWNER_ID
@@ -18,6 +19,12 @@ from tests.fakes.bot_api import BOT_USERNAME, Call, FakeBotApi
 from tests.fakes.updates import callback_update, send_text
 
 LINK = re.compile(rf"https://t\.me/{BOT_USERNAME}\?start=([A-Za-z0-9_-]+)")
+
+
+def engine_of(app: Any) -> AsyncEngine:
+    engine = app.bot_data[ENGINE_KEY]
+    assert isinstance(engine, AsyncEngine)
+    return engine
 
 
 async def rows(app: Any, model: Any) -> list[Any]:

@@ -19,12 +19,8 @@ from bot.services.outbox import ReminderOutbox, Sent
 from bot.services.reminders import ReminderService
 from scheduler import run_tick
 from tests.fakes.bot_api import FakeBotApi
-from tests.handlers.engine_helpers import rows, sent_to
+from tests.handlers.engine_helpers import engine_of, rows, sent_to
 from tests.handlers.test_concurrent_dispatch import clients_due_today
-
-
-def engine_of(app: Any) -> Any:
-    return services_of(app).deps.sessions.kw["bind"]
 
 
 async def due_rows(app: Any) -> list[tuple[int, str]]:

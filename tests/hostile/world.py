@@ -15,16 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 from telegram import Update
 
-from bot.app import ENGINE_KEY
 from tests.conftest import CLIENT_USER_ID, OTHER_OWNER_ID, OWNER_ID, STRANGER_ID
 from tests.fakes import updates
 from tests.fakes.bot_api import Call, FakeBotApi
 from tests.fakes.updates import message_update
-from tests.handlers.engine_helpers import LINK
+from tests.handlers.engine_helpers import LINK, engine_of
 from tests.unit.test_templates import assert_telegram_html
 
 
@@ -114,12 +112,6 @@ MAX_CAPTION = 1024
 MAX_MESSAGE = 4096
 
 Rows = dict[str, list[dict[str, Any]]]
-
-
-def engine_of(app: Any) -> AsyncEngine:
-    engine = app.bot_data[ENGINE_KEY]
-    assert isinstance(engine, AsyncEngine)
-    return engine
 
 
 def _tables() -> list[Any]:
