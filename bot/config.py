@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import is_currency
@@ -17,6 +18,7 @@ from bot.domain.schedule import ScheduleError, SendWindow, parse_days, parse_hou
 SUPPORTED_LOCALES = ("en", "pt", "ru", "pl")
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+OFFICIAL_API_HOST = "api.telegram.org"
 
 # How each variable should look, for the one-line error a person reads at start-up.
 EXAMPLES: dict[str, str] = {
@@ -33,6 +35,9 @@ EXAMPLES: dict[str, str] = {
     "webhook_url": "WEBHOOK_URL=https://bot.example.com/telegram",
     "webhook_port": "WEBHOOK_PORT=8443",
     "log_level": "LOG_LEVEL=INFO",
+    "http_port": "HTTP_PORT=8080",
+    "public_url": "PUBLIC_URL=https://bot.example.com",
+    "stripe_api_base": "STRIPE_API_BASE=https://api.stripe.com",
 }
 
 
@@ -55,6 +60,32 @@ class Settings(BaseSettings):
     default_locale: str = "en"
     default_currency: str = "EUR"
     log_level: str = "INFO"
+    # Where /healthz and /metrics listen in polling mode (webhook mode: WEBHOOK_PORT).
+    http_port: int | None = Field(default=None, ge=1, le=65535)
+    # Payments (SPEC §10); `duebot doctor` checks them when set.
+    telegram_payment_token: SecretStr | None = None
+    stripe_api_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str = "https://api.stripe.com"
+    public_url: str | None = None
+
+    @field_validator("http_port", "public_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # `HTTP_PORT=` left empty in .env means unset, as for WEBHOOK_URL.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_payment_token", "stripe_api_key", "stripe_webhook_secret")
+    @classmethod
+    def _empty_secret_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value().strip() else None
+
+    @field_validator("public_url", "stripe_api_base")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an https:// address")
+        return value.rstrip("/") if value is not None else None
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -149,7 +180,8 @@ class Settings(BaseSettings):
     def _webhook_url(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
             return None
-        if value is not None and not value.startswith("https://"):
+        # http:// is allowed here only for a self-hosted Bot API server: see load_settings.
+        if value is not None and not value.startswith(("https://", "http://")):
             raise ValueError("must be an https:// URL that Telegram can reach")
         return value
 
@@ -168,6 +200,16 @@ class Settings(BaseSettings):
     @property
     def webhook_mode(self) -> bool:
         return self.webhook_url is not None
+
+    @property
+    def official_api(self) -> bool:
+        """Whether updates come from Telegram's own Bot API (not a self-hosted server)."""
+        return urlsplit(self.telegram_base_url).hostname == OFFICIAL_API_HOST
+
+    @property
+    def web_port(self) -> int | None:
+        """Where duebot's own HTTP endpoints listen: WEBHOOK_PORT or HTTP_PORT, or nowhere."""
+        return self.webhook_port if self.webhook_mode else self.http_port
 
 
 def is_timezone(name: str) -> bool:
@@ -196,6 +238,14 @@ def load_settings(**overrides: Any) -> Settings:
             "WEBHOOK_SECRET: is required when WEBHOOK_URL is set, "
             f"e.g. {EXAMPLES['webhook_secret']}"
         )
+    # Telegram's own servers deliver webhooks only over TLS; a self-hosted Bot API server
+    # in local mode delivers plain HTTP too (usually on the same machine or network).
+    if settings.webhook_url is not None and settings.official_api:
+        if not settings.webhook_url.startswith("https://"):
+            raise ConfigError(
+                "WEBHOOK_URL: must be an https:// URL that Telegram can reach, "
+                f"e.g. {EXAMPLES['webhook_url']}"
+            )
     return settings
 
 

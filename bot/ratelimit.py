@@ -24,6 +24,8 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot import metrics
+
 log = logging.getLogger(__name__)
 
 TELEGRAM_MESSAGES_PER_SECOND = 30
@@ -112,6 +114,7 @@ class TelegramPacer(BaseRateLimiter[None]):
 
     def _pause(self, exc: RetryAfter) -> None:
         seconds = retry_after_seconds(exc)
+        metrics.flood_wait()
         log.warning("Telegram asked to slow down: pausing all sends for %.1f s", seconds)
         loop = asyncio.get_running_loop()
         self._paused_until = max(self._paused_until, loop.time() + seconds)

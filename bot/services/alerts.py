@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import metrics
 from bot.db.tables import Client, Invoice, Owner
 from bot.domain.escalation import collection_estimate
 from bot.notify import Delivery
@@ -104,6 +105,7 @@ class AlertSender:
         delivery = await self.deps.notifier.alert(
             alert.chat_id, alert.template, alert.locale, keyboard, **alert.data
         )
+        metrics.alert_delivered(delivery.sent)
         if not delivery.sent:
             log.warning(
                 "alert %s to owner chat %s: %s", alert.template, alert.chat_id, delivery.status

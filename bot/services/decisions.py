@@ -199,7 +199,7 @@ class DecisionService:
         ).due_now_minor
         amount = min(invoice.claimed_minor or due_now, due_now)
         back_to = invoice.previous_status or InvoiceStatus.OPEN
-        closed = await apply_payment(session, self.deps, owner, client, invoice, amount)
+        closed = await apply_payment(session, self.deps, owner, client, invoice, amount, "claim")
         if not closed:
             invoice.status = back_to
             invoice.previous_status = None

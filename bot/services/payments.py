@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import metrics
 from bot.db.repositories import EventLog
 from bot.db.tables import Client, Invoice, Owner, Payment
 from bot.domain.states import InvoiceStatus
@@ -14,7 +15,13 @@ from bot.services.promises import resolve_promise
 
 
 async def apply_payment(
-    session: AsyncSession, deps: Deps, owner: Owner, client: Client, invoice: Invoice, amount: int
+    session: AsyncSession,
+    deps: Deps,
+    owner: Owner,
+    client: Client,
+    invoice: Invoice,
+    amount: int,
+    way: str = "hand",
 ) -> bool:
     """Record a payment; returns True when it settles the invoice (which then closes)."""
     assert invoice.id is not None
@@ -41,4 +48,5 @@ async def apply_payment(
         amount_minor=amount,
         currency=invoice.currency,
     )
+    metrics.payment_recorded(way)  # `way`: a metrics label (hand, claim, …), nothing more
     return closed

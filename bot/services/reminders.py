@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import metrics
 from bot.db.locks import REMINDER_TICK, exclusive_turn
 from bot.db.repositories import EventLog, Invoices, Owners
 from bot.db.tables import Client, Instalment, Invite, Invoice, Owner, Plan, Reminder
@@ -78,6 +79,8 @@ class ReminderService:
         self._swept_at: dict[str, datetime] = {}
         self._invite_days: tuple[int | None, int | None] | None = None  # owners' min, max
         self._forgotten_at: datetime | None = None
+        # A clean stop (SIGTERM): claim nothing more; what is claimed is sent and recorded.
+        self.stopping = False
 
     # --- the tick ---------------------------------------------------------------------
     async def tick(self) -> TickReport:
@@ -188,6 +191,8 @@ class ReminderService:
     ) -> AsyncGenerator[ClientBatch, None]:
         """The clients with something to send, claimed a chunk at a time as sending needs."""
         for start in range(0, len(client_ids), CLAIM_CHUNK):
+            if self.stopping:
+                return
             for batch in await self._claim(client_ids[start : start + CLAIM_CHUNK], now, dispatch):
                 if batch.claims:
                     yield batch
@@ -254,6 +259,7 @@ class ReminderService:
             report.messages_sent += sent.delivery.sent
             report.reminders_sent += len(sent.batch.claims) if sent.delivery.sent else 0
             report.failures += not sent.delivery.sent
+            metrics.reminders_recorded(sent.batch.claims, sent.delivery.status)
         self._spawn_alerts(
             dispatch, [alert for sent in outcomes for alert in sent.batch.alerts] + recorded, report
         )
@@ -326,6 +332,7 @@ class ReminderService:
                 owner = await Owners(session).get(invoice.owner_id)
                 assert client is not None and owner is not None
                 row.status = SendStatus.UNKNOWN
+                metrics.reminder_recorded(row.stage, SendStatus.UNKNOWN)
                 row.last_error = "interrupted while sending"
                 session.add(row)
                 await session.flush()
@@ -544,6 +551,7 @@ class ReminderService:
             delivery = await self._send(batch, now)
             async with session.begin():
                 alerts = await self.outbox.record(session, [Sent(batch, delivery)], now)
+            metrics.reminders_recorded(batch.claims, delivery.status)
         await self._send_alerts(alerts, TickReport())
         if not delivery.sent:
             raise Refused("remind_failed", number=number, error=delivery.error or "")
