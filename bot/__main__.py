@@ -1,17 +1,14 @@
-"""The `duebot` command (also `python -m bot`): run, migrate, preview, export."""
+"""The `duebot` command (also `python -m bot`): run, migrate, preview, export, doctor, backup."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from telegram import Update
 
-from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
 from bot.db.migrate import upgrade_url
 from bot.logs import configure_logging
@@ -47,6 +44,19 @@ def parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--out", default=".", help="folder to write into (default: here)")
     export.add_argument("--owner", help="owner's Telegram id (when there are several)")
+    commands.add_parser(
+        "doctor",
+        help="check the token, database, webhook, send window and payment settings; "
+        "one line each, exit 1 if anything needs doing",
+    )
+    backup = commands.add_parser(
+        "backup",
+        help="write a consistent copy of the SQLite database, even while the bot runs "
+        "(PostgreSQL: use pg_dump)",
+    )
+    backup.add_argument(
+        "path", nargs="?", help="file to write (default: duebot-backup-<UTC time>.db here)"
+    )
     return main_parser
 
 
@@ -58,6 +68,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"duebot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(settings.log_level, settings.telegram_bot_token.get_secret_value())
+    # These two look at the database as it is: they must not change it.
+    if args.command == "doctor":
+        from bot.cli_doctor import doctor
+
+        return doctor(settings)
+    if args.command == "backup":
+        from bot.cli_backup import backup
+
+        return backup(settings, args.path)
     if not migrate(settings):
         return EXIT_DATABASE
     if args.command == "migrate":
@@ -71,8 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         from bot.cli_export import export
 
         return export(settings, args)
-    run(settings)
-    return 0
+    from bot.cli_run import run
+
+    return run(settings)
 
 
 def migrate(settings: Settings) -> bool:
@@ -87,27 +107,6 @@ def migrate(settings: Settings) -> bool:
         )
         return False
     return True
-
-
-def run(settings: Settings) -> None:
-    from bot.app import build_application
-
-    app = build_application(settings, SystemClock())
-    if settings.webhook_url is not None and settings.webhook_secret is not None:
-        log.info(
-            "starting in webhook mode on %s:%s", settings.webhook_listen, settings.webhook_port
-        )
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret.get_secret_value(),
-            allowed_updates=Update.ALL_TYPES,
-        )
-    else:
-        log.info("starting with long polling")
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
 
 
 if __name__ == "__main__":

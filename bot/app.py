@@ -15,6 +15,7 @@ import scheduler
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.session import create_engine, make_sessionmaker
+from bot.health import HEALTH_KEY, EngineStatus
 from bot.notify import Notifier
 from bot.persistence import (
     DatabasePersistence,
@@ -25,6 +26,7 @@ from bot.persistence import (
 from bot.ratelimit import TelegramPacer
 from bot.services import Services
 from bot.services.deps import Deps
+from bot.web import Context, Route, routes
 from handlers.pending import Awaiting
 
 ENGINE_KEY = "engine"
@@ -69,6 +71,7 @@ def build_application(
     )
     app.bot_data[handlers.SERVICES_KEY] = Services.build(deps)
     app.bot_data[ENGINE_KEY] = engine
+    app.bot_data[HEALTH_KEY] = EngineStatus()
     handlers.register(app, settings.owner_ids)
     scheduler.register(app, settings.tick_seconds)
     return app
@@ -78,6 +81,14 @@ def services_of(app: AnyApplication) -> Services:
     found = app.bot_data[handlers.SERVICES_KEY]
     assert isinstance(found, Services)
     return found
+
+
+def web_routes(app: AnyApplication) -> list[Route]:
+    """duebot's own HTTP endpoints for this application (see bot.web)."""
+    deps = services_of(app).deps
+    status = app.bot_data[HEALTH_KEY]
+    assert isinstance(status, EngineStatus)
+    return routes(Context(app, deps.settings, deps.sessions, deps.clock, status))
 
 
 async def _post_init(app: AnyApplication) -> None:

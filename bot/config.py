@@ -240,12 +240,12 @@ def load_settings(**overrides: Any) -> Settings:
         )
     # Telegram's own servers deliver webhooks only over TLS; a self-hosted Bot API server
     # in local mode delivers plain HTTP too (usually on the same machine or network).
-    if settings.webhook_url is not None and settings.official_api:
-        if not settings.webhook_url.startswith("https://"):
-            raise ConfigError(
-                "WEBHOOK_URL: must be an https:// URL that Telegram can reach, "
-                f"e.g. {EXAMPLES['webhook_url']}"
-            )
+    url = settings.webhook_url
+    if url is not None and settings.official_api and not url.startswith("https://"):
+        raise ConfigError(
+            "WEBHOOK_URL: must be an https:// URL that Telegram can reach, "
+            f"e.g. {EXAMPLES['webhook_url']}"
+        )
     return settings
 
 

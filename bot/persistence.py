@@ -27,6 +27,7 @@ import dataclasses
 import functools
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from datetime import datetime, timedelta
@@ -39,6 +40,7 @@ from telegram import Update
 from telegram.ext import Application, BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
+from bot import metrics
 from bot.clock import Clock
 from bot.db.session import SessionMaker
 from bot.db.tables import UserState
@@ -209,6 +211,14 @@ class WriteThroughApplication(Application[Any, Any, Any, Any, Any, Any]):
     """Writes an update's changes to persistence while and as soon as it is handled."""
 
     async def process_update(self, update: object) -> None:
+        started = time.perf_counter()
+        try:
+            await self._process_writing_through(update)
+        finally:
+            metrics.UPDATES.inc()
+            metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
+
+    async def _process_writing_through(self, update: object) -> None:
         user = update.effective_user if isinstance(update, Update) else None
         if self.persistence is None or user is None:
             await super().process_update(update)

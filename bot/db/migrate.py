@@ -7,6 +7,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,8 +25,12 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-# Several replicas may start at once: on PostgreSQL the first takes this lock and migrates,
-# the others wait for it inside their own transaction and then find nothing left to do.
+# Several replicas may start (or `duebot migrate` run) at once. On PostgreSQL each holds
+# this session-level advisory lock, on a connection of its own, around Alembic's whole
+# upgrade: the first migrates, the others wait for it and then find nothing left to do.
+# A lock of its own connection (not of the migrating transaction) also covers what Alembic
+# does before its transaction (reading the version table) and is released by PostgreSQL if
+# the process dies.
 MIGRATION_LOCK = 0x6475_6562_6F74_0000  # "duebot" · 0, next to the keys in bot.db.locks
 
 
@@ -32,12 +38,27 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     def _run(connection: Connection) -> None:
         command.upgrade(alembic_config(connection), revision)
 
-    async with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            await connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
-            )
-        await connection.run_sync(_run)
+    if engine.dialect.name != "postgresql":
+        async with engine.begin() as connection:
+            await connection.run_sync(_run)
+        return
+    async with engine.connect() as holder:
+        lock = await holder.execution_options(isolation_level="AUTOCOMMIT")
+        await lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(_run)
+        finally:
+            await lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The revision the database is at (None: never migrated)."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def upgrade_url(url: str) -> None:

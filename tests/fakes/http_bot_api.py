@@ -46,6 +46,15 @@ class HttpBotApi:
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
     next_message_id: int = 1
+    # What getWebhookInfo answers; setWebhook and deleteWebhook change it, as Telegram does.
+    webhook: dict[str, Any] = field(
+        default_factory=lambda: {
+            "url": "",
+            "has_custom_certificate": False,
+            "pending_update_count": 0,
+        }
+    )
+    rejected_token: bool = False  # getMe answers 401 Unauthorized, as for a revoked token
 
     def start(self) -> int:
         api = self
@@ -95,6 +104,13 @@ class HttpBotApi:
     def answer(self, method: str, params: dict[str, Any]) -> Any:
         with self.lock:
             self.calls.append(Recorded(method, params))
+            if method == "getMe" and self.rejected_token:
+                raise ApiError(401, "Unauthorized")
+            if method == "getWebhookInfo":
+                return dict(self.webhook)
+            if method in ("setWebhook", "deleteWebhook"):
+                self.webhook = {**self.webhook, "url": str(params.get("url") or "")}
+                return True
             if method == "getMe":
                 return {
                     "id": BOT_ID,

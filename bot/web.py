@@ -1,0 +1,157 @@
+"""duebot's own HTTP server: /healthz, /metrics and, in webhook mode, Telegram's webhook.
+
+One server per process, on WEBHOOK_PORT in webhook mode and on HTTP_PORT in polling mode
+(none when neither applies). It runs on tornado, which python-telegram-bot's webhooks
+extra already installs and which PTB's own webhook server uses: no new dependency, and
+the webhook behaves as PTB's does (secret header checked, the update put on
+`application.update_queue`), following PTB's "customwebhookbot" example.
+
+The routes are a plain list (`routes()`): an endpoint of another feature (a payment
+provider's webhook, a pay redirect) is one more `Route` appended there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import tornado.httpserver
+import tornado.web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from telegram import Update
+from telegram.ext import Application
+
+from bot import health, metrics
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db.session import SessionMaker
+
+log = logging.getLogger(__name__)
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every endpoint may need, handed to each handler's initialize()."""
+
+    app: AnyApplication
+    settings: Settings
+    sessions: SessionMaker
+    clock: Clock
+    status: health.EngineStatus
+
+
+Route = tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]
+
+
+class Endpoint(tornado.web.RequestHandler):
+    def initialize(self, context: Context) -> None:
+        self.context = context
+
+    def data_received(self, chunk: bytes) -> None:  # pragma: no cover - not streamed
+        return None
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        # tornado would log the request (its URL and body may carry an update's text).
+        if isinstance(value, tornado.web.HTTPError):
+            return
+        log.error("%s %s failed: %s", self.request.method, self.request.path, typ.__name__)
+
+
+class HealthEndpoint(Endpoint):
+    async def get(self) -> None:
+        context = self.context
+        report = await health.check(
+            context.sessions, context.status, context.clock.now(), context.settings.tick_seconds
+        )
+        self.set_status(200 if report.healthy else 503)
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(report.as_json()))
+
+
+class MetricsEndpoint(Endpoint):
+    async def get(self) -> None:
+        try:
+            async with asyncio.timeout(health.DATABASE_TIMEOUT):
+                due = await health.backlog(self.context.sessions, self.context.clock.now())
+            metrics.BACKLOG.set(due)
+        except Exception as exc:  # the other figures are still worth serving
+            log.warning("metrics: backlog not read (%s)", type(exc).__name__)
+        self.set_header("Content-Type", CONTENT_TYPE_LATEST)
+        self.finish(generate_latest())
+
+
+class TelegramWebhook(Endpoint):
+    """Telegram's POSTs: only with the right secret header, as PTB's own server checks."""
+
+    def initialize(self, context: Context, secret: str = "") -> None:
+        super().initialize(context)
+        self.secret = secret
+
+    async def post(self) -> None:
+        given = self.request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+            raise tornado.web.HTTPError(403)
+        if self.request.headers.get("Content-Type", "").split(";")[0] != "application/json":
+            raise tornado.web.HTTPError(403)
+        try:
+            update = Update.de_json(json.loads(self.request.body), self.context.app.bot)
+        except (ValueError, TypeError, KeyError):
+            raise tornado.web.HTTPError(400) from None
+        if update is None:
+            raise tornado.web.HTTPError(400)
+        await self.context.app.update_queue.put(update)
+        self.set_status(200)
+        self.finish()
+
+
+def webhook_path(settings: Settings) -> str:
+    return urlsplit(settings.webhook_url or "").path or "/"
+
+
+def routes(context: Context) -> list[Route]:
+    table: list[Route] = [
+        (r"/healthz", HealthEndpoint, {"context": context}),
+        (r"/metrics", MetricsEndpoint, {"context": context}),
+    ]
+    settings = context.settings
+    if settings.webhook_mode and settings.webhook_secret is not None:
+        table.append(
+            (
+                re.escape(webhook_path(settings)),
+                TelegramWebhook,
+                {"context": context, "secret": settings.webhook_secret.get_secret_value()},
+            )
+        )
+    return table
+
+
+class WebServer:
+    def __init__(self, table: list[Route]) -> None:
+        self._application = tornado.web.Application(table, log_function=_quiet)
+        self._server: tornado.httpserver.HTTPServer | None = None
+
+    def start(self, listen: str, port: int) -> None:
+        self._server = tornado.httpserver.HTTPServer(self._application, xheaders=True)
+        self._server.listen(port, address=listen)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            await self._server.close_all_connections()
+            self._server = None
+
+
+def _quiet(handler: tornado.web.RequestHandler) -> None:
+    """Access log without query strings or bodies; failures only, at INFO."""
+    if handler.get_status() >= 400:
+        log.info("%s %s → %s", handler.request.method, handler.request.path, handler.get_status())
