@@ -23,7 +23,8 @@ PAGES_PER_STEP = 1024  # lets the running bot write between steps
 def backup(settings: Settings, path: str | None) -> int:
     url = make_url(settings.database_url)
     if not url.drivername.startswith("sqlite"):
-        where = url.set(password=None).render_as_string(hide_password=True)
+        # The password stays out: pg_dump reads it from ~/.pgpass or PGPASSWORD.
+        where = url.render_as_string(hide_password=True).replace(":***@", "@")
         print(
             "duebot: DATABASE_URL is PostgreSQL: back it up with pg_dump, e.g. "
             f"pg_dump --format=custom --file=duebot.dump '{_libpq(where)}' "
