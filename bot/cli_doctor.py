@@ -252,4 +252,4 @@ async def check_stripe(settings: Settings) -> Line:
     if answer.status_code != 200:
         return Line(PROBLEM, f"Stripe: {settings.stripe_api_base} answered {answer.status_code}")
     live = "LIVE" if "_live_" in key.get_secret_value() else "TEST"
-    return Line(OK, f"Stripe: a {live} key Stripe accepts; its webhook goes to {public}")
+    return Line(OK, f"Stripe: a {live} key that Stripe accepts; duebot's endpoints at {public}")
