@@ -17,8 +17,9 @@ disable_created_metrics()
 
 REMINDERS = Counter(
     "duebot_reminders",
-    "Reminder stages recorded after a send, by stage and outcome "
-    "(sent, failed, unknown, retry, undelivered).",
+    "Each attempt to send a reminder stage, by stage and Telegram's outcome "
+    "(sent, failed, unknown, retry, unreachable; unknown also for a send a crash left "
+    "unrecorded).",
     ["stage", "outcome"],
 )
 ALERTS = Counter("duebot_alerts_sent", "Owner alerts Telegram accepted.")
