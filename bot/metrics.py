@@ -13,7 +13,7 @@ from typing import Protocol
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 # The `_created` timestamps double the output and tell an operator nothing here.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus-client: untyped
 
 REMINDERS = Counter(
     "duebot_reminders",
