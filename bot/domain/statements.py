@@ -65,8 +65,11 @@ def looks_like_statement(data: bytes) -> bool:
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"<"):
         return True
+    chunk = data[:65536]
+    if len(data) > len(chunk) and b"\n" in chunk:  # whole lines: never half a UTF-8 letter
+        chunk = chunk[: chunk.rfind(b"\n") + 1]
     try:
-        _find_header(_decode(data[:65536], strict=False))
+        _find_header(_decode(chunk, strict=False))
     except StatementError:
         return False
     return True
@@ -298,6 +301,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "numer transakcji",
     ),
 }
+BANK_CURRENCY = {"csv_de": "EUR", "csv_pl": "PLN"}
 _BY_NAME = {name: column for column, names in COLUMNS.items() for name in names}
 _DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d")
 
@@ -306,7 +310,8 @@ _DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%d/%m/%Y", "%d-%m-%Y", "%Y
 class _Header:
     index: int  # the line the header is on, 0-based
     delimiter: str
-    columns: dict[str, int]  # column → position
+    columns: dict[str, int]  # column → position (the first one of that name)
+    texts: tuple[int, ...]  # every remittance column (mBank has both "Opis" and "Tytuł")
     kind: str
 
 
@@ -328,8 +333,11 @@ def _find_header(text: str) -> _Header:
         for delimiter in (";", ",", "\t"):
             cells = next(csv.reader([raw], delimiter=delimiter), [])
             columns: dict[str, int] = {}
+            texts: list[int] = []
             for position, cell in enumerate(cells):
                 column = _BY_NAME.get(_cell_name(cell))
+                if column == "text":
+                    texts.append(position)
                 if column is not None and column not in columns:
                     columns[column] = position
             if {"date", "amount"} <= columns.keys() and ({"payer", "text"} & columns.keys()):
@@ -341,7 +349,7 @@ def _find_header(text: str) -> _Header:
                     if names & {"data operacji", "kwota", "tytuł", "nadawca/odbiorca"}
                     else "csv"
                 )
-                return _Header(index, delimiter, columns, kind)
+                return _Header(index, delimiter, columns, tuple(texts), kind)
     raise StatementError("not_statement")
 
 
@@ -358,14 +366,16 @@ def _read_csv(data: bytes, default_currency: str) -> Statement:
     if len(body) > MAX_LINES:
         raise StatementError("too_many_lines", limit=MAX_LINES)
     cells = [row for row in body if any(cell.strip() for cell in row)]
+    # A bank's export without a currency column is in its country's currency.
+    default_currency = BANK_CURRENCY.get(header.kind, default_currency)
     decimal_comma = _decimal_comma([_cell(row, header.columns["amount"]) for row in cells])
     lines: list[StatementLine] = []
     for offset, row in enumerate(body):
         position = header.index + offset + 2  # 1-based, the header being its own line
         if not any(cell.strip() for cell in row):
             continue
-        if len(row) <= max(header.columns.values()) and len(row) < 2:
-            continue  # a closing note ("Saldo końcowe …") under the table
+        if len(row) <= max(header.columns["date"], header.columns["amount"]):
+            continue  # a note under the table ("#Saldo końcowe;…"), not a transaction
         lines.append(_csv_line(row, header, position, decimal_comma, default_currency))
     if not lines:
         raise StatementError("empty")
@@ -404,7 +414,7 @@ def _csv_line(
         amount,
         currency,
         _clip(_cell(row, columns.get("payer"))),
-        _clip(_cell(row, columns.get("text"))),
+        _clip(" ".join(_cell(row, position) for position in header.texts)),
         _cell(row, columns.get("bank_reference"))[:130],
     )
 
