@@ -14,6 +14,7 @@ from PIL import Image
 
 from bot.clock import FrozenClock
 from bot.db.tables import Invoice, Owner, Payment, Reminder, StatementLine
+from scheduler import run_tick
 from tests.conftest import CLIENT_USER_ID, OWNER_ID
 from tests.fakes.bot_api import Call, FakeBotApi
 from tests.fakes.updates import send_document
@@ -579,3 +580,21 @@ async def test_invoice_card_and_export_show_each_payments_way_and_reference(
     lines = documents["payments.csv"].decode("utf-8-sig").splitlines()
     assert lines[0] == "invoice,client,amount,currency,paid_at,note,way,reference"
     assert lines[2].endswith(",bank,BANK-77")
+
+
+async def test_a_confirmed_claim_is_recorded_as_the_clients_claim(
+    app: Any, bot_api: FakeBotApi
+) -> None:
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    await owner_says(app, bot_api, "/newinvoice Acme 1000 2026-11-24 Website")
+    await run_tick(app)
+    [reminder] = bot_api.sent("sendMessage", CLIENT_USER_ID)
+    await press(app, CLIENT_USER_ID, button(reminder, "✅ I've paid"))
+    alert = bot_api.sent("sendMessage", OWNER_ID)[-1]
+
+    await press(app, OWNER_ID, button(alert, "✅ Confirm payment"))
+
+    [payment] = await rows(app, Payment)
+    assert (payment.way, payment.reference) == ("claim", "")
+    [card] = await owner_says(app, bot_api, "/invoice 1")
+    assert "• Nov 24, 2026 — €1,000.00, client's \"I've paid\", confirmed\n" in card
