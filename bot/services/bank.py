@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from sqlmodel import col, select
@@ -187,7 +187,7 @@ class BankService:
             )
             match = matcher.match(Credit(amount, line.currency, line.payer, line.text))
             if match.outcome is Outcome.UNMATCHED:
-                summary.unmatched.append(ListedLine(**{**listed.__dict__, "reason": match.reason}))
+                summary.unmatched.append(replace(listed, reason=match.reason))
                 continue
             row = StatementLine(
                 owner_id=owner.id,

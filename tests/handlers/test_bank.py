@@ -148,6 +148,8 @@ async def test_settings_iban_is_checked_and_stored(app: Any, bot_api: FakeBotApi
     [owner] = await rows(app, Owner)
     assert owner.bank_iban == IBAN and owner.bank_holder == "Studio Ann"  # nothing changed
 
+    [shown] = await owner_says(app, bot_api, "/settings")
+    assert "Bank account for transfers (QR codes): DE89370400440532013000 · Studio Ann\n" in shown
     [cleared] = await owner_says(app, bot_api, "/settings iban none")
     assert cleared.startswith("🏦 Bank details removed")
     [owner] = await rows(app, Owner)
