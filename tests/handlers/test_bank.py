@@ -13,7 +13,7 @@ import zxingcpp
 from PIL import Image
 
 from bot.clock import FrozenClock
-from bot.db.tables import Invoice, Owner, Payment, Reminder, StatementLine
+from bot.db.tables import Client, Invoice, Owner, Payment, Reminder, StatementLine
 from scheduler import run_tick
 from tests.conftest import CLIENT_USER_ID, OWNER_ID
 from tests.fakes.bot_api import Call, FakeBotApi
@@ -278,6 +278,25 @@ async def test_a_refused_photo_never_costs_the_reminder(
     [text] = bot_api.sent("sendMessage", CLIENT_USER_ID)
     assert text.text.startswith("Hello Acme Consulting") and "DUE-1" in text.text
     assert [row.status for row in await rows(app, Reminder)].count("sent") == 1
+
+
+async def test_a_photo_gets_the_same_429_and_403_handling(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    await set_up(app, bot_api, "1200 EUR 2026-11-24 Logo")
+    bot_api.fail("sendPhoto", 429, "Too Many Requests: retry after 1", retry_after=1)
+    await run_tick(app)
+    assert [c.method for c in bot_api.calls] == ["sendPhoto!failed", "sendPhoto"]
+
+    await owner_says(app, bot_api, "/newinvoice Acme 50 EUR 2026-11-25 Logo")  # 403 on it
+    bot_api.clear()
+    bot_api.fail("sendPhoto", 403, "Forbidden: bot was blocked by the user", chat_id=CLIENT_USER_ID)
+    await tick_until(app, clock, datetime(2026, 11, 25, 20, tzinfo=UTC))
+    assert bot_api.sent("sendPhoto", CLIENT_USER_ID) == []
+    assert bot_api.sent("sendMessage", CLIENT_USER_ID) == []  # no text after a 403 either
+    [client] = [c for c in await rows(app, Client) if c.chat_id == CLIENT_USER_ID]
+    assert client.unreachable
+    assert any("can't be reached in Telegram" in t for t in bot_api.texts(OWNER_ID))
 
 
 async def test_other_currencies_get_the_transfer_details_as_text_only(
