@@ -16,6 +16,7 @@ from bot.services.errors import Refused
 from handlers.common import AnyApplication, Context, reply, sender_locale, services
 from handlers.invoices import clipped, owner_context
 from messages import render
+from messages.callbacks import MAX_TARGET
 from messages.render import MessageTooLong, plain
 
 # bank:ok:<statement line id> / bank:skip:<id>; a number past an INTEGER column is stale.
@@ -92,7 +93,11 @@ async def on_offer_button(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     match = re.match(OFFER_PATTERN, query.data or "")
-    if not services(context).owners.is_owner(user.id) or match is None:
+    if (
+        not services(context).owners.is_owner(user.id)
+        or match is None
+        or int(match.group(2)) > MAX_TARGET  # past what an INTEGER id column holds
+    ):
         await query.answer(render("client/not_yours", sender_locale(update, context)))
         return
     await query.answer()

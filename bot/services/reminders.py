@@ -44,6 +44,7 @@ from bot.services.schedule import (
 )
 from bot.services.updates import UPDATES_KEPT, UpdateLog
 from messages.reminders import ReminderItem, Sender, compose_reminder
+from messages.render import MAX_MESSAGE_LENGTH
 from messages.transfer import transfer_note
 
 log = logging.getLogger(__name__)
@@ -293,7 +294,8 @@ class ReminderService:
         account = bank_account(owner)
         if account is not None:
             note = transfer_note(items, account, client.locale or owner.locale)
-            text = f"{text}\n\n{note.text}"
+            if len(text) + len(note.text) + 2 <= MAX_MESSAGE_LENGTH:
+                text = f"{text}\n\n{note.text}"  # else the QR's own caption carries them
             if note.qr_png is not None:
                 return await self.deps.notifier.send_with_photo(
                     client.chat_id, text, keyboard, note.qr_png, note.qr_caption

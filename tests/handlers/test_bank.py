@@ -21,6 +21,7 @@ from tests.fakes.updates import send_document
 from tests.handlers.engine_helpers import (
     add_linked_client,
     button,
+    callbacks_answered,
     owner_says,
     press,
     rows,
@@ -266,6 +267,23 @@ async def test_a_long_reminder_sends_the_qr_just_before_its_text(
     assert len(sent_rows) == 3 and len({row.message_id for row in sent_rows}) == 1
 
 
+async def test_a_reminder_near_telegrams_limit_leaves_the_details_to_the_qrs_caption(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    description = ("Website work, " * 40)[:490]
+    await set_up(app, bot_api, *(f"{n}00 EUR 2026-11-2{n} {description}" for n in range(1, 8)))
+
+    await tick_until(app, clock, FIRST_REMINDER)
+
+    photo, text = [c for c in bot_api.calls if c.chat_id == CLIENT_USER_ID]
+    assert (photo.method, text.method) == ("sendPhoto", "sendMessage")
+    assert "reference <code>DUE-1 DUE-2 DUE-3 DUE-4 DUE-5 DUE-6 DUE-7</code>" in str(
+        photo.params["caption"]
+    )
+    assert len(text.text) <= 4096 and "Bank transfer" not in text.text
+    assert qr_payload(bot_api, photo)[7] == "EUR2800"
+
+
 async def test_a_refused_photo_never_costs_the_reminder(
     app: Any, clock: FrozenClock, bot_api: FakeBotApi
 ) -> None:
@@ -479,9 +497,17 @@ async def test_skip_records_nothing_and_is_not_offered_again(app: Any, bot_api: 
     [line] = await rows(app, StatementLine)
     assert line.status == "skipped"
 
-    # A stranger's or a made-up press changes nothing.
+    # A made-up press changes nothing; a stranger's is refused.
     await press(app, OWNER_ID, "bank:ok:99999")
     assert bot_api.texts(OWNER_ID)[-1].startswith("That button is out of date")
+    bot_api.clear()
+    await press(app, OWNER_ID, "bank:ok:99999999999")
+    await press(app, CLIENT_USER_ID, button(offer, "✅ Confirm"))
+    assert callbacks_answered(bot_api)[-2:] == [
+        "This button isn't for you, so nothing was changed.",
+        "This button isn't for you, so nothing was changed.",
+    ]
+    assert await rows(app, Payment) == []
 
 
 async def test_german_bank_csv_is_read(app: Any, bot_api: FakeBotApi) -> None:
