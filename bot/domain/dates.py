@@ -16,12 +16,8 @@ LANGUAGES = {"en": "en", "pt": "pt", "ru": "ru", "pl": "pl"}
 # language data does not know, rewritten to a form it does: "daqui a 10 dias" → "em 10 dias",
 # "za tydzień" → "za 1 tydzień". Only whole leading words are touched.
 REWRITES: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
-    "pt": (
-        (re.compile(r"^(?:daqui\s+a|daqui|dentro\s+de)\s+", re.IGNORECASE), "em "),
-    ),
-    "pl": (
-        (re.compile(r"^za\s+(dzień|tydzień|miesiąc)\b", re.IGNORECASE), r"za 1 \1"),
-    ),
+    "pt": ((re.compile(r"^(?:daqui\s+a|daqui|dentro\s+de)\s+", re.IGNORECASE), "em "),),
+    "pl": ((re.compile(r"^za\s+(dzień|tydzień|miesiąc)\b", re.IGNORECASE), r"za 1 \1"),),
 }
 
 
