@@ -59,7 +59,8 @@ async def test_polish_client_of_portuguese_owner(
     assert thanks.text.startswith("Dziękuję! Ann ma już informację, że faktura <b>#1</b>")
     [alert] = sent_to(bot_api, OWNER_ID)
     assert alert.text.startswith(
-        "💸 <b>Acme</b> diz que pagou <b>#1</b> (PLN\u00a01.234,50). Os lembretes estão parados."
+        "💸 <b>Acme</b> informa que pagou <b>#1</b> (PLN\u00a01.234,50). "
+        "Os lembretes estão parados."
     )
     assert [b["text"] for b in alert.buttons] == ["✅ Confirmar pagamento", "❌ Não recebido"]
 
