@@ -438,6 +438,7 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         "until": DAY,
         "changed": True,
         "side": "owner",
+        "part": "invoice",
         "timezone": "Europe/Warsaw",
         "next_stage": "due",
         "bucket": "31_60",
