@@ -143,7 +143,7 @@ async def test_ladder_edit_replans_without_resending(
     assert "• -3 — heads-up <code>heads_up</code>" in shown
     assert "• +90 — final notice <code>final</code>" in shown
     for command, expected in (
-        ("/settings ladder add monthly +40", "Stages can be heads_up, due, overdue"),
+        ("/settings ladder add monthly +40", "Stages can be <code>heads_up, due, overdue"),
         ("/settings ladder add weekly +200", "Days must be a whole number from −14 to +180"),
         ("/settings ladder add weekly +14", "Two stages can't fall on the same day"),
         ("/settings ladder remove weekly_9", 'There is no stage "weekly_9"'),
