@@ -58,7 +58,10 @@ async def settings_command(update: Update, context: Context) -> None:
     args = list(context.args or [])
     if not args:
         view = await services(context).settings.show(user_id, display)
-        await reply(update, "owner/settings", locale, menu(locale), settings=view)
+        names = invoices.stage_names(locale)
+        await reply(
+            update, "owner/settings", locale, menu(locale), settings=view, stage_names=names
+        )
         return
     field = ALIASES.get(args[0].lower(), args[0].lower())
     if field == "ladder":

@@ -42,9 +42,28 @@ def _money(context: Context, minor: int, currency: str) -> str:
     return str(format_currency(from_minor(minor, currency), currency, locale=_locale(context)))
 
 
+# Polish business writing follows the year of a full date with "r." (roku):
+# "1 grudnia 2026 r."; Babel's long format stops at the year.
+FULL_DATE_SUFFIX = {"pl": " r."}
+
+
 @pass_context
 def _date(context: Context, value: date, style: str = "medium") -> str:
+    if style == "long":
+        return _full_date(context["locale"], value)
     return str(format_date(value, format=style, locale=_locale(context)))
+
+
+@pass_context
+def _fulldate(context: Context, value: date) -> str:
+    """A date with its month spelled out, for notices and letters: December 1, 2026;
+    1 de dezembro de 2026; 1 декабря 2026 г.; 1 grudnia 2026 r."""
+    return _full_date(context["locale"], value)
+
+
+def _full_date(locale: str, value: date) -> str:
+    text = str(format_date(value, format="long", locale=_parsed_locale(locale)))
+    return text + FULL_DATE_SUFFIX.get(locale, "")
 
 
 @pass_context
@@ -82,6 +101,7 @@ def environment() -> Environment:
     )
     env.filters["money"] = _money
     env.filters["date"] = _date
+    env.filters["fulldate"] = _fulldate
     env.filters["datetime"] = _datetime
     env.filters["number"] = _number
     env.globals["plural"] = _plural

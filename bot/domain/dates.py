@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 
 import dateparser
@@ -9,6 +10,15 @@ import dateparser
 # Far enough for any real invoice; near enough to catch "1200" read as a year.
 MAX_DISTANCE = timedelta(days=5 * 365)
 LANGUAGES = {"en": "en", "pt": "pt", "ru": "ru", "pl": "pl"}
+
+
+# Phrases the bot itself suggests (its buttons say "Daqui a 3 dias") that dateparser's
+# language data does not know, rewritten to a form it does: "daqui a 10 dias" → "em 10 dias",
+# "za tydzień" → "za 1 tydzień". Only whole leading words are touched.
+REWRITES: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
+    "pt": ((re.compile(r"^(?:daqui\s+a|daqui|dentro\s+de)\s+", re.IGNORECASE), "em "),),
+    "pl": ((re.compile(r"^za\s+(dzień|tydzień|miesiąc)\b", re.IGNORECASE), r"za 1 \1"),),
+}
 
 
 class DateError(ValueError):
@@ -31,7 +41,7 @@ def parse_date(text: str, today: date, locale: str = "en") -> date:
             raise DateError("impossible") from exc
     languages = sorted({LANGUAGES.get(locale, "en"), "en"})
     parsed = dateparser.parse(
-        text,
+        _rewritten(text, locale),
         languages=languages,
         settings={
             "RELATIVE_BASE": datetime.combine(today, time(12, 0)),
@@ -43,6 +53,12 @@ def parse_date(text: str, today: date, locale: str = "en") -> date:
     if parsed is None:
         raise DateError("unparseable")
     return _check_range(parsed.date(), today)
+
+
+def _rewritten(text: str, locale: str) -> str:
+    for pattern, replacement in REWRITES.get(locale, ()):
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def _looks_iso(text: str) -> bool:

@@ -16,6 +16,7 @@ from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.schedule import ladder_for, timezone_for, window_for
 from messages.reminders import ReminderItem, Sender, compose_reminder
+from messages.render import plain
 
 NOTICE_DAYS = 14
 
@@ -46,9 +47,11 @@ async def preview_invoice(deps: Deps, number: int, owner_user_id: int | None) ->
 
 def hypothetical(deps: Deps, amount_minor: int, currency: str, due: date) -> list[PreviewStep]:
     settings = deps.settings
+    # The stand-in names are read in the preview's language, like the messages around them.
+    locale = settings.default_locale
     owner = Owner(
         telegram_user_id=0,
-        business_name="Your business",
+        business_name=plain("owner/preview_sample", locale, part="business"),
         locale=settings.default_locale,
         timezone=settings.default_timezone,
         currency=currency,
@@ -57,7 +60,11 @@ def hypothetical(deps: Deps, amount_minor: int, currency: str, due: date) -> lis
         created_at=deps.clock.now(),
     )
     client = Client(
-        owner_id=0, number=1, name="Client", name_key="client", created_at=deps.clock.now()
+        owner_id=0,
+        number=1,
+        name=plain("owner/preview_sample", locale, part="client"),
+        name_key="client",
+        created_at=deps.clock.now(),
     )
     invoice = Invoice(
         id=1,
@@ -67,7 +74,7 @@ def hypothetical(deps: Deps, amount_minor: int, currency: str, due: date) -> lis
         amount_minor=amount_minor,
         currency=currency,
         due_date=due,
-        description="Example invoice",
+        description=plain("owner/preview_sample", locale, part="invoice"),
         created_at=deps.clock.now(),
     )
     return plan_messages(owner, client, invoice)

@@ -42,3 +42,30 @@ def test_preview_of_a_hypothetical_invoice_prints_every_stage(tmp_path: Path) ->
     ]
     assert "Final notice" in result.stdout
     assert "123:PREVIEW-TOKEN" not in result.stdout + result.stderr
+
+
+def test_preview_in_portuguese_has_no_english_stand_ins(tmp_path: Path) -> None:
+    """The stand-in client, business and description are in the preview's language too."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "OWNER", "DATABASE"))
+    }
+    env.update(
+        TELEGRAM_BOT_TOKEN="123:PREVIEW-TOKEN",
+        OWNER_IDS="1",
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'p.db'}",
+        DEFAULT_LOCALE="pt",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "preview", "--amount", "1200", "--due", "2026-12-04"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "(Fatura de exemplo)" in result.stdout
+    assert "Sua empresa" in result.stdout
+    for english in ("Your business", "Example invoice", "Client,"):
+        assert english not in result.stdout

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from bot.clock import FrozenClock
-from bot.db.tables import Client
+from bot.db.tables import Client, Promise
 from tests.conftest import CLIENT_USER_ID, OWNER_ID
 from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.updates import send_text
 from tests.handlers.engine_helpers import (
     add_linked_client,
     owner_says,
@@ -23,13 +26,13 @@ async def test_polish_client_of_portuguese_owner(
     app: Any, clock: FrozenClock, bot_api: FakeBotApi
 ) -> None:
     [saved] = await owner_says(app, bot_api, "/settings language pt")
-    assert saved.startswith("✅ Guardado. Vou falar português consigo")
+    assert saved.startswith("✅ Salvo. Vou falar português com você")
     await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
     client_id = (await rows(app, Client))[0].id
     await press(app, OWNER_ID, f"o:clpl:{client_id}")
     [created] = await owner_says(app, bot_api, "/newinvoice Acme 1234,50 PLN 2026-11-24 Strona")
     assert created.startswith(
-        "🧾 <b>#1</b> para <b>Acme</b>: PLN\u00a01.234,50, vence a 24 de nov. de 2026"
+        "🧾 <b>#1</b> para <b>Acme</b>: PLN\u00a01.234,50, vence em 24 de nov. de 2026"
     )
     bot_api.clear()
 
@@ -56,6 +59,55 @@ async def test_polish_client_of_portuguese_owner(
     assert thanks.text.startswith("Dziękuję! Ann ma już informację, że faktura <b>#1</b>")
     [alert] = sent_to(bot_api, OWNER_ID)
     assert alert.text.startswith(
-        "💸 <b>Acme</b> diz que pagou <b>#1</b> (PLN\u00a01.234,50). Os lembretes estão parados."
+        "💸 <b>Acme</b> informa que pagou <b>#1</b> (PLN\u00a01.234,50). "
+        "Os lembretes estão parados."
     )
     assert [b["text"] for b in alert.buttons] == ["✅ Confirmar pagamento", "❌ Não recebido"]
+
+
+@pytest.mark.parametrize(
+    ("locale", "example", "typed", "confirmed"),
+    [
+        (
+            "pt",
+            "<code>4 de dezembro de 2026</code> ou <code>daqui a 10 dias</code>",
+            "daqui a 10 dias",
+            "Anotei que você vai pagar a fatura <b>#1</b> (R$\u00a01.000,00) em "
+            "<b>4 de dezembro de 2026</b>",
+        ),
+        (
+            "ru",
+            "<code>4 декабря 2026\u202fг.</code> или <code>через 10 дней</code>",
+            "через 10 дней",
+            "Записано: Вы оплатите счёт <b>#1</b> (1\u00a0000,00\u00a0₽) "
+            "<b>4 декабря 2026\u202fг.</b>",
+        ),
+        (
+            "pl",
+            "<code>4 grudnia 2026 r.</code> albo <code>za 10 dni</code>",
+            "za 10 dni",
+            "faktura <b>#1</b> (1\u00a0000,00\u00a0zł) zostanie opłacona <b>4 grudnia 2026 r.</b>",
+        ),
+    ],
+)
+async def test_the_client_types_the_date_the_prompt_suggests(
+    app: Any,
+    bot_api: FakeBotApi,
+    locale: str,
+    example: str,
+    typed: str,
+    confirmed: str,
+) -> None:
+    currency = {"pt": "BRL", "ru": "RUB", "pl": "PLN"}[locale]
+    await owner_says(app, bot_api, f"/settings language {locale}")
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    await owner_says(app, bot_api, f"/newinvoice Acme 1000 {currency} 2026-11-24 Site")
+    await press(app, CLIENT_USER_ID, "c:later:1")
+    await press(app, CLIENT_USER_ID, "c:ldate:1")
+    assert example in sent_to(bot_api, CLIENT_USER_ID)[-1].text
+
+    await send_text(app, CLIENT_USER_ID, typed)
+
+    assert confirmed in sent_to(bot_api, CLIENT_USER_ID)[-1].text
+    [promise] = await rows(app, Promise)
+    assert promise.promised_for.isoformat() == "2026-12-04"

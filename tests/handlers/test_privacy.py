@@ -418,7 +418,7 @@ async def test_mydata_speaks_the_clients_language_and_only_in_private(
     await send_text(app, CLIENT_USER_ID, "/mydata")
 
     [text] = bot_api.texts(CLIENT_USER_ID)
-    assert text.startswith("🔒 <b>Co o Tobie przechowujemy</b> (1 firma)")
+    assert text.startswith("🔒 <b>Co o Państwu przechowujemy</b> (1 firma)")
     assert "Język: pl · Strefa czasowa: jak firmy" in text
 
 

@@ -143,7 +143,7 @@ async def test_ladder_edit_replans_without_resending(
     assert "• -3 — heads-up <code>heads_up</code>" in shown
     assert "• +90 — final notice <code>final</code>" in shown
     for command, expected in (
-        ("/settings ladder add monthly +40", "Stages can be heads_up, due, overdue"),
+        ("/settings ladder add monthly +40", "Stages can be <code>heads_up, due, overdue"),
         ("/settings ladder add weekly +200", "Days must be a whole number from −14 to +180"),
         ("/settings ladder add weekly +14", "Two stages can't fall on the same day"),
         ("/settings ladder remove weekly_9", 'There is no stage "weekly_9"'),
@@ -208,3 +208,20 @@ async def test_escalation_thresholds_are_settable(
 
     alerts = [c.text for c in sent_to(bot_api, OWNER_ID)]
     assert any("hasn't answered the last 2 reminders for <b>#1</b>" in a for a in alerts)
+
+
+async def test_the_menu_names_the_interest_stage_in_the_owners_language(
+    app: Any, bot_api: FakeBotApi
+) -> None:
+    """The stage interest starts from is shown by its name, never by its key (`formal`)."""
+    await owner_says(app, bot_api, "/settings interest 8 from formal")
+    expected = {
+        "en": "Interest: 8% a year, simple, from the formal notice stage",
+        "pt": "Juros: 8% ao ano, simples, a partir da etapa “aviso formal”",
+        "ru": "Проценты: 8% годовых, простые, с этапа «официальное требование»",
+        "pl": "Odsetki: 8% w skali roku, proste, od etapu „formalne wezwanie”",
+    }
+    for locale, line in expected.items():
+        await owner_says(app, bot_api, f"/settings language {locale}")
+        [menu] = await owner_says(app, bot_api, "/settings")
+        assert line in menu

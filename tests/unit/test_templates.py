@@ -5,11 +5,13 @@ as valid Telegram HTML within 4096 characters."""
 from __future__ import annotations
 
 import dataclasses
+import html
 import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache
 from html.parser import HTMLParser
 from types import SimpleNamespace
 from typing import Any
@@ -454,6 +456,7 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         "until": DAY,
         "changed": True,
         "side": "owner",
+        "part": "invoice",
         "timezone": "Europe/Warsaw",
         "next_stage": "due",
         "bucket": "31_60",
@@ -868,3 +871,187 @@ def test_plurals_follow_the_language(locale: str, count: int, words: str) -> Non
 )
 def test_plurals_of_other_words(locale: str, count: int, words: str) -> None:
     assert words in render("owner/client_line", locale, **sample(count, "open"))
+
+
+# (e) nothing left in English, no raw key ---------------------------------------------------
+# Every template is rendered in every translation with the sample data (its user-given text
+# removed, and labels the handlers translate passed translated) and scanned word by word: a
+# word the English templates use, or a key with an underscore, is a leftover unless listed here.
+
+# The same in every language: names, codes, units.
+UNTRANSLATED = {
+    *("duebot", "bot", "Telegram", "CSV", "csv", "PDF", "IBAN", "UTF", "DSO", "MB", "IANA"),
+    *("ISO", "EUR", "USD", "PLN", "BRL", "RUB", "JPY", "Windows", "Latin", "English", "Polski"),
+    *("en", "pt", "ru", "pl", "xls", "xlsx"),
+}
+# Arguments of commands, typed as they are: `/invoices overdue`, `/settings ladder`.
+COMMAND_ARGS = {
+    *("overdue", "all", "ladder", "none", "default", "name", "language", "timezone", "currency"),
+    *("paylink", "instructions", "hours", "days", "holidays", "ignored", "invitedays"),
+    *("latefee", "interest", "settlement", "earlydiscount"),
+}
+# What the owner types into /import files: column names and their values.
+CSV_SYNTAX = {
+    *("open", "paused", "paid", "written_off", "void", "yes", "no", "status"),
+    *("name", "client", "amount", "due_date"),
+}
+# Words of the language that happen to be spelled like an English word.
+HOMOGRAPHS = {
+    "pt": set(
+        [
+            "a",
+            "as",
+            "do",
+            "e",
+            "no",
+            "me",
+            "for",
+            "data",
+            "total",
+            "local",
+            "sim",
+            "use",
+            "pause",
+            "link",
+            "links",
+            "chat",
+            "status",
+            "online",
+            "formal",
+            "final",
+        ]
+    ),
+    "pl": set(
+        [
+            "a",
+            "i",
+            "do",
+            "to",
+            "go",
+            "my",
+            "data",
+            "link",
+            "problem",
+            "status",
+            "alert",
+            "online",
+            "e",
+            "plan",
+            "firm",
+        ]
+    ),
+    "ru": set(),
+}
+WORD = re.compile(r"[^\W\d]\w*")
+KEY = re.compile(r"[a-z][a-z0-9_]*")
+CODE = re.compile(r"<code>.*?</code>", re.DOTALL)
+LINK = re.compile(r"https?://\S+|/\w+|\w+\.csv")
+
+
+def given_text(value: Any, found: set[str]) -> set[str]:
+    """Every string in the sample data: what people typed, shown as it is in any language.
+    Keys (`weekly_2`, `paid`) are not: a template that prints one has not translated it."""
+    if isinstance(value, str):
+        if not KEY.fullmatch(value):
+            found.add(value)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            given_text(item, found)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            given_text(item, found)
+    elif isinstance(value, SimpleNamespace):
+        given_text(vars(value), found)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        given_text({f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, found)
+    return found
+
+
+def leftovers(locale: str, text: str, given: set[str], english: set[str]) -> set[str]:
+    """The raw keys and English words in a rendering (commands and examples in <code> aside)."""
+    text = leftovers_text(text, given)
+    allowed = UNTRANSLATED | COMMAND_ARGS | CSV_SYNTAX | HOMOGRAPHS[locale]
+    found = set()
+    for word in WORD.findall(text):
+        latin = word.isascii()
+        suspicious = "_" in word or word.lower() in english or (locale == "ru" and latin)
+        if suspicious and word not in allowed and word.lower() not in allowed:
+            found.add(word)
+    return found
+
+
+def translated_sample(name: str, locale: str) -> dict[str, Any]:
+    """The sample with the labels handlers translate (stage and status names) translated, and
+    the keys templates must translate themselves given as keys (`weekly_2`)."""
+    data = context(name, 1, "open")
+    stages = (
+        "heads_up",
+        "due",
+        "overdue_1",
+        "weekly_1",
+        "weekly_2",
+        "weekly_3",
+        "firm",
+        "formal",
+        "final",
+    )
+    names = {stage: render("owner/stage_name", locale, stage=stage) for stage in stages}
+    status = render("owner/status_name", locale, status="open")
+    settings = SimpleNamespace(**{**vars(data["settings"]), "interest_from": "weekly_2"})
+    return data | {
+        "stage_names": names,
+        "stage": names["weekly_2"],
+        "status": status,
+        "status_label": status,
+        "statuses": [(status, 1)],
+        "settings": settings,
+    }
+
+
+@cache
+def english_words() -> frozenset[str]:
+    words: set[str] = set()
+    for name in NAMES:
+        data = translated_sample(name, "en")
+        text = leftovers_text(render(name, "en", **data), given_text(data, set()))
+        words |= {word.lower() for word in WORD.findall(text)}
+    return frozenset(words)
+
+
+def leftovers_text(text: str, given: set[str]) -> str:
+    text = html.unescape(CODE.sub(" ", text))
+    for value in sorted(given, key=len, reverse=True):
+        if len(value) > 1:
+            text = re.sub(rf"(?<!\w){re.escape(html.unescape(value))}(?!\w)", " ", text)
+    return LINK.sub(" ", TAG.sub(" ", text))
+
+
+@pytest.mark.parametrize("locale", TRANSLATIONS)
+def test_no_raw_key_or_english_word_is_left_in_a_translation(locale: str) -> None:
+    english = set(english_words())
+    problems: dict[str, set[str]] = {}
+    for name in NAMES:
+        data = translated_sample(name, locale)
+        for variant in variants(name, data):  # every branch, as far as the finder reaches
+            if "something_else" in variant.values():
+                continue  # a key the code never sends; its fallback shows it as it is
+            case = apply(data, variant)
+            found = leftovers(
+                locale, render(name, locale, **case), given_text(case, set()), english
+            )
+            if found:
+                problems.setdefault(name, set()).update(found)
+    assert problems == {}
+
+
+@pytest.mark.parametrize(
+    ("locale", "text", "left"),
+    [
+        ("pt", "Juros a partir da etapa weekly_2.", {"weekly_2"}),
+        ("pt", "Por favor, please pay <code>/paid 3</code>.", {"please", "pay"}),
+        ("pl", "Od etapu formal: opłata late_fee.", {"formal", "late_fee"}),
+        ("ru", "Этап firm, статус written_off, <code>weekly_3</code>.", {"firm"}),
+    ],
+)
+def test_the_scan_finds_raw_keys_and_english_words(locale: str, text: str, left: set[str]) -> None:
+    assert leftovers(locale, text, set(), {"please", "pay", "formal"}) == left

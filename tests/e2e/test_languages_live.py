@@ -1,0 +1,86 @@
+"""`duebot run` as a real process, in Polish and Portuguese: a client asked for a date types
+back what the bot suggested, and the promise is confirmed with the month spelled out."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_polling import wait_for
+from tests.fakes.http_bot_api import HttpBotApi
+from tests.fakes.updates import callback_update, message_update
+
+TOKEN = "123456:E2E-LANG-TOKEN"
+OWNER, CLIENT = 111, 222
+
+
+@pytest.fixture
+def api() -> Iterator[HttpBotApi]:
+    fake = HttpBotApi()
+    yield fake
+    fake.stop()
+
+
+@pytest.mark.parametrize(
+    ("locale", "typed", "confirmed"),
+    [
+        ("pl", "za 10 dni", r"zostanie opłacona <b>\d{1,2} \w+ 20\d\d r\.</b>"),
+        ("pt", "daqui a 10 dias", r"em <b>\d{1,2} de \w+ de 20\d\d</b>"),
+    ],
+)
+def test_a_client_types_the_suggested_date_to_a_running_bot(
+    api: HttpBotApi, tmp_path: Path, locale: str, typed: str, confirmed: str
+) -> None:
+    port = api.start()
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "OWNER", "DATABASE"))
+    }
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        OWNER_IDS=str(OWNER),
+        TELEGRAM_BASE_URL=f"http://127.0.0.1:{port}/bot",
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        DEFAULT_LOCALE=locale,
+        TICK_SECONDS="3600",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(lambda: "getUpdates" in api.methods())
+        api.queue({**message_update(OWNER, "/newclient Acme"), "update_id": 1})
+        wait_for(lambda: len(api.texts_to(OWNER)) >= 2)
+        match = re.search(r"start=([A-Za-z0-9_-]+)", api.texts_to(OWNER)[0])
+        assert match
+        api.queue({**message_update(CLIENT, f"/start {match.group(1)}"), "update_id": 2})
+        invoice = message_update(OWNER, "/newinvoice Acme 1000 2026-01-01 Site")
+        api.queue({**invoice, "update_id": 3})
+        api.queue(callback_update(4, CLIENT, "c:later:1"))
+        api.queue(callback_update(5, CLIENT, "c:ldate:1"))
+        wait_for(lambda: any("<code>" in text for text in api.texts_to(CLIENT)))
+        suggestion = api.texts_to(CLIENT)[-1]
+        assert f"<code>{typed}</code>" in suggestion
+
+        api.queue({**message_update(CLIENT, typed), "update_id": 6})
+
+        wait_for(lambda: bool(re.search(confirmed, api.texts_to(CLIENT)[-1])))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            output, _ = process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+    assert TOKEN not in output
