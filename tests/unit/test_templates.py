@@ -883,6 +883,8 @@ UNTRANSLATED = {
     *("duebot", "bot", "Telegram", "CSV", "csv", "PDF", "IBAN", "UTF", "DSO", "MB", "IANA"),
     *("ISO", "EUR", "USD", "PLN", "BRL", "RUB", "JPY", "Windows", "Latin", "English", "Polski"),
     *("en", "pt", "ru", "pl", "xls", "xlsx"),
+    # Bank transfers: the names of standards and codes, the same in every language.
+    *("BIC", "SEPA", "QR", "CAMT", "XML", "DTD"),
 }
 # Arguments of commands, typed as they are: `/invoices overdue`, `/settings ladder`.
 COMMAND_ARGS = {
@@ -919,6 +921,8 @@ HOMOGRAPHS = {
             "online",
             "formal",
             "final",
+            "zero",
+            "ref",
         ]
     ),
     "pl": set(
@@ -938,6 +942,9 @@ HOMOGRAPHS = {
             "e",
             "plan",
             "firm",
+            "same",
+            "bank",
+            "import",
         ]
     ),
     "ru": set(),
