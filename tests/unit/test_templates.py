@@ -32,7 +32,7 @@ NAMES = sorted(
     for path in (TEMPLATES / "en").rglob("*.j2")
 )
 # Fragments included into other messages; they may legitimately render nothing.
-MAY_BE_EMPTY = {"client/charges"}
+MAY_BE_EMPTY = {"client/charges", "law/announce", "law/interest_line", "letter/law"}
 
 
 def source(locale: str, name: str) -> str:
@@ -222,6 +222,12 @@ def money(*, charges: bool = True) -> ItemMoney:
         settlement_until=DAY,
         early_minor=98000,
         early_percent="2",
+        law="PL",
+        compensation_minor=17092,
+        upcoming_compensation_minor=17092,
+        upcoming_interest_statutory=True,
+        rate_as_of=DAY,
+        rate_beyond_table=True,
     )
 
 
@@ -304,6 +310,10 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         settlement_percent="10",
         settlement_days=days,
         early_discount_percent="2",
+        country="PL",
+        interest_statutory=True,
+        compensation=True,
+        statutory_percent="15.25",
     )
     part = SimpleNamespace(seq=1, amount_minor=50000, due_date=DAY)
     stage_names = {
@@ -417,6 +427,7 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         "names": ["Acme", "Acme Two"],
         "given": "xyz<",
         "field": "interest",
+        "country": "PL",
         "low": 1,
         "high": 20,
         "command": "paid",
@@ -487,6 +498,11 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
             deadline=DAY,
             pay_link="https://pay.example/me?a=1&b=2",
             pay_instructions="IBAN PL00 <1234> & co",
+            law="RU",
+            statutory=True,
+            rate_as_of=DAY,
+            rate_beyond_table=True,
+            compensation_minor=17092,
         ),
         "report": Report(
             today=DAY,
