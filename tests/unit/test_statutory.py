@@ -86,9 +86,7 @@ def test_interest_follows_the_rate_of_each_period(
 ) -> None:
     steps = rate_schedule(LAWS["PL"], date(2022, 5, 1), since, until)
     assert simple_interest(100000, payments, since, until, steps) == expected
-    owed = charges(
-        100000, payments, 0, InterestTerms(since, None, schedule=steps), until, 0
-    )
+    owed = charges(100000, payments, 0, InterestTerms(since, None, schedule=steps), until, 0)
     assert owed.interest_minor == expected
 
 
