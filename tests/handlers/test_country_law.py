@@ -173,7 +173,7 @@ async def test_compensation_and_statutory_interest_are_announced_before_they_are
     assert invoice.compensation_minor == 17092  # never twice
 
     [card] = await owner_says(app, bot_api, "/invoice 1")
-    assert "PLN4,224.40" in card
+    assert "Recovery compensation: PLN170.92\nPaid: PLN0.00\nRemaining: <b>PLN4,224.40</b>" in card
 
 
 async def test_the_letter_in_polish_names_the_polish_law(

@@ -273,6 +273,7 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         paid_minor=5000,
         fee_minor=2500,
         interest_minor=701,
+        compensation_minor=17092,
         remaining_minor=98201,
         outstanding_minor=98201,
         currency="EUR",
