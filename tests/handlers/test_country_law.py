@@ -72,6 +72,8 @@ async def test_the_settings_menu_asks_for_the_country_and_the_compensation(
     [call] = bot_api.sent("sendMessage", OWNER_ID)[-1:]
     labels = [b["text"] for row in call.params["reply_markup"]["inline_keyboard"] for b in row]
     assert "⚖️ Country (law)" in labels and "🧾 Compensation" in labels
+    await press(app, OWNER_ID, "o:setinterest:0")
+    assert "<code>statutory</code>" in bot_api.sent("sendMessage", OWNER_ID)[-1].text
     await press(app, OWNER_ID, "o:setcountry:0")
     assert (
         "Send your country as a two-letter code" in bot_api.sent("sendMessage", OWNER_ID)[-1].text
@@ -93,6 +95,7 @@ async def test_bad_law_settings_get_one_sentence_and_change_nothing(
         ("/settings country Poland", '"Poland" isn\'t a country code; use two letters'),
         ("/settings country 12", "isn't a country code"),
         ("/settings country", "Please give a value"),
+        ("/settings interest lots", "Or <code>statutory</code> for the statutory rate"),
     ):
         [reply] = await owner_says(app, bot_api, command)
         assert expected in reply, (command, reply)
@@ -174,6 +177,7 @@ async def test_compensation_and_statutory_interest_are_announced_before_they_are
 
     [card] = await owner_says(app, bot_api, "/invoice 1")
     assert "Recovery compensation: PLN170.92\nPaid: PLN0.00\nRemaining: <b>PLN4,224.40</b>" in card
+    assert "recovery compensation of PLN170.92 added" in card
 
 
 async def test_the_letter_in_polish_names_the_polish_law(
