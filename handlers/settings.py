@@ -19,7 +19,7 @@ ALIASES = {
     "fee": "latefee",
     "discount": "earlydiscount",
     "holiday": "holidays",
-    "country": "holidays",
+    "law": "country",  # i13c: `country` is the law's country (SPEC §3), not the holidays'
     "lang": "language",
     "locale": "language",
     "tz": "timezone",
@@ -29,6 +29,7 @@ ALIASES = {
     "window": "hours",
 }
 LOCALES = ("en", "pt", "ru", "pl")
+LAW_FIELDS = ("country", "compensation")  # i13c: the law of the owner's country
 
 
 def menu(locale: str) -> InlineKeyboardMarkup:
@@ -37,7 +38,7 @@ def menu(locale: str) -> InlineKeyboardMarkup:
             plain("buttons/setting", locale, field=field),
             callback_data=owner_callback(f"set{field}", 0),
         )
-        for field in (*FIELDS, *MONEY_FIELDS, "iban", "ladder")
+        for field in (*FIELDS, *MONEY_FIELDS, *LAW_FIELDS, "iban", "ladder")
     ]
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
@@ -70,6 +71,9 @@ async def settings_command(update: Update, context: Context) -> None:
     if field in MONEY_FIELDS:
         await apply_money(update, context, field, " ".join(args[1:]))
         return
+    if field in LAW_FIELDS:
+        await apply_law(update, context, field, " ".join(args[1:]))
+        return
     await apply(update, context, field, " ".join(args[1:]))
 
 
@@ -81,9 +85,24 @@ async def apply_money(update: Update, context: Context, field: str, value: str) 
         await invoices.refuse(update, locale, refusal, "settings")
         return
     names = invoices.stage_names(locale)
+    if field == "interest" and view.interest_statutory:  # i13c
+        await reply(update, "law/saved", locale, field=field, settings=view, stage_names=names)
+        return
     await reply(
         update, "owner/settings_saved", locale, field=field, settings=view, stage_names=names
     )
+
+
+async def apply_law(update: Update, context: Context, field: str, value: str) -> None:
+    """i13c: `/settings country PL`, `/settings compensation on`."""
+    user_id, display, locale = await invoices.owner_context(update, context)
+    try:
+        view = await services(context).settings.change_law(user_id, display, field, value)
+    except Refused as refusal:
+        await invoices.refuse(update, locale, refusal, "settings")
+        return
+    names = invoices.stage_names(locale)
+    await reply(update, "law/saved", locale, field=field, settings=view, stage_names=names)
 
 
 async def ladder(update: Update, context: Context, words: list[str]) -> None:
@@ -132,6 +151,9 @@ async def settings_button(update: Update, context: Context, action: str, target:
         )
     elif action == "setladder":
         await ladder(update, context, [])
+    elif action.startswith("set") and action[3:] in LAW_FIELDS:  # i13c
+        context.user_data[AWAITING] = Awaiting("law_setting", 0, action[3:])
+        await reply(update, "law/ask", locale, field=action[3:])
     elif action.startswith("set"):
         kind = "money_setting" if action[3:] in MONEY_FIELDS else "setting"
         context.user_data[AWAITING] = Awaiting(kind, 0, action[3:])

@@ -66,6 +66,7 @@ OWNER_ACTIONS = (
     *(f"set{field}" for field in ("ignored", "invitedays")),
     *(f"set{field}" for field in ("latefee", "interest", "settlement", "earlydiscount")),
     "setiban",  # bank transfers: IBAN, BIC, account holder
+    *(f"set{field}" for field in ("country", "compensation")),  # i13c: the law's country
     *(f"lang{code}" for code in ("en", "pt", "ru", "pl")),
     "clang",
     "ctz",

@@ -33,6 +33,12 @@ class LetterContent:
     deadline: date
     pay_link: str | None
     pay_instructions: str | None
+    # i13c: the law of the owner's country (its legal terms; the language is the client's)
+    law: str | None = None
+    statutory: bool = False  # the interest follows the law's rate table
+    rate_as_of: date | None = None  # the start of the statutory rate's current period
+    rate_beyond_table: bool = False
+    compensation_minor: int = 0
 
     @property
     def file_name(self) -> str:

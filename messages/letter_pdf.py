@@ -71,7 +71,7 @@ def letter_pdf(letter: LetterContent) -> bytes:
     pdf = _LetterPdf(f"{letter.business_name} · #{letter.number}")
     for style in FONT_FILES:
         pdf.add_font(FONT, style, font_path(style))
-    title = text("title")
+    title = text("law_title")  # i13c: the title the owner's country's law gives it
     pdf.set_title(f"{title} #{letter.number}")
     pdf.set_author(letter.business_name)
     pdf.set_creator("duebot")
@@ -97,6 +97,7 @@ def letter_pdf(letter: LetterContent) -> bytes:
     pdf.ln(5)
     _payment(pdf, text("payment"))
     _paragraphs(pdf, text("after"))
+    _paragraphs(pdf, text("law"))  # i13c: the legal basis, by the owner's country
     pdf.ln(3)
     _paragraphs(pdf, text("closing"), gap=0.5)
     return bytes(pdf.output())

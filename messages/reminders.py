@@ -31,6 +31,14 @@ class ItemMoney:
     settlement_until: date | None = None
     early_minor: int = 0
     early_percent: str | None = None
+    # i13c (the law of the owner's country): `law` names the country whose legal terms the
+    # charge lines use, when interest is statutory or compensation applies.
+    law: str | None = None
+    compensation_minor: int = 0  # the law's fixed recovery compensation, added
+    upcoming_compensation_minor: int = 0  # announced: added at `upcoming_date`
+    upcoming_interest_statutory: bool = False  # the announced interest follows the law's rates
+    rate_as_of: date | None = None  # statutory interest: the start of the rate's period
+    rate_beyond_table: bool = False  # that period is the last the shipped table knows
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,11 @@ class Owner(SQLModel, table=True):
     bank_iban: str | None = Field(default=None, max_length=34)
     bank_bic: str | None = Field(default=None, max_length=11)
     bank_holder: str | None = Field(default=None, max_length=70)
+    # The law of the owner's country (ISO 3166 alpha-2): statutory interest and the fixed
+    # recovery compensation (bot.domain.statutory); none by default.
+    country: str | None = Field(default=None, max_length=2)
+    interest_statutory: bool = False  # interest at the country's statutory rate
+    compensation: bool = False  # add the law's fixed compensation at the late-fee stage
     next_client_number: int = 1
     next_invoice_number: int = 1
     created_at: datetime = Field(sa_column=_utc())
@@ -133,6 +138,11 @@ class Invoice(SQLModel, table=True):
     interest_frozen_minor: int = Field(default=0, sa_type=BigInteger)
     settlement_percent: str | None = Field(default=None, max_length=20)
     settlement_until: date | None = None
+    # Statutory interest: the country whose rate table the interest follows (the rate then
+    # changes by period); None for a fixed `interest_percent`.
+    interest_law: str | None = Field(default=None, max_length=2)
+    # The law's fixed recovery compensation, once added (in the invoice's currency).
+    compensation_minor: int = Field(default=0, sa_type=BigInteger)
     created_at: datetime = Field(sa_column=_utc())
     closed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from bot.domain.money import percent_of, simple_interest
+from bot.domain.money import RateSteps, percent_of, simple_interest
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,7 @@ class Charges:
     paid_minor: int
     fee_minor: int
     interest_minor: int
+    compensation_minor: int = 0  # i13c: the law's fixed recovery compensation, once added
 
     @property
     def principal_minor(self) -> int:
@@ -23,7 +24,8 @@ class Charges:
 
     @property
     def due_now_minor(self) -> int:
-        return max(self.amount_minor + self.fee_minor + self.interest_minor - self.paid_minor, 0)
+        charged = self.fee_minor + self.interest_minor + self.compensation_minor
+        return max(self.amount_minor + charged - self.paid_minor, 0)
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ class InterestTerms:
     since: date | None
     annual_percent: Decimal | None
     frozen_minor: int = 0  # interest accrued before it stopped (e.g. a plan was agreed)
+    # A rate that changes by period (statutory interest): (first day, annual percent)
+    # steps; when given, it is the rate instead of `annual_percent`.
+    schedule: RateSteps = ()
 
 
 def charges(
@@ -39,13 +44,14 @@ def charges(
     fee_minor: int,
     interest: InterestTerms,
     today: date,
+    compensation_minor: int = 0,
 ) -> Charges:
     accrued = interest.frozen_minor
-    if interest.since is not None and interest.annual_percent:
-        accrued += simple_interest(
-            amount_minor, payments, interest.since, today, interest.annual_percent
-        )
-    return Charges(amount_minor, sum(minor for _, minor in payments), fee_minor, accrued)
+    rate = interest.schedule or interest.annual_percent
+    if interest.since is not None and rate:
+        accrued += simple_interest(amount_minor, payments, interest.since, today, rate)
+    paid = sum(minor for _, minor in payments)
+    return Charges(amount_minor, paid, fee_minor, accrued, compensation_minor)
 
 
 def discounted(minor: int, percent: Decimal) -> int:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from itertools import pairwise
 
 from babel.numbers import get_currency_precision
 
@@ -84,23 +86,32 @@ def late_fee(kind: str, value: Decimal, outstanding_minor: int, currency: str) -
     return 0
 
 
+# An annual rate as a step function of the day: (first day, annual percent) pairs in order
+# of day; a fixed rate is one step.
+RateSteps = Sequence[tuple[date, Decimal]]
+
+
 def simple_interest(
     amount_minor: int,
     payments: list[tuple[date, int]],
     since: date,
     until: date,
-    annual_percent: Decimal,
+    annual_percent: Decimal | RateSteps,
 ) -> int:
     """Simple interest, per day, on what was still owed of the amount each day from `since`
-    (inclusive) to `until` (exclusive); payments reduce the principal from their date on."""
-    if until <= since or annual_percent <= 0:
+    (inclusive) to `until` (exclusive); payments reduce the principal from their date on.
+    The annual rate is one number or a step function (statutory rates change by period);
+    a day before the first step bears none."""
+    steps = [(since, annual_percent)] if isinstance(annual_percent, Decimal) else annual_percent
+    if until <= since:
         return 0
+    inside = {day for day, _ in (*steps, *payments) if since < day < until}
+    bounds = sorted({since, until, *inside})
     total = Decimal(0)
-    principal = amount_minor - sum(minor for day, minor in payments if day < since)
-    day = since
-    for paid_on, minor in sorted(p for p in payments if since <= p[0] < until):
-        total += max(principal, 0) * (paid_on - day).days
-        principal -= minor
-        day = paid_on
-    total += max(principal, 0) * (until - day).days
-    return round_minor(total * annual_percent / 100 / DAYS_IN_YEAR)
+    for start, end in pairwise(bounds):
+        rates = [percent for day, percent in steps if day <= start]
+        if not rates or rates[-1] <= 0:
+            continue
+        principal = amount_minor - sum(minor for day, minor in payments if day <= start)
+        total += max(principal, 0) * (end - start).days * rates[-1]
+    return round_minor(total / 100 / DAYS_IN_YEAR)

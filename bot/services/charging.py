@@ -15,8 +15,16 @@ from bot.domain.charges import discounted
 from bot.domain.ladder import Stage
 from bot.domain.money import late_fee
 from bot.domain.states import InvoiceStatus
+from bot.domain.statutory import law_for
 from bot.services.deps import Deps
 from bot.services.money import charges_for, charges_with
+from bot.services.statutory import (  # i13c: the law of the owner's country
+    compensation,
+    interest_enabled,
+    running_rate,
+    start_interest,
+    upcoming_interest_percent,
+)
 from messages.reminders import ItemMoney
 
 FEE_STAGE = "firm"  # SPEC §7: a late fee is applied once, at the firm stage
@@ -51,6 +59,7 @@ async def stage_money(
     following = ladder[ladder.index(stage) + 1] if stage in ladder[:-1] else None
     upcoming_fee = 0
     upcoming_interest = None
+    upcoming_compensation = 0  # i13c
     if following is not None:
         if following.name == FEE_STAGE and fee_enabled(owner) and invoice.late_fee_minor == 0:
             upcoming_fee = late_fee(
@@ -59,10 +68,16 @@ async def stage_money(
                 owed.principal_minor,
                 invoice.currency,
             )
-        interest_pending = owner.interest_percent and invoice.interest_since is None
+        # i13c: the compensation is announced, like the fee, one stage before it is added.
+        upcoming = compensation(owner, invoice)
+        if following.name == FEE_STAGE and upcoming is not None:
+            upcoming_compensation = upcoming.minor
+        interest_pending = interest_enabled(owner) and invoice.interest_since is None
         if following.name == owner.interest_from and interest_pending:
-            upcoming_interest = owner.interest_percent
-    gross = owed.amount_minor + owed.fee_minor + owed.interest_minor
+            upcoming_interest = upcoming_interest_percent(
+                owner, invoice, following.date_for(invoice.due_date)
+            )
+    gross = owed.amount_minor + owed.fee_minor + owed.interest_minor + owed.compensation_minor
     settlement = 0
     if (
         invoice.settlement_percent
@@ -70,6 +85,7 @@ async def stage_money(
         and today <= invoice.settlement_until
     ):
         settlement = discounted(gross, Decimal(invoice.settlement_percent)) - owed.paid_minor
+    rate = running_rate(invoice, today)  # i13c: statutory interest's current period
     early = 0
     if stage.offset_days < 0 and owner.early_discount_percent and today <= invoice.due_date:
         early = discounted(gross, Decimal(owner.early_discount_percent)) - owed.paid_minor
@@ -78,7 +94,7 @@ async def stage_money(
         interest_minor=owed.interest_minor,
         due_now_minor=owed.due_now_minor,
         interest_since=invoice.interest_since,
-        interest_percent=invoice.interest_percent,
+        interest_percent=str(rate.annual_percent) if rate else invoice.interest_percent,  # i13c
         upcoming_date=following.date_for(invoice.due_date) if following else None,
         upcoming_fee_minor=upcoming_fee,
         upcoming_interest_percent=upcoming_interest,
@@ -87,6 +103,13 @@ async def stage_money(
         settlement_until=invoice.settlement_until if settlement > 0 else None,
         early_minor=max(early, 0),
         early_percent=owner.early_discount_percent if early > 0 else None,
+        # i13c: the law of the owner's country
+        law=owner.country if law_for(owner.country) else None,
+        compensation_minor=owed.compensation_minor,
+        upcoming_compensation_minor=upcoming_compensation,
+        upcoming_interest_statutory=upcoming_interest is not None and owner.interest_statutory,
+        rate_as_of=rate.period_start if rate else None,
+        rate_beyond_table=rate.beyond_table if rate else False,
     )
 
 
@@ -109,19 +132,31 @@ def _apply(
             amount_minor=invoice.late_fee_minor,
             currency=invoice.currency,
         )
+    # i13c: the law's fixed compensation is added with the late fee, once.
+    added = compensation(owner, invoice) if stage.name == FEE_STAGE else None
+    if added is not None:
+        invoice.compensation_minor = added.minor
+        events.about(
+            invoice,
+            "compensation_applied",
+            now,
+            amount_minor=added.minor,
+            currency=invoice.currency,
+            country=owner.country,
+        )
     if (
         stage.name == owner.interest_from
-        and owner.interest_percent
+        and interest_enabled(owner)  # i13c: a fixed rate or the law's
         and invoice.interest_since is None
     ):
-        invoice.interest_since = stage.date_for(invoice.due_date)
-        invoice.interest_percent = owner.interest_percent
+        percent = start_interest(owner, invoice, stage.date_for(invoice.due_date))  # i13c
         events.about(
             invoice,
             "interest_started",
             now,
-            percent=owner.interest_percent,
-            since=invoice.interest_since.isoformat(),
+            percent=percent,
+            since=stage.date_for(invoice.due_date).isoformat(),
+            law=invoice.interest_law,
         )
     if (
         stage.name == SETTLEMENT_STAGE

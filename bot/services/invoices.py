@@ -61,7 +61,13 @@ def invoice_view(invoice: Invoice, client: Client, owed: Charges | None = None) 
     """The invoice as the owner sees it; `owed` adds fee and interest as of a day."""
     assert invoice.id is not None
     if owed is None:
-        owed = Charges(invoice.amount_minor, invoice.paid_minor, invoice.late_fee_minor, 0)
+        owed = Charges(
+            invoice.amount_minor,
+            invoice.paid_minor,
+            invoice.late_fee_minor,
+            0,
+            invoice.compensation_minor,  # i13c
+        )
     return InvoiceView(
         id=invoice.id,
         number=invoice.number,
@@ -81,6 +87,7 @@ def invoice_view(invoice: Invoice, client: Client, owed: Charges | None = None) 
         closed_at=invoice.closed_at,
         fee_minor=owed.fee_minor,
         interest_minor=owed.interest_minor,
+        compensation_minor=owed.compensation_minor,  # i13c
         due_now_minor=owed.due_now_minor,
     )
 

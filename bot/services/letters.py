@@ -20,12 +20,14 @@ from bot.domain.charges import Charges
 from bot.domain.dates import DateError, parse_date
 from bot.domain.sendtime import local_today
 from bot.domain.states import CLOSED_STATUSES
+from bot.domain.statutory import law_for
 from bot.notify import DeliveryStatus
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import load_invoice, parse_invoice_number
 from bot.services.money import charges_for
 from bot.services.owners import owner_transaction
+from bot.services.statutory import running_rate
 from messages.keyboards import invoice_answers
 from messages.letter import LetterContent
 from messages.render import render
@@ -227,6 +229,7 @@ def letter_content(
     owner: Owner, client: Client, invoice: Invoice, owed: Charges, letter: Letter
 ) -> LetterContent:
     """What the letter states: the invoice and its charges on the day it was issued."""
+    rate = running_rate(invoice, letter.issued_on)  # i13c: statutory interest's period
     return LetterContent(
         locale=letter.locale,
         business_name=owner.business_name,
@@ -243,8 +246,16 @@ def letter_content(
         interest_minor=owed.interest_minor,
         due_now_minor=owed.due_now_minor,
         interest_since=invoice.interest_since,
-        interest_percent=invoice.interest_percent if invoice.interest_since else None,
+        interest_percent=str(rate.annual_percent)
+        if rate
+        else (invoice.interest_percent if invoice.interest_since else None),
         deadline=letter.deadline,
         pay_link=invoice.pay_link or owner.pay_link,
         pay_instructions=owner.pay_instructions,
+        # i13c: the law of the owner's country
+        law=owner.country if law_for(owner.country) else None,
+        statutory=rate is not None,
+        rate_as_of=rate.period_start if rate else None,
+        rate_beyond_table=rate.beyond_table if rate else False,
+        compensation_minor=owed.compensation_minor,
     )

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.db.tables import Client, Invoice, Owner, Payment
 from bot.domain.charges import Charges, InterestTerms, charges, discounted
 from bot.domain.sendtime import local_today
+from bot.domain.statutory import law_for, rate_schedule
 from bot.services.schedule import timezone_for
 
 
@@ -30,6 +31,10 @@ async def charges_for(session: AsyncSession, invoice: Invoice, today: date) -> C
 
 def charges_with(invoice: Invoice, payments: Sequence[Payment], as_of: date) -> Charges:
     """The invoice's charges as of a day, from payments already loaded."""
+    law = law_for(invoice.interest_law)  # i13c: statutory interest follows the rate table
+    schedule: tuple[tuple[date, Decimal], ...] = ()
+    if law is not None and invoice.interest_since is not None:
+        schedule = rate_schedule(law, invoice.due_date, invoice.interest_since, as_of)
     return charges(
         invoice.amount_minor,
         [(payment.paid_at.date(), payment.amount_minor) for payment in payments],
@@ -38,8 +43,10 @@ def charges_with(invoice: Invoice, payments: Sequence[Payment], as_of: date) -> 
             invoice.interest_since,
             Decimal(invoice.interest_percent) if invoice.interest_percent else None,
             invoice.interest_frozen_minor,
+            schedule,
         ),
         as_of,
+        invoice.compensation_minor,
     )
 
 
@@ -47,7 +54,7 @@ def settles(invoice: Invoice, owner: Owner, owed: Charges, today: date) -> bool:
     """Paid in full, or enough under an early-payment discount or a settlement offer."""
     if owed.due_now_minor == 0:
         return True
-    gross = owed.amount_minor + owed.fee_minor + owed.interest_minor
+    gross = owed.amount_minor + owed.fee_minor + owed.interest_minor + owed.compensation_minor
     offers: list[Decimal] = []
     if owner.early_discount_percent and today <= invoice.due_date:
         offers.append(Decimal(owner.early_discount_percent))

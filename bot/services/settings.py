@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 import holidays
@@ -35,6 +36,12 @@ from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.owners import owner_transaction
 from bot.services.schedule import ladder_for, reschedule_client
+from bot.services.statutory_settings import (
+    check_statutory,
+    set_compensation,
+    set_country,
+    statutory_percent_on,
+)
 from bot.services.views import ClientView
 
 FIELDS = (
@@ -89,9 +96,14 @@ class SettingsView:
     settlement_days: int
     early_discount_percent: str | None
     bank_account: str | None = None  # /settings iban (handlers.bank): "IBAN · holder"
+    # i13c: the law of the owner's country
+    country: str | None = None
+    interest_statutory: bool = False
+    compensation: bool = False
+    statutory_percent: str | None = None  # the statutory rate today, when there is a table
 
 
-def settings_view(owner: Owner) -> SettingsView:
+def settings_view(owner: Owner, today: date | None = None) -> SettingsView:
     return SettingsView(
         owner.business_name,
         owner.locale,
@@ -113,6 +125,10 @@ def settings_view(owner: Owner) -> SettingsView:
         owner.settlement_days,
         owner.early_discount_percent,
         f"{owner.bank_iban} · {owner.bank_holder}" if owner.bank_iban else None,
+        owner.country,
+        owner.interest_statutory,
+        owner.compensation,
+        statutory_percent_on(owner.country, today),
     )
 
 
@@ -200,7 +216,7 @@ def _clear_money(owner: Owner, field: str) -> None:
     if field == "latefee":
         owner.late_fee_kind, owner.late_fee_value = "none", "0"
     elif field == "interest":
-        owner.interest_percent = None
+        owner.interest_percent, owner.interest_statutory = None, False
     elif field == "settlement":
         owner.settlement_percent = None
     else:
@@ -224,13 +240,19 @@ def _set_money(owner: Owner, field: str, words: list[str], ladder: Sequence[Stag
             raise Refused("setting_bad", field=field)
         owner.late_fee_kind, owner.late_fee_value = "flat", str(amount.normalize())
     elif field == "interest":
-        # `8` or `8 from formal`
+        # `8`, `8 from formal`, `statutory` or `statutory from formal`
         if len(words) not in (1, 3) or (len(words) == 3 and words[1] != "from"):
             raise Refused("setting_bad", field=field)
         start = words[2] if len(words) == 3 else owner.interest_from
         if start not in {stage.name for stage in ladder}:
             raise Refused("setting_bad_stage", field=field, given=start)
+        if words[0] == "statutory":  # i13c: the rate of the owner's country, by period
+            check_statutory(owner.country)
+            owner.interest_percent, owner.interest_statutory = None, True
+            owner.interest_from = start
+            return
         owner.interest_percent, owner.interest_from = str(_percent(words[0], field)), start
+        owner.interest_statutory = False
     elif field == "settlement":
         # `10%` or `10% 14` (percent off, days to pay)
         if len(words) > 2 or (len(words) == 2 and not words[1].isdecimal()):
@@ -269,11 +291,25 @@ class SettingsService:
                 _set_money(owner, field, words, ladder_for(owner))
             session.add(owner)
             EventLog(session).append(owner_id=owner.id or 0, kind=f"setting_{field}", at=now)
-            return settings_view(owner)
+            return settings_view(owner, now.date())
+
+    async def change_law(
+        self, owner_user_id: int, display: str, field: str, raw: str
+    ) -> SettingsView:
+        """i13c: `country PL` / `country none`, `compensation on` / `off` (SPEC §3)."""
+        now = self.deps.clock.now()
+        async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
+            if field == "country":
+                set_country(owner, raw)
+            else:
+                set_compensation(owner, raw)
+            session.add(owner)
+            EventLog(session).append(owner_id=owner.id or 0, kind=f"setting_{field}", at=now)
+            return settings_view(owner, now.date())
 
     async def show(self, owner_user_id: int, display: str) -> SettingsView:
         async with owner_transaction(self.deps, owner_user_id, display) as (_, owner):
-            return settings_view(owner)
+            return settings_view(owner, self.deps.clock.now().date())
 
     async def change(self, owner_user_id: int, display: str, field: str, raw: str) -> SettingsView:
         if field not in FIELDS:

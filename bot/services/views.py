@@ -99,6 +99,7 @@ class InvoiceView:
     closed_at: datetime | None
     fee_minor: int = 0
     interest_minor: int = 0
+    compensation_minor: int = 0  # i13c: the law's fixed recovery compensation
     due_now_minor: int = 0  # amount + fee + interest − paid, as of the day it was read
 
     @property

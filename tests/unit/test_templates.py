@@ -35,7 +35,7 @@ NAMES = sorted(
     for path in (TEMPLATES / "en").rglob("*.j2")
 )
 # Fragments included into other messages; they may legitimately render nothing.
-MAY_BE_EMPTY = {"client/charges"}
+MAY_BE_EMPTY = {"client/charges", "law/announce", "law/interest_line", "letter/law"}
 
 
 def source(locale: str, name: str) -> str:
@@ -225,6 +225,12 @@ def money(*, charges: bool = True) -> ItemMoney:
         settlement_until=DAY,
         early_minor=98000,
         early_percent="2",
+        law="PL",
+        compensation_minor=17092,
+        upcoming_compensation_minor=17092,
+        upcoming_interest_statutory=True,
+        rate_as_of=DAY,
+        rate_beyond_table=True,
     )
 
 
@@ -270,6 +276,7 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         paid_minor=5000,
         fee_minor=2500,
         interest_minor=701,
+        compensation_minor=17092,
         remaining_minor=98201,
         outstanding_minor=98201,
         currency="EUR",
@@ -308,6 +315,10 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         settlement_days=days,
         early_discount_percent="2",
         bank_account="DE89370400440532013000 · Studio <Ann>",
+        country="PL",
+        interest_statutory=True,
+        compensation=True,
+        statutory_percent="15.25",
     )
     part = SimpleNamespace(seq=1, amount_minor=50000, due_date=DAY)
     transfer_line = SimpleNamespace(
@@ -437,6 +448,7 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         "names": ["Acme", "Acme Two"],
         "given": "xyz<",
         "field": "interest",
+        "country": "PL",
         "low": 1,
         "high": 20,
         "command": "paid",
@@ -537,6 +549,11 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
             deadline=DAY,
             pay_link="https://pay.example/me?a=1&b=2",
             pay_instructions="IBAN PL00 <1234> & co",
+            law="RU",
+            statutory=True,
+            rate_as_of=DAY,
+            rate_beyond_table=True,
+            compensation_minor=17092,
         ),
         "report": Report(
             today=DAY,
