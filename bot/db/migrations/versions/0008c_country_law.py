@@ -1,7 +1,7 @@
 """the law of the owner's country: statutory interest and recovery compensation
 
 Revision ID: 0008c
-Revises: 0007
+Revises: 0008d
 Create Date: 2026-12-03
 """
 
@@ -18,23 +18,27 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("owners", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("country", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=True)
-        )
-        batch_op.add_column(
-            sa.Column("interest_statutory", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-        batch_op.add_column(
-            sa.Column("compensation", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-    with op.batch_alter_table("invoices", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("interest_law", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=True)
-        )
-        batch_op.add_column(
-            sa.Column("compensation_minor", sa.BigInteger(), nullable=False, server_default="0")
-        )
+    # Plain ADD COLUMN, not a batch: SQLite would rebuild `owners` and `invoices`, which
+    # other tables reference, and the rebuild fails on a database with rows in them.
+    op.add_column(
+        "owners", sa.Column("country", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=True)
+    )
+    op.add_column(
+        "owners",
+        sa.Column("interest_statutory", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.add_column(
+        "owners",
+        sa.Column("compensation", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.add_column(
+        "invoices",
+        sa.Column("interest_law", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=True),
+    )
+    op.add_column(
+        "invoices",
+        sa.Column("compensation_minor", sa.BigInteger(), nullable=False, server_default="0"),
+    )
 
 
 def downgrade() -> None:
