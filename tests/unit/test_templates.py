@@ -940,6 +940,7 @@ HOMOGRAPHS = {
             "final",
             "zero",
             "ref",
+            "civil",
         ]
     ),
     "pl": set(
@@ -1033,17 +1034,40 @@ def translated_sample(name: str, locale: str) -> dict[str, Any]:
 
 
 @cache
+@cache
+def legal_citations() -> frozenset[str]:
+    """What the law templates quote in parentheses: a term in its own language, a statute's
+    name (`odsetki ustawowe …`, `Late Payment Act 1998, s. 5A`). A citation stays as written in
+    every language, so it is neither an English word nor a word to translate."""
+    found: set[str] = set()
+    for locale in SUPPORTED_LOCALES:
+        for name in ("law/interest_term", "law/compensation_term"):
+            for country in ("PL", "PT", "BR", "RU", "GB", "DE", "FR"):
+                text = render(name, locale, country=country)
+                depth, start = 0, 0
+                for at, char in enumerate(text):
+                    if char == "(":
+                        depth, start = depth + 1, at if depth == 0 else start
+                    elif char == ")" and depth:
+                        depth -= 1
+                        if depth == 0:
+                            found.add(text[start : at + 1])
+    return frozenset(found)
+
+
 def english_words() -> frozenset[str]:
     words: set[str] = set()
     for name in NAMES:
         data = translated_sample(name, "en")
         text = leftovers_text(render(name, "en", **data), given_text(data, set()))
-        words |= {word.lower() for word in WORD.findall(text)}
+        words |= {word.lower() for word in WORD.findall(text) if word.isascii()}
     return frozenset(words)
 
 
 def leftovers_text(text: str, given: set[str]) -> str:
     text = html.unescape(CODE.sub(" ", text))
+    for citation in sorted(legal_citations(), key=len, reverse=True):
+        text = text.replace(citation, " ")
     for value in sorted(given, key=len, reverse=True):
         if len(value) > 1:
             text = re.sub(rf"(?<!\w){re.escape(html.unescape(value))}(?!\w)", " ", text)
