@@ -28,9 +28,11 @@ def alembic_config(connection: Connection | None = None) -> Config:
 # Several replicas may start (or `duebot migrate` run) at once. On PostgreSQL each holds
 # this session-level advisory lock, on a connection of its own, around Alembic's whole
 # upgrade: the first migrates, the others wait for it and then find nothing left to do.
-# A lock of its own connection (not of the migrating transaction) also covers what Alembic
-# does before its transaction (reading the version table) and is released by PostgreSQL if
-# the process dies.
+# Held by a connection of its own rather than the migrating transaction, the lock does not
+# depend on how Alembic commits (a migration that commits part way, e.g. in an
+# autocommit_block for CREATE INDEX CONCURRENTLY, would release a transaction's lock
+# early), and the waiters hold no open transaction. PostgreSQL releases it if the process
+# dies.
 MIGRATION_LOCK = 0x6475_6562_6F74_0000  # "duebot" · 0, next to the keys in bot.db.locks
 
 
