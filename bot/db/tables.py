@@ -42,6 +42,8 @@ class Owner(SQLModel, table=True):
     settlement_percent: str | None = Field(default=None, max_length=20)
     settlement_days: int = 14
     early_discount_percent: str | None = Field(default=None, max_length=20)
+    # What formal and final notices say happens after their deadline (/settings nextstep).
+    next_step: str = Field(default="call", max_length=16)
     next_client_number: int = 1
     next_invoice_number: int = 1
     created_at: datetime = Field(sa_column=_utc())
@@ -124,6 +126,8 @@ class Invoice(SQLModel, table=True):
     promised_for: date | None = None
     # Charges, applied by the engine as the ladder reaches them and kept for the books.
     late_fee_minor: int = Field(default=0, sa_type=BigInteger)
+    # The day an announced fee starts to count; None: counts at once (older or imported fees).
+    late_fee_from: date | None = None
     interest_since: date | None = None
     interest_percent: str | None = Field(default=None, max_length=20)
     interest_frozen_minor: int = Field(default=0, sa_type=BigInteger)

@@ -10,7 +10,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.tables import Client, Invoice, Owner, Payment
-from bot.domain.charges import Charges, InterestTerms, charges, discounted
+from bot.domain.charges import Charges, InterestTerms, discounted
+from bot.domain.owed import Terms, owed
 from bot.domain.sendtime import local_today
 from bot.services.schedule import timezone_for
 
@@ -28,17 +29,42 @@ async def charges_for(session: AsyncSession, invoice: Invoice, today: date) -> C
     return charges_with(invoice, payments, today)
 
 
-def charges_with(invoice: Invoice, payments: Sequence[Payment], as_of: date) -> Charges:
-    """The invoice's charges as of a day, from payments already loaded."""
-    return charges(
+async def charges_of(
+    session: AsyncSession, invoices: Sequence[Invoice], today: date
+) -> dict[int, Charges]:
+    """invoice id → what is owed on it as of `today`; one query for all their payments."""
+    ids = [invoice.id for invoice in invoices if invoice.id is not None]
+    paid: dict[int, list[Payment]] = {}
+    if ids:
+        result = await session.exec(
+            select(Payment).where(col(Payment.invoice_id).in_(ids)).order_by(col(Payment.id))
+        )
+        for payment in result.all():
+            paid.setdefault(payment.invoice_id, []).append(payment)
+    return {
+        invoice.id or 0: charges_with(invoice, paid.get(invoice.id or 0, []), today)
+        for invoice in invoices
+    }
+
+
+def terms_of(invoice: Invoice) -> Terms:
+    return Terms(
         invoice.amount_minor,
-        [(payment.paid_at.date(), payment.amount_minor) for payment in payments],
         invoice.late_fee_minor,
+        invoice.late_fee_from,
         InterestTerms(
             invoice.interest_since,
             Decimal(invoice.interest_percent) if invoice.interest_percent else None,
             invoice.interest_frozen_minor,
         ),
+    )
+
+
+def charges_with(invoice: Invoice, payments: Sequence[Payment], as_of: date) -> Charges:
+    """The invoice's charges as of a day, from payments already loaded (bot.domain.owed)."""
+    return owed(
+        terms_of(invoice),
+        [(payment.paid_at.date(), payment.amount_minor) for payment in payments],
         as_of,
     )
 

@@ -19,19 +19,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardMarkup
 
 from bot.db.locks import REMINDER_TICK, exclusive_turn
 from bot.db.repositories import EventLog, Invoices, Owners
 from bot.db.tables import Client, Instalment, Invite, Invoice, Owner, Plan, Reminder
 from bot.domain.sendtime import local_today
 from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
-from bot.notify import Delivery
+from bot.notify import Delivery, DeliveryStatus, Notifier
 from bot.persistence import STATES_KEPT, forget_idle_states
 from bot.services.alerts import Alert, AlertSender, stage_label
 from bot.services.deps import Deps
 from bot.services.dispatch import Dispatch, GroupHandler
 from bot.services.errors import Refused
 from bot.services.invoices import load_invoice, parse_invoice_number
+from bot.services.money import charges_for
 from bot.services.outbox import REMINDED_STATES, ClaimLost, ClientBatch, ReminderOutbox, Sent
 from bot.services.owners import get_or_create_owner
 from bot.services.schedule import (
@@ -41,6 +43,7 @@ from bot.services.schedule import (
     timezone_for,
     unpaid_instalments,
 )
+from bot.services.stage_context import NOTICE_DAYS
 from bot.services.updates import UPDATES_KEPT, UpdateLog
 from messages.reminders import ReminderItem, Sender, compose_reminder
 
@@ -52,7 +55,6 @@ CLIENTS_PER_TICK = 500
 # Dispatch.each_of), so a crash leaves few `sending` rows for the owner to hear about.
 CLAIM_CHUNK = 64
 DUE_INVOICES_READ = 20 * CLIENTS_PER_TICK  # see _clients_with_due_work
-NOTICE_DAYS = 14  # the pay-by date that formal and final notices give
 # Housekeeping (see _looked_since): the few alerts only a sweep catches may wait this long.
 FULL_SWEEP_EVERY = timedelta(hours=6)
 LOOK_OVERLAP = timedelta(minutes=5)  # each look reaches a little before the previous one
@@ -66,6 +68,20 @@ class TickReport:
     failures: int = 0
     alerts: int = 0
     skipped: bool = False  # another replica had the tick
+
+
+async def send_parts(
+    notifier: Notifier, chat_id: int, parts: list[str], keyboard: InlineKeyboardMarkup
+) -> Delivery:
+    """A reminder split in parts: sent in order, the buttons on the last. The reminder
+    counts as delivered only when every part was; the first part that is not ends it."""
+    delivery = Delivery(DeliveryStatus.FAILED, error="nothing to send")
+    for index, text in enumerate(parts):
+        last = index == len(parts) - 1
+        delivery = await notifier.send(chat_id, text, keyboard if last else None)
+        if not delivery.sent:
+            return delivery
+    return delivery
 
 
 class ReminderService:
@@ -267,7 +283,7 @@ class ReminderService:
             ReminderItem(
                 invoice_id=claim.invoice.id or 0,
                 number=claim.invoice.number,
-                amount_minor=claim.invoice.amount_minor - claim.invoice.paid_minor,
+                amount_minor=claim.owed.principal_minor if claim.owed else 0,
                 currency=claim.invoice.currency,
                 description=claim.invoice.description,
                 due_date=claim.invoice.due_date,
@@ -277,16 +293,17 @@ class ReminderService:
                 instalment=claim.instalment,
                 pay_link=claim.invoice.pay_link,
                 money=claim.money,
+                context=claim.context,
             )
             for claim in batch.claims
         ]
-        text, keyboard = compose_reminder(
+        parts, keyboard = compose_reminder(
             items,
             client.name,
             Sender(owner.business_name, owner.pay_link, owner.pay_instructions),
             client.locale or owner.locale,
         )
-        return await self.deps.notifier.send(client.chat_id, text, keyboard)
+        return await send_parts(self.deps.notifier, client.chat_id, parts, keyboard)
 
     # --- housekeeping --------------------------------------------------------------------
     # The two checks below look, each tick, only at what may have changed since the last
@@ -334,11 +351,13 @@ class ReminderService:
                 )
                 if invoice.next_reminder_at is None:
                     await replan(session, invoice, client, owner, now)
+                today = local_today(now, timezone_for(client, owner))
                 alerts.append(
                     Alert.about_invoice(
                         owner,
                         client,
                         invoice,
+                        await charges_for(session, invoice, today),
                         "owner/alerts/send_unknown",
                         stage=stage_label(row.stage, owner.locale),
                         reason="interrupted",
@@ -445,6 +464,7 @@ class ReminderService:
                             owner,
                             client,
                             invoice,
+                            await charges_for(session, invoice, today),
                             "owner/alerts/instalment_missed",
                             ("endplan", "card"),
                             seq=instalment.seq,
