@@ -36,6 +36,7 @@ from bot.services.errors import Refused
 from bot.services.owners import owner_transaction
 from bot.services.schedule import ladder_for, reschedule_client
 from bot.services.views import ClientView
+from messages.reminders import NEXT_STEPS
 
 FIELDS = (
     "name",
@@ -49,6 +50,7 @@ FIELDS = (
     "holidays",
     "ignored",
     "invitedays",
+    "nextstep",
 )
 THRESHOLD_LIMITS = {"ignored": (1, 20), "invitedays": (1, 60)}
 MONEY_FIELDS = ("latefee", "interest", "settlement", "earlydiscount")
@@ -88,6 +90,7 @@ class SettingsView:
     settlement_percent: str | None
     settlement_days: int
     early_discount_percent: str | None
+    next_step: str = "call"
 
 
 def settings_view(owner: Owner) -> SettingsView:
@@ -111,6 +114,7 @@ def settings_view(owner: Owner) -> SettingsView:
         owner.settlement_percent,
         owner.settlement_days,
         owner.early_discount_percent,
+        owner.next_step,
     )
 
 
@@ -121,6 +125,11 @@ def _clean(field: str, raw: str) -> str | None:
         return None
     if not value:
         raise Refused("setting_missing", field=field)
+    if field == "nextstep":
+        # Named in formal and final notices: only a step the owner chose is ever threatened.
+        if value.lower() not in NEXT_STEPS:
+            raise Refused("setting_bad", field=field)
+        return value.lower()
     if field == "name":
         if len(value) > MAX_NAME:
             raise Refused("setting_bad", field=field)
@@ -177,6 +186,7 @@ _COLUMNS = {
     "holidays": "holidays_country",
     "ignored": "ignored_alert_after",
     "invitedays": "invite_alert_days",
+    "nextstep": "next_step",
 }
 
 

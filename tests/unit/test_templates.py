@@ -398,7 +398,6 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         # Escalation alerts: what went out with it and what comes next.
         "together": ["#4", "#5"],
         "deadline": DAY,
-        "next_stage": "formal <notice>",
         "next_date": DAY,
         "next_step": "lawyer",
         "days": days,
