@@ -9,11 +9,15 @@ from decimal import Decimal
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.db.repositories import Invoices
 from bot.db.tables import Client, Invoice, Owner, Payment
 from bot.domain.charges import Charges, InterestTerms, discounted
 from bot.domain.owed import Terms, owed
 from bot.domain.sendtime import local_today
+from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
 from bot.services.schedule import timezone_for
+
+OPEN_STATUS_NAMES = [str(status) for status in InvoiceStatus if status not in CLOSED_STATUSES]
 
 
 def client_today(now: datetime, client: Client, owner: Owner) -> date:
@@ -45,6 +49,33 @@ async def charges_of(
         invoice.id or 0: charges_with(invoice, paid.get(invoice.id or 0, []), today)
         for invoice in invoices
     }
+
+
+async def open_balances(
+    session: AsyncSession, owner: Owner, clients: Sequence[Client], now: datetime
+) -> dict[int, dict[str, tuple[int, int]]]:
+    """client id → currency → (open invoices, what is owed on them today, each as of its
+    client's own date)."""
+    by_id = {client.id: client for client in clients}
+    invoices = [
+        invoice
+        for invoice in await Invoices(session).for_owner(owner.id or 0, OPEN_STATUS_NAMES)
+        if invoice.client_id in by_id
+    ]
+    balances: dict[int, dict[str, tuple[int, int]]] = {}
+    for client_id, client in by_id.items():
+        mine = [invoice for invoice in invoices if invoice.client_id == client_id]
+        if not mine or client_id is None:
+            continue
+        owed = await charges_of(session, mine, client_today(now, client, owner))
+        per_currency = balances.setdefault(client_id, {})
+        for invoice in mine:
+            count, total = per_currency.get(invoice.currency, (0, 0))
+            per_currency[invoice.currency] = (
+                count + 1,
+                total + owed[invoice.id or 0].due_now_minor,
+            )
+    return balances
 
 
 def terms_of(invoice: Invoice) -> Terms:

@@ -356,6 +356,7 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
             number=3,
             amount_minor=100000,
             paid_minor=5000,
+            due_now_minor=97500,
             currency="EUR",
             status=status,
             due_date=DAY,
