@@ -305,6 +305,7 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         settlement_percent="10",
         settlement_days=days,
         early_discount_percent="2",
+        next_step="lawyer",
     )
     part = SimpleNamespace(seq=1, amount_minor=50000, due_date=DAY)
     stage_names = {
