@@ -74,7 +74,8 @@ class Claim:
     stage: Stage
     instalment: InstalmentInfo | None = None
     money: ItemMoney = field(default_factory=ItemMoney)
-    owed: Charges | None = None  # what is owed today, as the reminder states it
+    # What is owed today, as the reminder states it (bot.domain.owed, read when claiming).
+    owed: Charges = field(default_factory=lambda: Charges(0, 0, 0, 0))
     context: StageContext = field(default_factory=StageContext)
     # The stages done before this one (skipped ones included), as read when claiming, so
     # recording needs not read them again; None: recording reads them.
@@ -537,7 +538,7 @@ class ReminderOutbox:
     ) -> list[Alert]:
         """What the owner hears of this stage's send: what failed, or what went out."""
         stage = claim.stage.name
-        owed = claim.owed or Charges(invoice.amount_minor, invoice.paid_minor, 0, 0)
+        owed = claim.owed
         if row.status == SendStatus.FAILED:
             return [
                 Alert.about_invoice(

@@ -19,14 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardMarkup
 
 from bot.db.locks import REMINDER_TICK, exclusive_turn
 from bot.db.repositories import EventLog, Invoices, Owners
 from bot.db.tables import Client, Instalment, Invite, Invoice, Owner, Plan, Reminder
 from bot.domain.sendtime import local_today
 from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
-from bot.notify import Delivery, DeliveryStatus, Notifier
+from bot.notify import Delivery
 from bot.persistence import STATES_KEPT, forget_idle_states
 from bot.services.alerts import Alert, AlertSender, stage_label
 from bot.services.deps import Deps
@@ -68,20 +67,6 @@ class TickReport:
     failures: int = 0
     alerts: int = 0
     skipped: bool = False  # another replica had the tick
-
-
-async def send_parts(
-    notifier: Notifier, chat_id: int, parts: list[str], keyboard: InlineKeyboardMarkup
-) -> Delivery:
-    """A reminder split in parts: sent in order, the buttons on the last. The reminder
-    counts as delivered only when every part was; the first part that is not ends it."""
-    delivery = Delivery(DeliveryStatus.FAILED, error="nothing to send")
-    for index, text in enumerate(parts):
-        last = index == len(parts) - 1
-        delivery = await notifier.send(chat_id, text, keyboard if last else None)
-        if not delivery.sent:
-            return delivery
-    return delivery
 
 
 class ReminderService:
@@ -283,7 +268,7 @@ class ReminderService:
             ReminderItem(
                 invoice_id=claim.invoice.id or 0,
                 number=claim.invoice.number,
-                amount_minor=claim.owed.principal_minor if claim.owed else 0,
+                amount_minor=claim.owed.principal_minor,
                 currency=claim.invoice.currency,
                 description=claim.invoice.description,
                 due_date=claim.invoice.due_date,
@@ -303,7 +288,7 @@ class ReminderService:
             Sender(owner.business_name, owner.pay_link, owner.pay_instructions),
             client.locale or owner.locale,
         )
-        return await send_parts(self.deps.notifier, client.chat_id, parts, keyboard)
+        return await self.deps.notifier.send_parts(client.chat_id, parts, keyboard)
 
     # --- housekeeping --------------------------------------------------------------------
     # The two checks below look, each tick, only at what may have changed since the last

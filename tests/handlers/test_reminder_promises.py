@@ -182,3 +182,27 @@ async def test_every_view_shows_the_one_figure_owed(
     steps = await preview_invoice(services_of(app).deps, 1, OWNER_ID)
     [formal] = [step for step in steps if step.stage == "formal"]
     assert f"<b>{owed_on(formal.send_at.date())}</b> due now." in formal.text
+
+
+async def test_a_split_message_that_fails_part_way_announces_nothing(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    await owner_says(app, bot_api, "/settings latefee 25")
+    await owner_says(app, bot_api, "/settings instructions " + "IBAN PL61 1090 & co " * 45)
+    for number in range(1, 6):
+        description = f"Part {number}: " + "design & build of the shop <pages> " * 13
+        await owner_says(app, bot_api, f"/newinvoice Acme {number}00 2026-11-03 {description}")
+    bot_api.clear()
+    bot_api.fail("sendMessage", 400, "Bad Request: message is too long", chat_id=CLIENT_USER_ID)
+
+    await tick_until(app, clock, datetime(2026, 11, 24, 12, tzinfo=UTC))
+
+    # Telegram refused the first part; the rest was not sent at all.
+    assert sent_to(bot_api, CLIENT_USER_ID) == []
+    [refused] = bot_api.sent("sendMessage!failed", CLIENT_USER_ID)
+    assert "a late fee of €25.00 will be added" in refused.text
+    assert {row.status for row in await rows(app, Reminder) if row.stage == "weekly_3"} == {
+        "failed"
+    }
+    assert all(invoice.late_fee_minor == 0 for invoice in await rows(app, Invoice))
