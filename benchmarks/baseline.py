@@ -160,7 +160,7 @@ class NaiveBot:
                     days_overdue=(TODAY - row.due_date).days,
                     deadline=TODAY + timedelta(days=14),
                 )
-                text, keyboard = compose_reminder(
+                [text], keyboard = compose_reminder(
                     [item],
                     row.name,
                     Sender(row.business_name, row.pay_link, row.pay_instructions),

@@ -75,6 +75,19 @@ class Notifier:
             chat_id, lambda: self.bot.send_message(chat_id, text, reply_markup=keyboard)
         )
 
+    async def send_parts(
+        self, chat_id: int, parts: list[str], keyboard: InlineKeyboardMarkup | None = None
+    ) -> Delivery:
+        """A message split in parts (past Telegram's 4,096 characters): sent in order, the
+        buttons on the last. Delivered only when every part was; the first part that is
+        not ends it, and its outcome is the message's."""
+        delivery = Delivery(DeliveryStatus.FAILED, error="nothing to send")
+        for index, text in enumerate(parts):
+            delivery = await self.send(chat_id, text, keyboard if index == len(parts) - 1 else None)
+            if not delivery.sent:
+                break
+        return delivery
+
     async def send_document(
         self,
         chat_id: int,

@@ -64,6 +64,7 @@ OWNER_ACTIONS = (
     *(f"set{field}" for field in ("name", "language", "timezone", "currency", "paylink")),
     *(f"set{field}" for field in ("instructions", "hours", "days", "holidays", "ladder")),
     *(f"set{field}" for field in ("ignored", "invitedays")),
+    "setnextstep",
     *(f"set{field}" for field in ("latefee", "interest", "settlement", "earlydiscount")),
     "setiban",  # bank transfers: IBAN, BIC, account holder
     *(f"set{field}" for field in ("country", "compensation")),  # i13c: the law's country

@@ -1,4 +1,10 @@
-"""The reminder a client receives: one invoice, or several combined into one message."""
+"""The reminder a client receives: one invoice, or several combined into one message.
+
+A combined message gives each invoice its own block with everything its stage says
+alone (the notice's wording, its pay-by date, every fee, interest or offer), only
+shorter. A message that would pass Telegram's 4,096 characters is split between blocks
+into several parts; the answer buttons go on the last part.
+"""
 
 from __future__ import annotations
 
@@ -9,43 +15,61 @@ from datetime import date
 from telegram import InlineKeyboardMarkup
 
 from messages.keyboards import combined_answers, invoice_answers
-from messages.render import render
+from messages.render import join_within_limit, render
 
 STAGE_TEMPLATES = {"overdue": "overdue_1"}
+NEXT_STEPS = ("call", "agency", "lawyer", "court", "stopwork")
 
 
 @dataclass(frozen=True)
 class ItemMoney:
     """Charges and offers a reminder states (SPEC §7); all zero/None when none apply."""
 
-    fee_minor: int = 0
+    fee_minor: int = 0  # counted in what is due now
     interest_minor: int = 0
     due_now_minor: int = 0
     interest_since: date | None = None
     interest_percent: str | None = None
-    upcoming_date: date | None = None  # when an announced fee or interest starts
+    # Announced, not counted yet: the fee and the interest that start on these days.
     upcoming_fee_minor: int = 0
+    upcoming_fee_date: date | None = None
     upcoming_interest_percent: str | None = None
+    upcoming_interest_date: date | None = None
     settlement_minor: int = 0
     settlement_percent: str | None = None
     settlement_until: date | None = None
     early_minor: int = 0
     early_percent: str | None = None
-    # i13c (the law of the owner's country): `law` names the country whose legal terms the
+    # The law of the owner's country: `law` names the country whose legal terms the
     # charge lines use, when interest is statutory or compensation applies.
     law: str | None = None
-    compensation_minor: int = 0  # the law's fixed recovery compensation, added
-    upcoming_compensation_minor: int = 0  # announced: added at `upcoming_date`
+    compensation_minor: int = 0  # the law's fixed recovery compensation, counted
+    upcoming_compensation_minor: int = 0  # announced: counts from `upcoming_compensation_date`
+    upcoming_compensation_date: date | None = None
     upcoming_interest_statutory: bool = False  # the announced interest follows the law's rates
     rate_as_of: date | None = None  # statutory interest: the start of the rate's period
     rate_beyond_table: bool = False  # that period is the last the shipped table knows
 
 
 @dataclass(frozen=True)
+class StageContext:
+    """Where the stage stands on the invoice's ladder, for what the text says comes next."""
+
+    # Among the ladder's weekly stages: "first", "middle", "last" or "only"; else None.
+    weekly_position: str | None = None
+    next_name: str | None = None  # the stage after this one on the invoice's ladder
+    next_kind: str | None = None  # its kind (firm, formal, …)
+    next_date: date | None = None
+    next_step: str = "call"  # the owner's chosen step after the notices (NEXT_STEPS)
+    # The final notice cites the formal notice's pay-by date that passed unpaid.
+    formal_deadline: date | None = None
+
+
+@dataclass(frozen=True)
 class ReminderItem:
     invoice_id: int
     number: int
-    amount_minor: int  # what is still owed
+    amount_minor: int  # what is still owed of the invoice amount
     currency: str
     description: str
     due_date: date
@@ -56,15 +80,21 @@ class ReminderItem:
     instalment: InstalmentInfo | None = None
     pay_link: str | None = None  # this invoice's own link; the sender's default otherwise
     money: ItemMoney = field(default_factory=ItemMoney)
+    context: StageContext = field(default_factory=StageContext)
+    # The stage's kind, from its name: repeatable stages share their kind's text
+    # (weekly_4 reads like weekly_1).
+    kind: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            head, _, tail = self.stage.rpartition("_")
+            object.__setattr__(self, "kind", head if head and tail.isdigit() else self.stage)
 
     @property
     def template(self) -> str:
         if self.instalment is not None:
             return "instalment_heads_up" if self.stage.endswith("heads_up") else "instalment_due"
-        # Repeatable stages share their kind's text: weekly_4 reads like weekly_1.
-        head, _, tail = self.stage.rpartition("_")
-        kind = head if head and tail.isdigit() else self.stage
-        return STAGE_TEMPLATES.get(kind, kind)
+        return STAGE_TEMPLATES.get(self.kind, self.kind)
 
 
 @dataclass(frozen=True)
@@ -84,16 +114,29 @@ class Sender:
 
 def compose_reminder(
     items: Sequence[ReminderItem], client_name: str, sender: Sender, locale: str
-) -> tuple[str, InlineKeyboardMarkup]:
-    text = render(
-        "client/reminder",
-        locale,
-        items=list(items),
-        client_name=client_name,
-        business_name=sender.business_name,
-        pay_link=sender.pay_link,
-        pay_instructions=sender.pay_instructions,
-    )
+) -> tuple[list[str], InlineKeyboardMarkup]:
+    """The message's parts (one unless it would pass 4,096 characters) and its buttons."""
+    common = {
+        "client_name": client_name,
+        "business_name": sender.business_name,
+        "pay_link": sender.pay_link,
+        "pay_instructions": sender.pay_instructions,
+        "count": len(items),
+    }
+    # Each block is rendered (and checked against the limit) on its own, so the parts can
+    # be cut between blocks without breaking a line or an HTML tag.
+    if len(items) == 1:
+        blocks = [render("client/reminder", locale, item=items[0], **common)]
+    else:
+        blocks = [
+            render("client/reminder_intro", locale, **common),
+            *(render("client/reminder_item", locale, item=item, **common) for item in items),
+            render("client/reminder_options", locale, **common),
+        ]
+    if sender.pay_instructions:
+        blocks.append(render("client/reminder_pay", locale, **common))
+    blocks.append(render("client/reminder_signature", locale, **common))
+    parts = join_within_limit(blocks, separator="\n\n")
     if len(items) == 1:
         keyboard = invoice_answers(
             items[0].invoice_id, locale, items[0].pay_link or sender.pay_link
@@ -103,4 +146,4 @@ def compose_reminder(
             [(item.invoice_id, item.number, item.pay_link or sender.pay_link) for item in items],
             locale,
         )
-    return text, keyboard
+    return parts, keyboard

@@ -151,22 +151,6 @@ class Invoices:
         result = await self.session.exec(query.order_by(col(Invoice.due_date), col(Invoice.number)))
         return result.all()
 
-    async def open_balances(self, owner_id: int) -> dict[int, dict[str, tuple[int, int]]]:
-        """client id → currency → (open invoices, amount still owed in minor units)."""
-        outstanding = func.sum(col(Invoice.amount_minor) - col(Invoice.paid_minor))
-        result = await self.session.exec(
-            select(Invoice.client_id, Invoice.currency, func.count(), outstanding)
-            .where(
-                Invoice.owner_id == owner_id,
-                col(Invoice.status).not_in([str(status) for status in CLOSED_STATUSES]),
-            )
-            .group_by(col(Invoice.client_id), col(Invoice.currency))
-        )
-        balances: dict[int, dict[str, tuple[int, int]]] = {}
-        for client_id, currency, count, owed in result.all():
-            balances.setdefault(client_id, {})[currency] = (int(count), int(owed or 0))
-        return balances
-
 
 def _all_at_once(statement: Insert) -> Insert:
     """One INSERT for all rows: the ORM would otherwise leave out a row's NULL columns

@@ -51,6 +51,8 @@ class Owner(SQLModel, table=True):
     country: str | None = Field(default=None, max_length=2)
     interest_statutory: bool = False  # interest at the country's statutory rate
     compensation: bool = False  # add the law's fixed compensation at the late-fee stage
+    # What formal and final notices say happens after their deadline (/settings nextstep).
+    next_step: str = Field(default="call", max_length=16)
     next_client_number: int = 1
     next_invoice_number: int = 1
     created_at: datetime = Field(sa_column=_utc())
@@ -133,6 +135,8 @@ class Invoice(SQLModel, table=True):
     promised_for: date | None = None
     # Charges, applied by the engine as the ladder reaches them and kept for the books.
     late_fee_minor: int = Field(default=0, sa_type=BigInteger)
+    # The day an announced fee starts to count; None: counts at once (older or imported fees).
+    late_fee_from: date | None = None
     interest_since: date | None = None
     interest_percent: str | None = Field(default=None, max_length=20)
     interest_frozen_minor: int = Field(default=0, sa_type=BigInteger)
@@ -141,8 +145,10 @@ class Invoice(SQLModel, table=True):
     # Statutory interest: the country whose rate table the interest follows (the rate then
     # changes by period); None for a fixed `interest_percent`.
     interest_law: str | None = Field(default=None, max_length=2)
-    # The law's fixed recovery compensation, once added (in the invoice's currency).
+    # The law's fixed recovery compensation, once announced (in the invoice's currency),
+    # and the day it starts to count, as the reminder announcing it said.
     compensation_minor: int = Field(default=0, sa_type=BigInteger)
+    compensation_from: date | None = None
     created_at: datetime = Field(sa_column=_utc())
     closed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 

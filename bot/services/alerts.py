@@ -9,6 +9,7 @@ from typing import Any
 
 from bot import metrics
 from bot.db.tables import Client, Invoice, Owner
+from bot.domain.charges import Charges
 from bot.domain.escalation import collection_estimate
 from bot.notify import Delivery
 from bot.services.deps import Deps
@@ -22,11 +23,10 @@ def stage_label(stage: str, locale: str) -> str:
     return render("owner/stage_name", locale, stage=stage)
 
 
-def invoice_brief(invoice: Invoice) -> dict[str, Any]:
+def invoice_brief(invoice: Invoice, owed: Charges) -> dict[str, Any]:
     return {
         "number": invoice.number,
-        # Amount and late fee less payments; interest accrues daily and shows on the card.
-        "outstanding_minor": invoice.amount_minor + invoice.late_fee_minor - invoice.paid_minor,
+        "outstanding_minor": owed.due_now_minor,
         "currency": invoice.currency,
         "due_date": invoice.due_date,
     }
@@ -46,16 +46,18 @@ class Alert:
         owner: Owner,
         client: Client,
         invoice: Invoice,
+        owed: Charges,
         template: str,
         buttons: Sequence[str] = ("card",),
         **data: Any,
     ) -> Alert:
+        """`owed`: what is owed on the invoice today (bot.services.money.charges_for)."""
         assert invoice.id is not None
         return cls(
             owner.telegram_user_id,
             owner.locale,
             template,
-            {"client_name": client.name, "invoice": invoice_brief(invoice), **data},
+            {"client_name": client.name, "invoice": invoice_brief(invoice, owed), **data},
             tuple((action, invoice.number) for action in buttons),
         )
 
@@ -80,19 +82,20 @@ class Alert:
         owner: Owner,
         client: Client,
         invoice: Invoice,
+        owed: Charges,
         stage: str,
-        days_overdue: int,
-        due_now_minor: int,
+        **data: Any,
     ) -> Alert:
-        estimate = collection_estimate(due_now_minor)
+        """+30 / +60 / +90 went out: what was sent, with what, and what comes next."""
         return cls.about_invoice(
             owner,
             client,
             invoice,
+            owed,
             f"owner/alerts/{stage}",
             ("pause", "card"),
-            estimate=estimate,
-            days_overdue=days_overdue,
+            estimate=collection_estimate(owed.due_now_minor),
+            **data,
         )
 
 

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import Clients, EventLog, Invoices, Owners
 from bot.db.tables import Client, Dispute, Instalment, Invoice, Owner, Plan, Promise
+from bot.domain.charges import Charges
 from bot.domain.dates import DateError, parse_date
 from bot.domain.plans import (
     PLAN_COUNTS,
@@ -29,7 +30,7 @@ from bot.services.alerts import Alert, AlertSender
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import invoice_view
-from bot.services.money import charges_for
+from bot.services.money import charges_for, charges_of
 from bot.services.plans import proposed_plan
 from bot.services.promises import resolve_promise
 from bot.services.schedule import active_plan, replan, timezone_for, unpaid_instalments
@@ -68,20 +69,16 @@ def _answer(
     invoice: Invoice,
     owner: Owner,
     client: Client,
+    owed: Charges,
     *,
     repeated: bool = False,
-    due_now: int | None = None,
     **extra: object,
 ) -> Answer:
     return Answer(
         invoice_id=invoice.id or 0,
         number=invoice.number,
         currency=invoice.currency,
-        remaining_minor=(
-            due_now
-            if due_now is not None
-            else invoice.amount_minor + invoice.late_fee_minor - invoice.paid_minor
-        ),
+        remaining_minor=owed.due_now_minor,
         business_name=owner.business_name,
         pay_link=invoice.pay_link or owner.pay_link,
         pay_instructions=owner.pay_instructions,
@@ -101,15 +98,15 @@ class AnswerService:
     async def look(self, invoice_id: int, chat_id: int) -> Answer:
         """The invoice behind a button (Pay now, More, a sub-menu), checked, nothing changed."""
         async with self.deps.sessions() as session:
-            invoice, client, owner = await self._load(session, invoice_id, chat_id)
-            return _answer(invoice, owner, client)
+            invoice, client, owner, owed = await self._load(session, invoice_id, chat_id, self.deps)
+            return _answer(invoice, owner, client, owed)
 
     async def check_choice(self, invoice_id: int, chat_id: int, choice: str) -> Answer:
         """Before showing a sub-menu (dates, plans, reasons): is this choice still possible?"""
         async with self.deps.sessions() as session:
-            invoice, client, owner = await self._load(session, invoice_id, chat_id)
+            invoice, client, owner, owed = await self._load(session, invoice_id, chat_id, self.deps)
             repeated = self._check_state(invoice, choice)
-            return _answer(invoice, owner, client, repeated=repeated)
+            return _answer(invoice, owner, client, owed, repeated=repeated)
 
     async def open_invoices(self, chat_id: int) -> list[tuple[InvoiceView, Answer]]:
         """A client's own open invoices, across every business they are connected with."""
@@ -118,18 +115,23 @@ class AnswerService:
             for client in await Clients(session).for_chat(chat_id):
                 owner = await Owners(session).get(client.owner_id)
                 assert owner is not None and client.id is not None
-                for invoice in await Invoices(session).open_for_client(client.id):
-                    found.append((invoice_view(invoice, client), _answer(invoice, owner, client)))
+                invoices = await Invoices(session).open_for_client(client.id)
+                today = local_today(self.deps.clock.now(), timezone_for(client, owner))
+                owed_on = await charges_of(session, invoices, today)
+                for invoice in invoices:
+                    owed = owed_on[invoice.id or 0]
+                    found.append(
+                        (invoice_view(invoice, client, owed), _answer(invoice, owner, client, owed))
+                    )
         return found
 
     # --- answering --------------------------------------------------------------------------
     async def claim_paid(self, invoice_id: int, chat_id: int) -> Answer:
         async with self.deps.sessions() as session, session.begin():
-            invoice, client, owner = await self._load(session, invoice_id, chat_id)
+            invoice, client, owner, owed = await self._load(session, invoice_id, chat_id, self.deps)
             if self._check_state(invoice, "paid"):
-                return _answer(invoice, owner, client, repeated=True)
-            today = local_today(self.deps.clock.now(), timezone_for(client, owner))
-            claimed = (await charges_for(session, invoice, today)).due_now_minor
+                return _answer(invoice, owner, client, owed, repeated=True)
+            claimed = owed.due_now_minor
             if invoice.status == InvoiceStatus.IN_PLAN:
                 found = await active_plan(session, invoice_id)
                 if found is not None:
@@ -147,11 +149,12 @@ class AnswerService:
                 owner,
                 client,
                 invoice,
+                owed,
                 "owner/alerts/payment_claimed",
                 ("confirm", "notrecv"),
                 claimed_minor=claimed,
             )
-            answer = _answer(invoice, owner, client)
+            answer = _answer(invoice, owner, client, owed)
         await self.alerts.send(alert)
         return answer
 
@@ -160,10 +163,10 @@ class AnswerService:
     ) -> Answer:
         """Pay later: a preset number of days, or a date the client typed."""
         async with self.deps.sessions() as session, session.begin():
-            invoice, client, owner = await self._load(session, invoice_id, chat_id)
+            invoice, client, owner, owed = await self._load(session, invoice_id, chat_id, self.deps)
             if self._check_state(invoice, "later"):
                 return _answer(
-                    invoice, owner, client, repeated=True, promised_for=invoice.promised_for
+                    invoice, owner, client, owed, repeated=True, promised_for=invoice.promised_for
                 )
             today = local_today(self.deps.clock.now(), timezone_for(client, owner))
             try:
@@ -196,23 +199,33 @@ class AnswerService:
             )
             await replan(session, invoice, client, owner, self.deps.clock.now())
             alert = Alert.about_invoice(
-                owner, client, invoice, "owner/alerts/promise_made", ("card",), promised_for=day
+                owner,
+                client,
+                invoice,
+                owed,
+                "owner/alerts/promise_made",
+                ("card",),
+                promised_for=day,
             )
-            answer = _answer(invoice, owner, client, promised_for=day)
+            answer = _answer(invoice, owner, client, owed, promised_for=day)
         await self.alerts.send(alert)
         return answer
 
     async def propose_plan(self, invoice_id: int, chat_id: int, kind: str) -> Answer:
         """A plan: 2, 3, 4 or 6 monthly instalments, or half now and the rest later."""
         async with self.deps.sessions() as session, session.begin():
-            invoice, client, owner = await self._load(session, invoice_id, chat_id)
+            invoice, client, owner, owed = await self._load(session, invoice_id, chat_id, self.deps)
             if self._check_state(invoice, "plan"):
                 found = await proposed_plan(session, invoice_id)
                 return _answer(
-                    invoice, owner, client, repeated=True, parts=_parts(found[1] if found else [])
+                    invoice,
+                    owner,
+                    client,
+                    owed,
+                    repeated=True,
+                    parts=_parts(found[1] if found else []),
                 )
             today = local_today(self.deps.clock.now(), timezone_for(client, owner))
-            owed = await charges_for(session, invoice, today)
             remaining = owed.due_now_minor
             if kind == "part":
                 planned = part_now_plan(remaining, today)
@@ -250,11 +263,12 @@ class AnswerService:
                 owner,
                 client,
                 invoice,
+                owed,
                 "owner/alerts/plan_proposed",
                 ("accept", "decline"),
                 parts=parts,
             )
-            answer = _answer(invoice, owner, client, parts=parts)
+            answer = _answer(invoice, owner, client, owed, parts=parts)
         await self.alerts.send(alert)
         return answer
 
@@ -263,9 +277,9 @@ class AnswerService:
             raise Refused("stale")
         details = one_line(details)[:MAX_DETAILS]
         async with self.deps.sessions() as session, session.begin():
-            invoice, client, owner = await self._load(session, invoice_id, chat_id)
+            invoice, client, owner, owed = await self._load(session, invoice_id, chat_id, self.deps)
             if self._check_state(invoice, "problem"):
-                return _answer(invoice, owner, client, repeated=True)
+                return _answer(invoice, owner, client, owed, repeated=True)
             session.add(
                 Dispute(
                     invoice_id=invoice_id,
@@ -282,12 +296,13 @@ class AnswerService:
                 owner,
                 client,
                 invoice,
+                owed,
                 "owner/alerts/dispute",
                 ("resolve", "adjust", "cancelinv"),
                 reason=reason,
                 details=details,
             )
-            answer = _answer(invoice, owner, client)
+            answer = _answer(invoice, owner, client, owed)
         await self.alerts.send(alert)
         return answer
 
@@ -322,8 +337,9 @@ class AnswerService:
 
     @staticmethod
     async def _load(
-        session: AsyncSession, invoice_id: int, chat_id: int
-    ) -> tuple[Invoice, Client, Owner]:
+        session: AsyncSession, invoice_id: int, chat_id: int, deps: Deps
+    ) -> tuple[Invoice, Client, Owner, Charges]:
+        """The invoice behind a button, checked, with what is owed on it today."""
         invoice = await session.get(Invoice, invoice_id)
         client = await session.get(Client, invoice.client_id) if invoice else None
         if invoice is None or client is None or client.chat_id != chat_id:
@@ -332,7 +348,8 @@ class AnswerService:
             raise Refused(f"state_{invoice.status}")
         owner = await Owners(session).get(invoice.owner_id)
         assert owner is not None
-        return invoice, client, owner
+        today = local_today(deps.clock.now(), timezone_for(client, owner))
+        return invoice, client, owner, await charges_for(session, invoice, today)
 
 
 def _parts(rows: list[Instalment]) -> tuple[PlannedPart, ...]:

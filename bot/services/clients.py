@@ -6,7 +6,7 @@ import logging
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.db.repositories import Clients, EventLog, Invites, Invoices, Owners
+from bot.db.repositories import Clients, EventLog, Invites, Owners
 from bot.db.tables import Client, Invite, Owner
 from bot.domain.invites import (
     INVITE_LIFETIME,
@@ -20,6 +20,7 @@ from bot.domain.sendtime import local_today
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.history import client_history
+from bot.services.money import open_balances
 from bot.services.owners import owner_transaction, owner_view
 from bot.services.promises import promise_record
 from bot.services.schedule import reschedule_client
@@ -111,7 +112,7 @@ class ClientService:
         async with owner_transaction(self.deps, owner_user_id, owner_display) as (session, owner):
             assert owner.id is not None
             clients = await Clients(session).for_owner(owner.id)
-            balances = await Invoices(session).open_balances(owner.id)
+            balances = await open_balances(session, owner, clients, self.deps.clock.now())
         summaries = []
         for client in clients:
             assert client.id is not None
@@ -205,7 +206,8 @@ class ClientService:
                 raise Refused("ambiguous_client", name=ref, names=[c.name for c in matches])
             client = matches[0]
             assert client.id is not None
-            per_currency = (await Invoices(session).open_balances(owner.id)).get(client.id, {})
+            balances = await open_balances(session, owner, [client], self.deps.clock.now())
+            per_currency = balances.get(client.id, {})
             kept, broken = await promise_record(session, client.id)
             today = local_today(self.deps.clock.now(), owner.timezone)
             history = await client_history(session, client, owner, today)

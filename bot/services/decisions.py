@@ -135,8 +135,8 @@ class DecisionService:
                 new_minor=amount,
                 currency=invoice.currency,
             )
-            note = self._note(
-                client, owner, "client/decision_adjusted", invoice, amount_minor=amount
+            note = await self._note(
+                session, client, owner, "client/decision_adjusted", invoice, amount_minor=amount
             )
             if note is not None:
                 owed = await charges_for(session, invoice, client_today(now, client, owner))
@@ -207,15 +207,23 @@ class DecisionService:
             invoice.previous_status = None
             invoice.claimed_minor = None
             await replan(session, invoice, client, owner, now)
-        return self._note(
-            client, owner, "client/decision_confirmed", invoice, amount_minor=amount, closed=closed
+        return await self._note(
+            session,
+            client,
+            owner,
+            "client/decision_confirmed",
+            invoice,
+            amount_minor=amount,
+            closed=closed,
         )
 
     async def _notrecv(
         self, session: AsyncSession, owner: Owner, invoice: Invoice, client: Client, now: datetime
     ) -> _Message | None:
         await resume_invoice(session, self.deps, owner, client, invoice, "claim_not_received")
-        return self._note(client, owner, "client/decision_not_received", invoice, buttons=True)
+        return await self._note(
+            session, client, owner, "client/decision_not_received", invoice, buttons=True
+        )
 
     async def _accept(
         self, session: AsyncSession, owner: Owner, invoice: Invoice, client: Client, now: datetime
@@ -236,7 +244,9 @@ class DecisionService:
             {"seq": i.seq, "amount_minor": i.amount_minor, "due_date": i.due_date}
             for i in instalments
         ]
-        return self._note(client, owner, "client/decision_plan_accepted", invoice, parts=parts)
+        return await self._note(
+            session, client, owner, "client/decision_plan_accepted", invoice, parts=parts
+        )
 
     async def _decline(
         self, session: AsyncSession, owner: Owner, invoice: Invoice, client: Client, now: datetime
@@ -244,7 +254,9 @@ class DecisionService:
         await end_plan(session, invoice.id or 0, "declined", now)
         self._resume_interest(invoice, client, owner, now)
         await resume_invoice(session, self.deps, owner, client, invoice, "plan_declined")
-        return self._note(client, owner, "client/decision_plan_declined", invoice, buttons=True)
+        return await self._note(
+            session, client, owner, "client/decision_plan_declined", invoice, buttons=True
+        )
 
     async def _endplan(
         self, session: AsyncSession, owner: Owner, invoice: Invoice, client: Client, now: datetime
@@ -253,14 +265,16 @@ class DecisionService:
         self._resume_interest(invoice, client, owner, now)
         invoice.previous_status = InvoiceStatus.OPEN
         await resume_invoice(session, self.deps, owner, client, invoice, "plan_ended")
-        return self._note(client, owner, "client/decision_plan_ended", invoice, buttons=True)
+        return await self._note(
+            session, client, owner, "client/decision_plan_ended", invoice, buttons=True
+        )
 
     async def _resolve(
         self, session: AsyncSession, owner: Owner, invoice: Invoice, client: Client, now: datetime
     ) -> _Message | None:
         await self._close_dispute(session, invoice.id or 0, "resolved", now)
         await resume_invoice(session, self.deps, owner, client, invoice, "dispute_resolved")
-        return self._note(client, owner, "client/decision_resolved", invoice)
+        return await self._note(session, client, owner, "client/decision_resolved", invoice)
 
     async def _cancelinv(
         self, session: AsyncSession, owner: Owner, invoice: Invoice, client: Client, now: datetime
@@ -272,7 +286,7 @@ class DecisionService:
         invoice.next_reminder_at = None
         invoice.previous_status = None
         session.add(invoice)
-        return self._note(client, owner, "client/decision_cancelled", invoice)
+        return await self._note(session, client, owner, "client/decision_cancelled", invoice)
 
     @staticmethod
     def _resume_interest(invoice: Invoice, client: Client, owner: Owner, now: datetime) -> None:
@@ -296,8 +310,9 @@ class DecisionService:
             dispute.resolved_at = now
             session.add(dispute)
 
-    @staticmethod
-    def _note(
+    async def _note(
+        self,
+        session: AsyncSession,
         client: Client,
         owner: Owner,
         template: str,
@@ -315,7 +330,11 @@ class DecisionService:
             {
                 "number": invoice.number,
                 "currency": invoice.currency,
-                "remaining_minor": invoice.amount_minor - invoice.paid_minor,
+                "remaining_minor": (
+                    await charges_for(
+                        session, invoice, client_today(self.deps.clock.now(), client, owner)
+                    )
+                ).due_now_minor,
                 "business_name": owner.business_name,
                 **data,
             },

@@ -57,17 +57,9 @@ log = logging.getLogger(__name__)
 LISTS = ("open", "overdue", "all")
 
 
-def invoice_view(invoice: Invoice, client: Client, owed: Charges | None = None) -> InvoiceView:
-    """The invoice as the owner sees it; `owed` adds fee and interest as of a day."""
+def invoice_view(invoice: Invoice, client: Client, owed: Charges) -> InvoiceView:
+    """The invoice as the owner sees it, with what is owed on it (bot.services.money)."""
     assert invoice.id is not None
-    if owed is None:
-        owed = Charges(
-            invoice.amount_minor,
-            invoice.paid_minor,
-            invoice.late_fee_minor,
-            0,
-            invoice.compensation_minor,  # i13c
-        )
     return InvoiceView(
         id=invoice.id,
         number=invoice.number,
@@ -125,6 +117,13 @@ async def load_invoice(session: AsyncSession, owner: Owner, number: int) -> tupl
 class InvoiceService:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
+
+    async def _owed(
+        self, session: AsyncSession, invoice: Invoice, client: Client, owner: Owner
+    ) -> Charges:
+        return await charges_for(
+            session, invoice, client_today(self.deps.clock.now(), client, owner)
+        )
 
     def _today(self, owner: Owner) -> date:
         return local_today(self.deps.clock.now(), owner.timezone)
@@ -280,7 +279,12 @@ class InvoiceService:
             for stage, day in planned_dates(ladder_for(owner), due)
             if day >= today
         )
-        return NewInvoice(invoice_view(invoice, client), plan, timezone_for(client, owner), upfront)
+        return NewInvoice(
+            invoice_view(invoice, client, await self._owed(session, invoice, client, owner)),
+            plan,
+            timezone_for(client, owner),
+            upfront,
+        )
 
     # --- reading -------------------------------------------------------------------------
     async def list(self, owner_user_id: int, display: str, which: str) -> list[InvoiceView]:
@@ -396,7 +400,7 @@ class InvoiceService:
             EventLog(session).about(
                 invoice, "paused", self.deps.clock.now(), until=until.isoformat() if until else None
             )
-            return invoice_view(invoice, client)
+            return invoice_view(invoice, client, await self._owed(session, invoice, client, owner))
 
     async def resume(self, owner_user_id: int, display: str, number_text: str) -> InvoiceView:
         number = parse_invoice_number(number_text)
@@ -405,7 +409,7 @@ class InvoiceService:
             if invoice.status != InvoiceStatus.PAUSED:
                 raise Refused("not_paused", number=number, status=invoice.status)
             await resume_invoice(session, self.deps, owner, client, invoice, "resumed")
-            return invoice_view(invoice, client)
+            return invoice_view(invoice, client, await self._owed(session, invoice, client, owner))
 
     async def close(
         self, owner_user_id: int, display: str, number_text: str, status: InvoiceStatus
@@ -421,7 +425,7 @@ class InvoiceService:
             invoice.next_reminder_at = None
             session.add(invoice)
             EventLog(session).about(invoice, str(status), self.deps.clock.now())
-            return invoice_view(invoice, client)
+            return invoice_view(invoice, client, await self._owed(session, invoice, client, owner))
 
 
 def _require_open(invoice: Invoice) -> None:

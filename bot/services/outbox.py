@@ -28,12 +28,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.db.repositories import EventLog, Reminders, StageRow
 from bot.db.session import is_postgresql
 from bot.db.tables import Client, Invoice, Owner, Payment, Reminder
-from bot.domain.ladder import ESCALATION_STAGES, Stage, current_stage, due_now
+from bot.domain.charges import Charges
+from bot.domain.ladder import ESCALATION_STAGES, Stage, current_stage, due_now, stage_named
 from bot.domain.sendtime import local_today, next_send_moment, start_of_local_day
 from bot.domain.states import InvoiceStatus
 from bot.notify import Delivery, DeliveryStatus
 from bot.services.alerts import Alert, stage_label
-from bot.services.charging import stage_money
+from bot.services.charging import apply_announced, stage_money
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import resume_invoice
@@ -50,7 +51,8 @@ from bot.services.schedule import (
     timezone_for,
     window_for,
 )
-from messages.reminders import InstalmentInfo, ItemMoney
+from bot.services.stage_context import NOTICE_DAYS, stage_context
+from messages.reminders import InstalmentInfo, ItemMoney, StageContext
 
 Row = TypeVar("Row", Invoice, Client)
 
@@ -72,6 +74,9 @@ class Claim:
     stage: Stage
     instalment: InstalmentInfo | None = None
     money: ItemMoney = field(default_factory=ItemMoney)
+    # What is owed today, as the reminder states it (bot.domain.owed, read when claiming).
+    owed: Charges = field(default_factory=lambda: Charges(0, 0, 0, 0))
+    context: StageContext = field(default_factory=StageContext)
     # The stages done before this one (skipped ones included), as read when claiming, so
     # recording needs not read them again; None: recording reads them.
     done_before: frozenset[str] | None = None
@@ -287,9 +292,8 @@ class ReminderOutbox:
                 await taker.take(invoice, existing.get(due.stage.name), due.stage, client.chat_id)
                 invoice.next_reminder_at = None  # in flight; set again once the send is recorded
                 session.add(invoice)
-                money = await stage_money(
+                money, owed = await stage_money(
                     session,
-                    self.deps,
                     owner,
                     invoice,
                     due.stage,
@@ -303,6 +307,10 @@ class ReminderOutbox:
                         due.stage,
                         await self.instalment(session, invoice, due.stage),
                         money,
+                        owed,
+                        await stage_context(
+                            session, owner, invoice, due.stage, ladder, timezone_for(client, owner)
+                        ),
                         frozenset(done | {s.name for s in due.skipped}),
                     )
                 )
@@ -364,8 +372,17 @@ class ReminderOutbox:
                 await taker.take(invoice, rows.get(earlier.name), earlier, None)
         await taker.take(invoice, rows.get(stage.name), stage, client.chat_id)
         await taker.insert()
-        money = await stage_money(session, self.deps, owner, invoice, stage, ladder, today)
-        claim = Claim(invoice, stage, await self.instalment(session, invoice, stage), money)
+        money, owed = await stage_money(session, owner, invoice, stage, ladder, today)
+        claim = Claim(
+            invoice,
+            stage,
+            await self.instalment(session, invoice, stage),
+            money,
+            owed,
+            await stage_context(
+                session, owner, invoice, stage, ladder, timezone_for(client, owner)
+            ),
+        )
         batch = ClientBatch(client, owner, [claim], client.last_reminded_at)
         client.last_reminded_at = now
         invoice.next_reminder_at = None
@@ -406,6 +423,8 @@ class ReminderOutbox:
                 if status == SendStatus.SENT:
                     row.sent_at = now
                     invoice.unanswered_reminders += 1
+                    # Delivered: what it announced is now on the invoice, as it said.
+                    apply_announced(session, invoice, claim.money, now)
                 session.add(row)
                 events.append(
                     EventLog.entry_about(
@@ -416,14 +435,17 @@ class ReminderOutbox:
                         error=row.last_error,
                     )
                 )
-                alerts += self._alerts_after(owner, client, invoice, claim, row, today)
+                together = [other.invoice.number for other in batch.claims if other is not claim]
+                ladder = await invoice_ladder(session, invoice, owner)
+                alerts += self._alerts_after(
+                    owner, client, invoice, claim, row, today, together, ladder
+                )
                 if claim.done_before is None:
                     done = recorded_stages(done_rows[invoice.id or 0])
                 else:
                     # A stage that may go out again (a retry) is not done; anything else is.
                     own = {claim.stage.name} if status not in REUSABLE else set()
                     done = set(claim.done_before) | own
-                ladder = await invoice_ladder(session, invoice, owner)
                 invoice.next_reminder_at = self._next_look(
                     invoice, row, client, owner, done, now, ladder
                 )
@@ -505,15 +527,25 @@ class ReminderOutbox:
 
     @staticmethod
     def _alerts_after(
-        owner: Owner, client: Client, invoice: Invoice, claim: Claim, row: Reminder, today: date
+        owner: Owner,
+        client: Client,
+        invoice: Invoice,
+        claim: Claim,
+        row: Reminder,
+        today: date,
+        together: list[int],
+        ladder: Sequence[Stage],
     ) -> list[Alert]:
+        """What the owner hears of this stage's send: what failed, or what went out."""
         stage = claim.stage.name
+        owed = claim.owed
         if row.status == SendStatus.FAILED:
             return [
                 Alert.about_invoice(
                     owner,
                     client,
                     invoice,
+                    owed,
                     "owner/alerts/send_failed",
                     stage=stage_label(stage, owner.locale),
                     error=row.last_error or "",
@@ -525,6 +557,7 @@ class ReminderOutbox:
                     owner,
                     client,
                     invoice,
+                    owed,
                     "owner/alerts/send_unknown",
                     stage=stage_label(stage, owner.locale),
                     reason="timeout",
@@ -534,10 +567,23 @@ class ReminderOutbox:
             return []
         alerts = []
         if stage in ESCALATION_STAGES:
-            days_overdue = (today - invoice.due_date).days
-            due_now_minor = claim.money.due_now_minor or invoice.amount_minor - invoice.paid_minor
+            following = claim.context.next_kind and stage_named(
+                ladder, claim.context.next_name or ""
+            )
             alerts.append(
-                Alert.escalation(owner, client, invoice, stage, days_overdue, due_now_minor)
+                Alert.escalation(
+                    owner,
+                    client,
+                    invoice,
+                    owed,
+                    stage,
+                    days_overdue=(today - invoice.due_date).days,
+                    deadline=today + timedelta(days=NOTICE_DAYS),
+                    next_stage=stage_label(following.name, owner.locale) if following else None,
+                    next_date=claim.context.next_date,
+                    next_step=owner.next_step,
+                    together=[f"#{number}" for number in together],
+                )
             )
         if invoice.unanswered_reminders == owner.ignored_alert_after:
             alerts.append(
@@ -545,6 +591,7 @@ class ReminderOutbox:
                     owner,
                     client,
                     invoice,
+                    owed,
                     "owner/alerts/ignored",
                     ("pause", "card"),
                     count=owner.ignored_alert_after,

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.db.repositories import Invoices
-from bot.db.tables import Client, Invoice, Owner
-from bot.domain.ladder import planned_dates
+from bot.db.tables import Client, Invoice, Owner, Payment
+from bot.domain.ladder import Stage, planned_dates, stage_kind, stage_named
+from bot.domain.schedule import SendWindow
 from bot.domain.sendtime import stage_send_moment, start_of_local_day
 from bot.services.deps import Deps
 from bot.services.errors import Refused
+from bot.services.money import charges_with
 from bot.services.schedule import ladder_for, timezone_for, window_for
-from messages.reminders import ReminderItem, Sender, compose_reminder
+from bot.services.stage_context import NOTICE_DAYS, weekly_position
+from messages.reminders import ItemMoney, ReminderItem, Sender, StageContext, compose_reminder
 from messages.render import plain
-
-NOTICE_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,12 @@ async def preview_invoice(deps: Deps, number: int, owner_user_id: int | None) ->
             raise Refused("unknown_invoice", number=number)
         client = await session.get(Client, invoice.client_id)
         assert client is not None
-    return plan_messages(owner, client, invoice)
+        payments = (
+            await session.exec(
+                select(Payment).where(Payment.invoice_id == invoice.id).order_by(col(Payment.id))
+            )
+        ).all()
+    return plan_messages(owner, client, invoice, payments)
 
 
 def hypothetical(deps: Deps, amount_minor: int, currency: str, due: date) -> list[PreviewStep]:
@@ -80,29 +87,64 @@ def hypothetical(deps: Deps, amount_minor: int, currency: str, due: date) -> lis
     return plan_messages(owner, client, invoice)
 
 
-def plan_messages(owner: Owner, client: Client, invoice: Invoice) -> list[PreviewStep]:
+def plan_messages(
+    owner: Owner, client: Client, invoice: Invoice, payments: Sequence[Payment] = ()
+) -> list[PreviewStep]:
+    """Each stage's message as it would read on its day, with what is owed then (the
+    charges already on the invoice; charges not yet announced are not foreseen)."""
     timezone, window = timezone_for(client, owner), window_for(owner)
     steps = []
-    for stage, day in planned_dates(ladder_for(owner), invoice.due_date):
+    ladder = ladder_for(owner)
+    for stage, day in planned_dates(ladder, invoice.due_date):
         send_at = stage_send_moment(day, timezone, window, start_of_local_day(day, timezone))
         local_day = send_at.date()
+        owed = charges_with(invoice, payments, local_day)
+        following = ladder[ladder.index(stage) + 1] if stage != ladder[-1] else None
         item = ReminderItem(
             invoice_id=invoice.id or 0,
             number=invoice.number,
-            amount_minor=invoice.amount_minor - invoice.paid_minor,
+            amount_minor=owed.principal_minor,
             currency=invoice.currency,
             description=invoice.description,
             due_date=invoice.due_date,
             stage=stage.name,
             days_overdue=(local_day - invoice.due_date).days,
             deadline=local_day + timedelta(days=NOTICE_DAYS),
+            money=ItemMoney(
+                fee_minor=owed.fee_minor,
+                interest_minor=owed.interest_minor,
+                due_now_minor=owed.due_now_minor,
+                interest_since=invoice.interest_since if owed.interest_minor else None,
+                interest_percent=invoice.interest_percent if owed.interest_minor else None,
+            ),
+            context=StageContext(
+                weekly_position=weekly_position(stage, ladder),
+                next_name=following.name if following else None,
+                next_kind=stage_kind(following.name) if following else None,
+                next_date=following.date_for(invoice.due_date) if following else None,
+                next_step=owner.next_step,
+                formal_deadline=_formal_deadline(ladder, invoice.due_date, timezone, window),
+            ),
         )
-        text, keyboard = compose_reminder(
+        parts, keyboard = compose_reminder(
             [item],
             client.name,
             Sender(owner.business_name, owner.pay_link, owner.pay_instructions),
             client.locale or owner.locale,
         )
         labels = tuple(b.text for row in keyboard.inline_keyboard for b in row)
+        text = "\n\n".join(parts)
         steps.append(PreviewStep(stage.name, send_at.astimezone(ZoneInfo(timezone)), text, labels))
     return steps
+
+
+def _formal_deadline(
+    ladder: Sequence[Stage], due: date, timezone: str, window: SendWindow
+) -> date | None:
+    """The pay-by date the formal notice would give, if the ladder has one."""
+    formal = stage_named(ladder, "formal")
+    if formal is None:
+        return None
+    day = formal.date_for(due)
+    sent = stage_send_moment(day, timezone, window, start_of_local_day(day, timezone))
+    return sent.date() + timedelta(days=NOTICE_DAYS)

@@ -15,7 +15,8 @@ can be sent, and nothing can link a chat to the record again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import date
 
 from sqlalchemy import delete, func, update
 from sqlmodel import col, select
@@ -37,12 +38,14 @@ from bot.db.tables import (
     Reminder,
     UserState,
 )
+from bot.domain.charges import Charges
 from bot.domain.erasure import forgotten_name_key, neutral_event_data
 from bot.domain.states import CLOSED_STATUSES
 from bot.services.clients import client_view
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import resolve_client
+from bot.services.money import charges_of, client_today
 from bot.services.owners import owner_transaction
 from bot.services.schedule import SendStatus
 from bot.services.views import (
@@ -59,13 +62,12 @@ from bot.services.views import (
 from messages import render
 
 
-def _balances(invoices: Sequence[Invoice]) -> tuple[Balance, ...]:
-    owed: dict[str, int] = {}
+def _balances(invoices: Sequence[Invoice], owed: Mapping[int, Charges]) -> tuple[Balance, ...]:
+    totals: dict[str, int] = {}
     for invoice in invoices:
-        owed[invoice.currency] = (
-            owed.get(invoice.currency, 0) + invoice.amount_minor - invoice.paid_minor
-        )
-    return tuple(Balance(currency, minor) for currency, minor in sorted(owed.items()))
+        due_now = owed[invoice.id or 0].due_now_minor
+        totals[invoice.currency] = totals.get(invoice.currency, 0) + due_now
+    return tuple(Balance(currency, minor) for currency, minor in sorted(totals.items()))
 
 
 async def _invoices_of(session: AsyncSession, client_id: int) -> Sequence[Invoice]:
@@ -75,13 +77,15 @@ async def _invoices_of(session: AsyncSession, client_id: int) -> Sequence[Invoic
     return result.all()
 
 
-def _preview(client: Client, invoices: Sequence[Invoice]) -> ForgetPreview:
+def _preview(
+    client: Client, invoices: Sequence[Invoice], owed: Mapping[int, Charges]
+) -> ForgetPreview:
     still_open = [invoice for invoice in invoices if invoice.status not in CLOSED_STATUSES]
     return ForgetPreview(
         client=client_view(client),
         invoices=len(invoices),
         open_invoices=len(still_open),
-        balances=_balances(still_open),
+        balances=_balances(still_open, owed),
     )
 
 
@@ -99,7 +103,9 @@ class PrivacyService:
             if client.forgotten_at is not None:
                 raise Refused("already_forgotten", name=client.name)
             assert client.id is not None
-            return _preview(client, await _invoices_of(session, client.id))
+            invoices = await _invoices_of(session, client.id)
+            today = client_today(self.deps.clock.now(), client, owner)
+            return _preview(client, invoices, await charges_of(session, invoices, today))
 
     async def keep(self, owner_user_id: int, display: str, client_id: int) -> ClientView:
         """The owner changed their mind: nothing changes; the client is checked all the same."""
@@ -115,6 +121,7 @@ class PrivacyService:
             client = await self._own_client(session, owner, client_id, lock=True)
             await self._drop_pending_answer(session, client)
             invoices = await _invoices_of(session, client_id)
+            owed = await charges_of(session, invoices, client_today(now, client, owner))
             invoice_ids = [invoice.id for invoice in invoices if invoice.id is not None]
             client.name = render("owner/forgotten_label", owner.locale, number=client.number)
             client.name_key = forgotten_name_key(client.number)
@@ -137,7 +144,7 @@ class PrivacyService:
             EventLog(session).append(
                 owner_id=owner.id or 0, client_id=client_id, kind="client_forgotten", at=now
             )
-            return _preview(client, invoices)
+            return _preview(client, invoices, owed)
 
     async def _drop_pending_answer(self, session: AsyncSession, client: Client) -> None:
         """What the bot waited for the person to type is kept under their Telegram id; it goes
@@ -213,13 +220,15 @@ class PrivacyService:
                 owner = await Owners(session).get(client.owner_id)
                 assert owner is not None
                 locale = locale or client.locale or owner.locale
-                records.append(await self._record(session, client, owner))
+                today = client_today(self.deps.clock.now(), client, owner)
+                records.append(await self._record(session, client, owner, today))
         return MyData(locale, tuple(records))
 
     @staticmethod
-    async def _record(session: AsyncSession, client: Client, owner: Owner) -> MyRecord:
+    async def _record(session: AsyncSession, client: Client, owner: Owner, today: date) -> MyRecord:
         assert client.id is not None
         invoices = await _invoices_of(session, client.id)
+        owed = await charges_of(session, invoices, today)
         numbers = {invoice.id: invoice.number for invoice in invoices}
         ids = [invoice_id for invoice_id in numbers if invoice_id is not None]
         promises = (
@@ -276,6 +285,11 @@ class PrivacyService:
                     number=invoice.number,
                     amount_minor=invoice.amount_minor,
                     paid_minor=invoice.paid_minor,
+                    due_now_minor=(
+                        0
+                        if invoice.status in CLOSED_STATUSES
+                        else owed[invoice.id or 0].due_now_minor
+                    ),
                     currency=invoice.currency,
                     status=invoice.status,
                     due_date=invoice.due_date,

@@ -9,10 +9,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import EventLog
 from bot.db.tables import Client, Invoice, Owner, Promise
+from bot.domain.sendtime import local_today
 from bot.domain.states import InvoiceStatus
 from bot.services.alerts import Alert
 from bot.services.deps import Deps
-from bot.services.schedule import replan
+from bot.services.money import charges_for
+from bot.services.schedule import replan, timezone_for
 
 
 async def open_promise(session: AsyncSession, invoice_id: int) -> Promise | None:
@@ -51,10 +53,12 @@ async def break_promise(
         now,
         promised_for=promised_for.isoformat() if promised_for else None,
     )
+    today = local_today(now, timezone_for(client, owner))
     return Alert.about_invoice(
         owner,
         client,
         invoice,
+        await charges_for(session, invoice, today),
         "owner/alerts/promise_broken",
         ("remind", "offerplan", "pause"),
         promised_for=promised_for,

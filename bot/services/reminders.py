@@ -26,7 +26,7 @@ from bot.db.repositories import EventLog, Invoices, Owners
 from bot.db.tables import Client, Instalment, Invite, Invoice, Owner, Plan, Reminder
 from bot.domain.sendtime import local_today
 from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
-from bot.notify import Delivery
+from bot.notify import Delivery, DeliveryStatus
 from bot.persistence import STATES_KEPT, forget_idle_states
 from bot.services.alerts import Alert, AlertSender, stage_label
 from bot.services.bank import bank_account
@@ -34,6 +34,7 @@ from bot.services.deps import Deps
 from bot.services.dispatch import Dispatch, GroupHandler
 from bot.services.errors import Refused
 from bot.services.invoices import load_invoice, parse_invoice_number
+from bot.services.money import charges_for
 from bot.services.outbox import REMINDED_STATES, ClaimLost, ClientBatch, ReminderOutbox, Sent
 from bot.services.owners import get_or_create_owner
 from bot.services.schedule import (
@@ -43,6 +44,7 @@ from bot.services.schedule import (
     timezone_for,
     unpaid_instalments,
 )
+from bot.services.stage_context import NOTICE_DAYS
 from bot.services.updates import UPDATES_KEPT, UpdateLog
 from messages.reminders import ReminderItem, Sender, compose_reminder
 from messages.render import MAX_MESSAGE_LENGTH
@@ -56,7 +58,6 @@ CLIENTS_PER_TICK = 500
 # Dispatch.each_of), so a crash leaves few `sending` rows for the owner to hear about.
 CLAIM_CHUNK = 64
 DUE_INVOICES_READ = 20 * CLIENTS_PER_TICK  # see _clients_with_due_work
-NOTICE_DAYS = 14  # the pay-by date that formal and final notices give
 # Housekeeping (see _looked_since): the few alerts only a sweep catches may wait this long.
 FULL_SWEEP_EVERY = timedelta(hours=6)
 LOOK_OVERLAP = timedelta(minutes=5)  # each look reaches a little before the previous one
@@ -276,7 +277,7 @@ class ReminderService:
             ReminderItem(
                 invoice_id=claim.invoice.id or 0,
                 number=claim.invoice.number,
-                amount_minor=claim.invoice.amount_minor - claim.invoice.paid_minor,
+                amount_minor=claim.owed.principal_minor,
                 currency=claim.invoice.currency,
                 description=claim.invoice.description,
                 due_date=claim.invoice.due_date,
@@ -286,10 +287,11 @@ class ReminderService:
                 instalment=claim.instalment,
                 pay_link=claim.invoice.pay_link,
                 money=claim.money,
+                context=claim.context,
             )
             for claim in batch.claims
         ]
-        text, keyboard = compose_reminder(
+        parts, keyboard = compose_reminder(
             items,
             client.name,
             Sender(owner.business_name, owner.pay_link, owner.pay_instructions),
@@ -300,13 +302,19 @@ class ReminderService:
         account = bank_account(owner)
         if account is not None:
             note = transfer_note(items, account, client.locale or owner.locale)
-            if len(text) + len(note.text) + 2 <= MAX_MESSAGE_LENGTH:
-                text = f"{text}\n\n{note.text}"  # else the QR's own caption carries them
-            if note.qr_png is not None:
+            if len(parts[-1]) + len(note.text) + 2 <= MAX_MESSAGE_LENGTH:
+                parts[-1] = f"{parts[-1]}\n\n{note.text}"  # else the QR's caption carries them
+            if note.qr_png is not None and len(parts) == 1:
                 return await self.deps.notifier.send_with_photo(
-                    client.chat_id, text, keyboard, note.qr_png, note.qr_caption
+                    client.chat_id, parts[0], keyboard, note.qr_png, note.qr_caption
                 )
-        return await self.deps.notifier.send(client.chat_id, text, keyboard)
+            if note.qr_png is not None:  # a split reminder: the QR goes just before it
+                before = await self.deps.notifier.send_photo(
+                    client.chat_id, note.qr_png, caption=note.qr_caption
+                )
+                if before.status is DeliveryStatus.UNREACHABLE:
+                    return before  # the text would not arrive either
+        return await self.deps.notifier.send_parts(client.chat_id, parts, keyboard)
 
     # --- housekeeping --------------------------------------------------------------------
     # The two checks below look, each tick, only at what may have changed since the last
@@ -355,11 +363,13 @@ class ReminderService:
                 )
                 if invoice.next_reminder_at is None:
                     await replan(session, invoice, client, owner, now)
+                today = local_today(now, timezone_for(client, owner))
                 alerts.append(
                     Alert.about_invoice(
                         owner,
                         client,
                         invoice,
+                        await charges_for(session, invoice, today),
                         "owner/alerts/send_unknown",
                         stage=stage_label(row.stage, owner.locale),
                         reason="interrupted",
@@ -466,6 +476,7 @@ class ReminderService:
                             owner,
                             client,
                             invoice,
+                            await charges_for(session, invoice, today),
                             "owner/alerts/instalment_missed",
                             ("endplan", "card"),
                             seq=instalment.seq,

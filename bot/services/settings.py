@@ -43,6 +43,7 @@ from bot.services.statutory_settings import (
     statutory_percent_on,
 )
 from bot.services.views import ClientView
+from messages.reminders import NEXT_STEPS
 
 FIELDS = (
     "name",
@@ -56,6 +57,7 @@ FIELDS = (
     "holidays",
     "ignored",
     "invitedays",
+    "nextstep",
 )
 THRESHOLD_LIMITS = {"ignored": (1, 20), "invitedays": (1, 60)}
 MONEY_FIELDS = ("latefee", "interest", "settlement", "earlydiscount")
@@ -101,6 +103,7 @@ class SettingsView:
     interest_statutory: bool = False
     compensation: bool = False
     statutory_percent: str | None = None  # the statutory rate today, when there is a table
+    next_step: str = "call"
 
 
 def settings_view(owner: Owner, today: date | None = None) -> SettingsView:
@@ -129,6 +132,7 @@ def settings_view(owner: Owner, today: date | None = None) -> SettingsView:
         owner.interest_statutory,
         owner.compensation,
         statutory_percent_on(owner.country, today),
+        owner.next_step,
     )
 
 
@@ -139,6 +143,11 @@ def _clean(field: str, raw: str) -> str | None:
         return None
     if not value:
         raise Refused("setting_missing", field=field)
+    if field == "nextstep":
+        # Named in formal and final notices: only a step the owner chose is ever threatened.
+        if value.lower() not in NEXT_STEPS:
+            raise Refused("setting_bad", field=field)
+        return value.lower()
     if field == "name":
         if len(value) > MAX_NAME:
             raise Refused("setting_bad", field=field)
@@ -195,6 +204,7 @@ _COLUMNS = {
     "holidays": "holidays_country",
     "ignored": "ignored_alert_after",
     "invitedays": "invite_alert_days",
+    "nextstep": "next_step",
 }
 
 

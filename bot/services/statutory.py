@@ -20,22 +20,6 @@ def interest_enabled(owner: Owner) -> bool:
     return bool(owner.interest_percent) or statutory_law(owner) is not None
 
 
-def start_interest(owner: Owner, invoice: Invoice, since: date) -> str:
-    """Start the owner's interest on the invoice from `since`; returns the rate (percent)
-    in force that day, which is also what the invoice keeps to show."""
-    law = statutory_law(owner)
-    invoice.interest_since = since
-    if law is None:
-        invoice.interest_law = None
-        invoice.interest_percent = owner.interest_percent
-    else:
-        invoice.interest_law = law.country
-        invoice.interest_percent = str(
-            _rate_for_invoice(law, invoice.due_date, since).annual_percent
-        )
-    return invoice.interest_percent or "0"
-
-
 def upcoming_interest_percent(owner: Owner, invoice: Invoice, starts: date) -> str | None:
     """The annual rate a reminder announces for interest that starts on `starts`."""
     law = statutory_law(owner)

@@ -193,6 +193,7 @@ class MyInvoice:
     status: str
     due_date: date
     description: str
+    due_now_minor: int = 0  # what is owed today on an open invoice (bot.domain.owed)
 
 
 @dataclass(frozen=True)

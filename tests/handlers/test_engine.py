@@ -196,9 +196,13 @@ async def test_several_invoices_due_together_make_one_message(
 
     [message] = sent_to(bot_api, CLIENT_USER_ID)
     assert message.text == (
-        "Hello Acme, a short note about 2 invoices:\n"
-        "• <b>#1</b> (Logo): €100.00, 4 days overdue\n"
-        "• <b>#2</b> (Flyer): €250.50, 3 days overdue\n"
+        "Hello Acme, a note about 2 invoices:\n"
+        "\n"
+        "<b>#1</b> (Logo) · €100.00\n"
+        "Was due on Nov 20, 2026. Is everything all right with the work?\n"
+        "\n"
+        "<b>#2</b> (Flyer) · €250.50\n"
+        "Was due on Nov 21, 2026. Is everything all right with the work?\n"
         "\n"
         "If anything is unclear or you need more time, the buttons below let you pick a date, "
         "propose a payment plan or tell me about a problem.\n"

@@ -40,10 +40,10 @@ async def test_polish_client_of_portuguese_owner(
 
     due, overdue = sent_to(bot_api, CLIENT_USER_ID)
     assert due.text.startswith(
-        "Dzień dobry, Acme, uprzejmie przypominam, że dziś mija termin płatności faktury "
+        "Dzień dobry, Acme! Uprzejmie przypominam, że dziś mija termin płatności faktury "
         "<b>#1</b> (Strona) na kwotę <b>1\u00a0234,50\u00a0zł</b>."
     )
-    assert due.text.endswith("Z pozdrowieniami\nAnn")
+    assert due.text.endswith("Z poważaniem\nAnn")
     assert "minął 24 lis 2026" in overdue.text
     assert [b["text"] for b in due.buttons] == [
         "💳 Zapłać teraz",

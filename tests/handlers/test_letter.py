@@ -26,9 +26,9 @@ from tests.handlers.engine_helpers import (
     tick_until,
 )
 
-# The invoice was due on Oct 20; the firm stage (+30, Nov 19) adds the €25 late fee and
-# starts 8% a year. On Dec 1: 5 days on €1,000.00 and, after €100 paid on Nov 24, 7 days on
-# €900.00 → (100000·5 + 90000·7)·8% / 365 = 247.67 → €2.48; due now 1000 + 25 + 2.48 − 100.
+# The invoice was due on Oct 27; the weekly reminder sent on Nov 24 announces the €25 late
+# fee and 8% a year from the firm stage (+30, Nov 26). On Dec 1: after €100 paid on Nov 24,
+# 5 days on €900.00 → 90000·5·8% / 365 = 98.63 → €0.99; due now 1000 + 25 + 0.99 − 100.
 LETTER_DAY = datetime(2026, 12, 1, 10, tzinfo=UTC)
 
 
@@ -52,7 +52,7 @@ async def overdue_invoice_with_charges(
         "/settings interest 8",
         "/settings paylink https://pay.example/ann",
         "/settings instructions IBAN PL61 1090 1014 0000 0712 1981 2874",
-        f"/newinvoice {client} 1000 2026-10-20 Website redesign",
+        f"/newinvoice {client} 1000 2026-10-27 Website redesign",
         "/paid 1 100",
     ):
         await owner_says(app, bot_api, command)
@@ -78,7 +78,7 @@ async def test_owner_gets_the_letter_as_a_pdf_with_amounts_and_deadline(
     assert name == "letter-1.pdf"
     assert content.startswith(b"%PDF-")
     assert call.params["caption"] == (
-        "📄 Payment demand for <b>#1</b> (Acme): <b>€927.48</b> by Dec 15, 2026. Read it, "
+        "📄 Payment demand for <b>#1</b> (Acme): <b>€925.99</b> by Dec 15, 2026. Read it, "
         "then send it to the client with the button below, or pass it on yourself."
     )
     assert [b["text"] for b in call.buttons] == ["📨 Send to client"]
@@ -90,14 +90,14 @@ async def test_owner_gets_the_letter_as_a_pdf_with_amounts_and_deadline(
         "Demand for payment",
         "Subject: payment of overdue invoice #1",
         "Dear Acme,",
-        "Invoice #1 (Website redesign) was due for payment on October 20, 2026 and is now "
-        "42 days overdue.",
+        "Invoice #1 (Website redesign) was due for payment on October 27, 2026 and is now "
+        "35 days overdue.",
         "Invoice amount €1,000.00",
         "Paid so far -€100.00",
         "Late fee €25.00",
-        "Interest to date (8% a year since November 19, 2026) €2.48",
-        "Total due now €927.48",
-        "Please pay €927.48 by December 15, 2026 at the latest.",
+        "Interest to date (8% a year since November 26, 2026) €0.99",
+        "Total due now €925.99",
+        "Please pay €925.99 by December 15, 2026 at the latest.",
         "Online: https://pay.example/ann",
         "IBAN PL61 1090 1014 0000 0712 1981 2874",
         "Please quote invoice #1 as the payment reference.",
@@ -112,7 +112,7 @@ async def test_owner_gets_the_letter_as_a_pdf_with_amounts_and_deadline(
         date(2026, 12, 1),
         date(2026, 12, 15),
     )
-    assert (letter.due_now_minor, letter.sent_to_client_at) == (92748, None)
+    assert (letter.due_now_minor, letter.sent_to_client_at) == (92599, None)
     assert letter.file_id is not None  # Telegram's id of the very file the owner got
     assert bot_api.stored_files[letter.file_id] == ("letter-1.pdf", content)
     [card] = await owner_says(app, bot_api, "/invoice 1")
@@ -137,13 +137,13 @@ async def test_the_letter_is_in_the_clients_language_cyrillic_as_text(
         "Требование об оплате",
         "Тема: оплата просроченного счёта #1",
         "Уважаемые коллеги!",
-        "истёк 20 октября 2026 г., просрочка составляет 42 дня.",
+        "истёк 27 октября 2026 г., просрочка составляет 35 дней.",
         "Сумма счёта 1 000,00 €",
         "Уже оплачено -100,00 €",
         "Плата за просрочку 25,00 €",
-        "Проценты на сегодня (8% годовых с 19 ноября 2026 г.) 2,48 €",
-        "Итого к оплате 927,48 €",
-        "Пожалуйста, оплатите 927,48 € не позднее 15 декабря 2026 г.",
+        "Проценты на сегодня (8% годовых с 26 ноября 2026 г.) 0,99 €",
+        "Итого к оплате 925,99 €",
+        "Пожалуйста, оплатите 925,99 € не позднее 15 декабря 2026 г.",
         "Онлайн: https://pay.example/ann",
         "проценты продолжат",
         "С уважением, Studio Ann",
@@ -164,10 +164,10 @@ async def test_the_letter_in_polish(app: Any, clock: FrozenClock, bot_api: FakeB
         "Wezwanie do zapłaty",
         "Do: Acme",
         "Data: 1 grudnia 2026 r.",
-        "zwłoka wynosi już 42 dni",
+        "zwłoka wynosi już 35 dni",
         "Opłata za zwłokę 25,00 €",
-        "Odsetki do dziś (8% w skali roku od 19 listopada 2026 r.) 2,48 €",
-        "Razem do zapłaty 927,48 €",
+        "Odsetki do dziś (8% w skali roku od 26 listopada 2026 r.) 0,99 €",
+        "Razem do zapłaty 925,99 €",
         "najpóźniej do 20 grudnia 2026 r.",
         "Z poważaniem Studio Ann",
     ):
@@ -227,7 +227,7 @@ async def test_send_to_client_sends_the_same_file_once(
     assert (name, sent_content) == ("letter-1.pdf", content)
     assert client_call.params["caption"] == (
         "Здравствуйте, Acme! Studio Ann направляет Вам официальное требование об оплате "
-        "счёта <b>#1</b> (PDF во вложении): <b>927,48\u00a0€</b>, срок оплаты — "
+        "счёта <b>#1</b> (PDF во вложении): <b>925,99\u00a0€</b>, срок оплаты — "
         "<b>15 декабря 2026\u202fг.</b> Если Вы уже оплатили счёт или что-то не так, сообщите, "
         "пожалуйста, кнопками ниже."
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.clock import FrozenClock
@@ -108,9 +108,11 @@ async def test_money_settings_are_validated(app: Any, bot_api: FakeBotApi) -> No
     assert "Simple interest of 8.5% a year runs from the formal notice stage" in saved
 
 
-async def test_paying_what_is_due_now_includes_the_fee(
+async def test_a_fee_reached_before_any_reminder_is_announced_a_week_ahead(
     app: Any, clock: FrozenClock, bot_api: FakeBotApi
 ) -> None:
+    """Added 35 days overdue: the firm stage is reached but no reminder ever announced the
+    fee, so the firm reminder announces it from a week later, and only then is it owed."""
     await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
     await owner_says(app, bot_api, "/settings latefee 5%")
     await owner_says(app, bot_api, "/newinvoice Acme 1000 2026-10-20 Site")  # 35 days ago
@@ -118,7 +120,13 @@ async def test_paying_what_is_due_now_includes_the_fee(
     await tick_until(app, clock, datetime(2026, 11, 24, 12, tzinfo=UTC))
 
     [firm] = sent_to(bot_api, CLIENT_USER_ID)
-    assert "Amount €1,000.00 + late fee €50.00 = <b>€1,050.00</b> due now." in firm.text
+    assert "I need to ask you to settle it" in firm.text
+    assert "Please note: from Dec 1, 2026, a late fee of €50.00 will be added." in firm.text
+    assert "due now" not in firm.text
+    [card] = await owner_says(app, bot_api, "/invoice 1")
+    assert "Remaining: <b>€1,000.00</b>" in card
+
+    clock.advance(timedelta(days=7))  # Dec 1: the announced day
     [too_much] = await owner_says(app, bot_api, "/paid 1 1100")
     assert "(€1,050.00)" in too_much
     [paid] = await owner_says(app, bot_api, "/paid 1")

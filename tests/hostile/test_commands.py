@@ -58,6 +58,7 @@ SETTINGS_BAD = {
         "reset now",
         "remove",
     ),
+    "nextstep": ("sue", "lawyer court", "²", "call" * 2000),
     "nonsense": ("1",),
 }
 

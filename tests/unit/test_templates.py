@@ -217,9 +217,10 @@ def money(*, charges: bool = True) -> ItemMoney:
         due_now_minor=103201,
         interest_since=DAY,
         interest_percent="8.5",
-        upcoming_date=DAY,
         upcoming_fee_minor=2500,
+        upcoming_fee_date=DAY,
         upcoming_interest_percent="8",
+        upcoming_interest_date=DAY,
         settlement_minor=93433,
         settlement_percent="10",
         settlement_until=DAY,
@@ -319,6 +320,7 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         interest_statutory=True,
         compensation=True,
         statutory_percent="15.25",
+        next_step="lawyer",
     )
     part = SimpleNamespace(seq=1, amount_minor=50000, due_date=DAY)
     transfer_line = SimpleNamespace(
@@ -386,6 +388,7 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
             number=3,
             amount_minor=100000,
             paid_minor=5000,
+            due_now_minor=97500,
             currency="EUR",
             status=status,
             due_date=DAY,
@@ -425,6 +428,11 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         "warnings": ["client blocked the bot & more"],
         "local": lambda value: value,
         "days_overdue": days,
+        # Escalation alerts: what went out with it and what comes next.
+        "together": ["#4", "#5"],
+        "deadline": DAY,
+        "next_date": DAY,
+        "next_step": "lawyer",
         "days": days,
         "count": days,
         "number": 3,

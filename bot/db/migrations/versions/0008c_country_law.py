@@ -39,10 +39,12 @@ def upgrade() -> None:
         "invoices",
         sa.Column("compensation_minor", sa.BigInteger(), nullable=False, server_default="0"),
     )
+    op.add_column("invoices", sa.Column("compensation_from", sa.Date(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.drop_column("compensation_from")
         batch_op.drop_column("compensation_minor")
         batch_op.drop_column("interest_law")
     with op.batch_alter_table("owners", schema=None) as batch_op:

@@ -1,0 +1,225 @@
+"""The invariant, tested as one (SPEC §11): no charge is ever applied unless a delivered
+message announced it first, with its amount and its date.
+
+Hypothesis draws an owner's money settings and ladder, a client owing several invoices
+(some added or imported late, long overdue), jumps of simulated time (the bot down for
+weeks), and a ladder edited on the way; everything goes through the Application with the
+fake Bot API recording what was delivered, and the events say what was applied.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import hypothesis
+import pytest
+from babel.dates import format_date
+from babel.numbers import format_currency
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlmodel import col, select
+
+from bot.app import services_of
+from bot.clock import FrozenClock
+from bot.db.tables import Client, Event, Invoice
+from bot.domain.money import from_minor
+from scheduler import run_tick
+from tests.fakes.bot_api import FakeBotApi
+from tests.handlers.engine_helpers import add_linked_client, owner_says
+from tests.handlers.test_engine import Recorder
+from tests.handlers.test_export_import import INVOICE_HEADER, upload
+from tests.hostile import strategies as hs
+
+FEES = ("none", "25", "5%")
+INTERESTS = ("none", "8", "8 from formal", "12 from weekly_2")
+SETTLEMENTS = ("none", "10% 14")
+LADDER_EDITS = (
+    "move firm +35",
+    "remove weekly_3",
+    "add weekly +28",
+    "move formal +45",
+    "remove firm",
+    "move weekly_3 +25",
+)
+
+
+@dataclass(frozen=True)
+class Added:
+    step: int  # added after this many jumps of time
+    due_in: int  # days from the day it is added (negative: already overdue)
+    amount: int
+    imported: bool
+
+
+@dataclass(frozen=True)
+class Scenario:
+    fee: str
+    interest: str
+    settlement: str
+    invoices: tuple[Added, ...]
+    jumps: tuple[int, ...]  # days the clock moves between looks (long ones: downtime)
+    edit: tuple[int, str] | None  # after which jump the ladder is edited, and how
+
+
+scenarios = st.builds(
+    Scenario,
+    fee=st.sampled_from(FEES),
+    interest=st.sampled_from(INTERESTS),
+    settlement=st.sampled_from(SETTLEMENTS),
+    invoices=st.lists(
+        st.builds(
+            Added,
+            step=st.integers(0, 2),
+            due_in=st.integers(-100, 10),
+            amount=st.integers(1, 5000),
+            imported=st.booleans(),
+        ),
+        min_size=1,
+        max_size=4,
+    ).map(tuple),
+    jumps=st.lists(st.sampled_from((1, 2, 3, 6, 9, 20, 45)), min_size=3, max_size=9).map(tuple),
+    edit=st.one_of(st.none(), st.tuples(st.integers(0, 4), st.sampled_from(LADDER_EDITS))),
+)
+_examples = itertools.count(1)
+_numbers = itertools.count(9001)
+
+
+def euros(minor: int) -> str:
+    return str(format_currency(from_minor(minor, "EUR"), "EUR", locale="en"))
+
+
+def day(value: date) -> str:
+    return str(format_date(value, "medium", locale="en"))
+
+
+def percent(value: str) -> str:
+    return f"{Decimal(value).normalize():f}%"
+
+
+async def play(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi, scenario: Scenario
+) -> tuple[int, int]:
+    """The scenario through the Application; returns the client's id and chat id."""
+    n = next(_examples)
+    name, user_id = f"Client{n}", 700_000 + n
+    for command in (
+        f"/settings latefee {scenario.fee}",
+        f"/settings interest {scenario.interest}",
+        f"/settings settlement {scenario.settlement}",
+        "/settings ladder reset",
+    ):
+        await owner_says(app, bot_api, command)
+    await add_linked_client(app, bot_api, name, user_id)
+    for step, jump in enumerate((0, *scenario.jumps)):
+        clock.advance(timedelta(days=jump))
+        if scenario.edit is not None and scenario.edit[0] == step:
+            await owner_says(app, bot_api, f"/settings ladder {scenario.edit[1]}")
+        today = clock.now().date()
+        for added in (a for a in scenario.invoices if a.step == step):
+            due = today + timedelta(days=added.due_in)
+            if added.imported:
+                row = f"{next(_numbers)},{name},{added.amount},EUR,{due.isoformat()},Work,open,\n"
+                await upload(app, bot_api, (INVOICE_HEADER + row).encode())
+            else:
+                await owner_says(app, bot_api, f"/newinvoice {name} {added.amount} {due} Work")
+        # One look in the morning and one in the afternoon: sends need the window.
+        for hours in (0, 5):
+            clock.advance(timedelta(hours=hours))
+            await run_tick(app)
+    async with services_of(app).deps.sessions() as session:
+        client = (await session.exec(select(Client).where(Client.name == name))).one()
+    assert client.id is not None
+    return client.id, user_id
+
+
+async def check(
+    app: Any, bot_api: FakeBotApi, times: dict[int, datetime], client_id: int, chat_id: int
+) -> int:
+    """Every charge applied to the client's invoices was announced first; returns how many."""
+    delivered = [
+        (times[id(call)], call.text)
+        for call in bot_api.sent("sendMessage", chat_id)
+        if id(call) in times
+    ]
+    async with services_of(app).deps.sessions() as session:
+        invoices = (await session.exec(select(Invoice).where(Invoice.client_id == client_id))).all()
+        ids = [invoice.id for invoice in invoices]
+        events = (
+            await session.exec(
+                select(Event).where(
+                    col(Event.invoice_id).in_(ids),
+                    col(Event.kind).in_(
+                        ["late_fee_applied", "interest_started", "settlement_offered"]
+                    ),
+                )
+            )
+        ).all()
+    by_id = {invoice.id: invoice for invoice in invoices}
+    for event in events:
+        data = json.loads(event.data)
+        invoice = by_id[event.invoice_id]
+        if event.kind == "late_fee_applied":
+            starts = date.fromisoformat(data["since"])
+            needed = [euros(int(data["amount_minor"])), day(starts)]
+        elif event.kind == "interest_started":
+            starts = date.fromisoformat(data["since"])
+            needed = [percent(data["percent"]), day(starts)]
+        else:
+            starts = date.fromisoformat(data["until"])
+            needed = [percent(data["percent"]), day(starts), "Settlement offer"]
+        announced = [
+            at
+            for at, text in delivered
+            if at <= event.created_at
+            and f"#{invoice.number}" in text
+            and all(part in text for part in needed)
+        ]
+        assert announced, (event.kind, data, [text for _, text in delivered])
+        if event.kind != "settlement_offered":
+            # Applied from a day after the client read it, never from the past.
+            assert starts > min(announced).date(), (event.kind, data)
+    for invoice in invoices:
+        kinds = {event.kind for event in events if event.invoice_id == invoice.id}
+        # A charge on the invoice came with its event: nothing was put on silently.
+        if invoice.late_fee_minor and invoice.late_fee_from is not None:
+            assert "late_fee_applied" in kinds
+        if invoice.interest_since is not None:
+            assert "interest_started" in kinds
+    return len(events)
+
+
+async def park(app: Any, client_id: int) -> None:
+    """The example is over: its invoices leave the engine, so later ones stay quick."""
+    async with services_of(app).deps.sessions() as session, session.begin():
+        for invoice in (
+            await session.exec(select(Invoice).where(Invoice.client_id == client_id))
+        ).all():
+            invoice.status = "void"
+            invoice.next_reminder_at = None
+            session.add(invoice)
+
+
+@pytest.fixture
+def recorder(bot_api: FakeBotApi, clock: FrozenClock) -> Recorder:
+    """When each message reached the fake Bot API (one per test, shared by its examples)."""
+    return Recorder(bot_api, clock)
+
+
+@hs.budget(12)
+@given(scenario=scenarios)
+async def test_no_charge_is_applied_unless_a_delivered_message_announced_it(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi, recorder: Recorder, scenario: Scenario
+) -> None:
+    client_id, chat_id = await play(app, clock, bot_api, scenario)
+    try:
+        applied = await check(app, bot_api, recorder.times, client_id, chat_id)
+        hypothesis.event(f"charges applied: {min(applied, 3)}{'+' if applied >= 3 else ''}")
+    finally:
+        await park(app, client_id)
+        bot_api.clear()
+        recorder.times.clear()
