@@ -579,7 +579,9 @@ class ReminderOutbox:
                     stage,
                     days_overdue=(today - invoice.due_date).days,
                     deadline=today + timedelta(days=NOTICE_DAYS),
-                    next_stage=stage_label(following.name, owner.locale) if following else None,
+                    next_stage_label=stage_label(following.name, owner.locale)
+                    if following
+                    else None,
                     next_date=claim.context.next_date,
                     next_step=owner.next_step,
                     together=[f"#{number}" for number in together],

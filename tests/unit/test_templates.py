@@ -479,6 +479,7 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         "part": "invoice",
         "timezone": "Europe/Warsaw",
         "next_stage": "due",
+        "next_stage_label": "formal notice",
         "bucket": "31_60",
         "buckets": BUCKETS,
         "bucket_names": {bucket: f"{bucket} <b>" for bucket in BUCKETS},
@@ -916,6 +917,7 @@ COMMAND_ARGS = {
     *("overdue", "all", "ladder", "none", "default", "name", "language", "timezone", "currency"),
     *("paylink", "instructions", "hours", "days", "holidays", "ignored", "invitedays"),
     *("latefee", "interest", "settlement", "earlydiscount"),
+    *("nextstep", "country", "compensation", "statutory", "iban", "on", "off"),
 }
 # What the owner types into /import files: column names and their values.
 CSV_SYNTAX = {
@@ -1034,6 +1036,7 @@ def translated_sample(name: str, locale: str) -> dict[str, Any]:
     return data | {
         "stage_names": names,
         "stage": names["weekly_2"],
+        "next_stage_label": names["formal"],
         "status": status,
         "status_label": status,
         "statuses": [(status, 1)],
@@ -1041,7 +1044,6 @@ def translated_sample(name: str, locale: str) -> dict[str, Any]:
     }
 
 
-@cache
 @cache
 def legal_citations() -> frozenset[str]:
     """What the law templates quote in parentheses: a term in its own language, a statute's
