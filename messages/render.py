@@ -48,7 +48,9 @@ FULL_DATE_SUFFIX = {"pl": " r."}
 
 
 @pass_context
-def _date(context: Context, value: date, style: str = "medium") -> str:
+def _date(context: Context, value: date | str, style: str = "medium") -> str:
+    if isinstance(value, str):
+        value = date.fromisoformat(value)  # a day kept in an event's data (ISO)
     if style == "long":
         return _full_date(context["locale"], value)
     return str(format_date(value, format=style, locale=_locale(context)))

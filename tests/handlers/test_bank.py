@@ -254,7 +254,7 @@ async def test_a_long_reminder_sends_the_qr_just_before_its_text(
     # One QR for the EUR invoices together; the PLN one only as text.
     fields = qr_payload(bot_api, photo)
     assert fields[7] == "EUR350.5" and fields[10] == "DUE-1 DUE-2"
-    assert text.text.startswith("Hello Acme Consulting, a short note about 3 invoices:")
+    assert text.text.startswith("Hello Acme Consulting, a note about 3 invoices:")
     assert (
         "• #1: €100.00, reference <code>DUE-1</code>\n"
         "• #2: €250.50, reference <code>DUE-2</code>\n"

@@ -4,7 +4,7 @@ compensation before it is added, and letters with each country's legal terms."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.clock import FrozenClock
@@ -103,7 +103,10 @@ async def test_bad_law_settings_get_one_sentence_and_change_nothing(
     await owner_says(app, bot_api, "/settings country RU")
     for command, expected in (
         ("/settings compensation on", "The law of RU gives no fixed recovery compensation"),
-        ("/settings compensation maybe", "Send on or off, e.g. <code>/settings compensation on"),
+        (
+            "/settings compensation maybe",
+            "Send <code>on</code> or <code>off</code>, e.g. <code>/settings compensation on",
+        ),
         ("/settings interest statutory from never", '"never" isn\'t a stage on your ladder'),
     ):
         [reply] = await owner_says(app, bot_api, command)
@@ -150,8 +153,12 @@ async def test_compensation_and_statutory_interest_are_announced_before_they_are
         "Please note: on Dec 24, 2026, compensation for recovery costs (rekompensata za koszty"
         " odzyskiwania należności) of PLN170.92 will be added, as the law provides."
     ) in weekly_3
+    # Delivered, the announcement is kept as it said: amounts and the day both start.
     [invoice] = await rows(app, Invoice)
-    assert (invoice.compensation_minor, invoice.interest_since) == (0, None)
+    assert (invoice.compensation_minor, invoice.compensation_from) == (17092, date(2026, 12, 24))
+    assert (invoice.interest_since, invoice.interest_law) == (date(2026, 12, 24), "PL")
+    [card] = await owner_says(app, bot_api, "/invoice 1")
+    assert "Remaining: <b>PLN4,000.00</b>" in card  # nothing counts before its day
 
     # +30 (Dec 24): added once, stated with its legal name.
     await tick_until(app, clock, datetime(2026, 12, 24, 18, tzinfo=UTC))
@@ -177,7 +184,7 @@ async def test_compensation_and_statutory_interest_are_announced_before_they_are
 
     [card] = await owner_says(app, bot_api, "/invoice 1")
     assert "Recovery compensation: PLN170.92\nPaid: PLN0.00\nRemaining: <b>PLN4,224.40</b>" in card
-    assert "recovery compensation of PLN170.92 added" in card
+    assert "recovery compensation of PLN170.92 announced, counting from Dec 24, 2026" in card
 
 
 async def test_the_letter_in_polish_names_the_polish_law(
@@ -250,7 +257,7 @@ async def test_the_letter_in_portuguese_says_juros_de_mora_and_multa(
     assert "The law of BR gives no fixed recovery compensation" in refused
     await tick_until(app, clock, datetime(2027, 1, 26, 10, tzinfo=UTC), step=timedelta(hours=6))
     formal = next(text for text in texts(bot_api) if "+ juros de mora" in text)
-    assert "+ multa R$ 20,00 + juros de mora" in formal
+    assert "+ multa por atraso R$ 20,00 + juros de mora" in formal
     bot_api.clear()
 
     await send_text(app, OWNER_ID, "/letter 1")

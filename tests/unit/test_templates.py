@@ -414,6 +414,7 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
                 "error": "Bad Request: chat not found",
                 "percent": "8.5",
                 "answer": "paid",
+                "since": "2026-12-24",  # events keep days as ISO text
             },
         ),
         "record": SimpleNamespace(status="unknown", error="Timed out <30s>"),
