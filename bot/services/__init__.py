@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.services.answers import AnswerService
+from bot.services.cardpay import CardPayService
 from bot.services.clients import ClientService
 from bot.services.decisions import DecisionService
 from bot.services.deps import Deps
@@ -34,6 +35,7 @@ class Services:
     imports: ImportService
     letters: LetterService
     privacy: PrivacyService
+    cardpay: CardPayService
 
     @classmethod
     def build(cls, deps: Deps) -> Services:
@@ -51,4 +53,5 @@ class Services:
             imports=ImportService(deps),
             letters=LetterService(deps),
             privacy=PrivacyService(deps),
+            cardpay=CardPayService(deps),
         )

@@ -7,7 +7,7 @@ is harmless. Each accepted answer stops the reminders and tells the owner at onc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,6 +26,7 @@ from bot.domain.sendtime import local_today
 from bot.domain.states import CHOICE_RESULT, CLIENT_CHOICES, CLOSED_STATUSES, InvoiceStatus
 from bot.domain.text import one_line
 from bot.services.alerts import Alert, AlertSender
+from bot.services.cardpay import button_link
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import invoice_view
@@ -102,7 +103,10 @@ class AnswerService:
         """The invoice behind a button (Pay now, More, a sub-menu), checked, nothing changed."""
         async with self.deps.sessions() as session:
             invoice, client, owner = await self._load(session, invoice_id, chat_id)
-            return _answer(invoice, owner, client)
+            return replace(
+                _answer(invoice, owner, client),
+                pay_link=button_link(self.deps.settings, invoice, owner),
+            )
 
     async def check_choice(self, invoice_id: int, chat_id: int, choice: str) -> Answer:
         """Before showing a sub-menu (dates, plans, reasons): is this choice still possible?"""
@@ -119,7 +123,11 @@ class AnswerService:
                 owner = await Owners(session).get(client.owner_id)
                 assert owner is not None and client.id is not None
                 for invoice in await Invoices(session).open_for_client(client.id):
-                    found.append((invoice_view(invoice, client), _answer(invoice, owner, client)))
+                    answer = replace(
+                        _answer(invoice, owner, client),
+                        pay_link=button_link(self.deps.settings, invoice, owner),
+                    )
+                    found.append((invoice_view(invoice, client), answer))
         return found
 
     # --- answering --------------------------------------------------------------------------

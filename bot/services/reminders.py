@@ -29,6 +29,7 @@ from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
 from bot.notify import Delivery
 from bot.persistence import STATES_KEPT, forget_idle_states
 from bot.services.alerts import Alert, AlertSender, stage_label
+from bot.services.cardpay import button_link
 from bot.services.deps import Deps
 from bot.services.dispatch import Dispatch, GroupHandler
 from bot.services.errors import Refused
@@ -281,7 +282,7 @@ class ReminderService:
                 days_overdue=(today - claim.invoice.due_date).days,
                 deadline=today + timedelta(days=NOTICE_DAYS),
                 instalment=claim.instalment,
-                pay_link=claim.invoice.pay_link,
+                pay_link=button_link(self.deps.settings, claim.invoice, owner),
                 money=claim.money,
             )
             for claim in batch.claims
