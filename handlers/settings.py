@@ -6,6 +6,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CommandHandler, filters
 
+from bot.services.cardpay import payment_ways
 from bot.services.errors import Refused
 from bot.services.settings import FIELDS, MONEY_FIELDS
 from handlers import invoices
@@ -58,7 +59,8 @@ async def settings_command(update: Update, context: Context) -> None:
     args = list(context.args or [])
     if not args:
         view = await services(context).settings.show(user_id, display)
-        await reply(update, "owner/settings", locale, menu(locale), settings=view)
+        ways = payment_ways(services(context).deps.settings)
+        await reply(update, "owner/settings", locale, menu(locale), settings=view, ways=ways)
         return
     field = ALIASES.get(args[0].lower(), args[0].lower())
     if field == "ladder":

@@ -66,6 +66,15 @@ def chat_payments_on(settings: Settings) -> bool:
     return settings.telegram_payment_token is not None
 
 
+def payment_ways(settings: Settings) -> tuple[str, ...]:
+    """The payment ways that record themselves, as configured (shown in /settings)."""
+    return tuple(
+        way
+        for way, on in (("chat", chat_payments_on(settings)), ("stripe", stripe_on(settings)))
+        if on
+    )
+
+
 def stripe_link(settings: Settings, invoice: Invoice) -> str | None:
     base = public_base(settings)
     if not stripe_on(settings) or base is None or not invoice.pay_token:

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 TEST_KEY = "sk_test_duebot"
-TEST_WEBHOOK_SECRET = "whsec_duebot_test"  # noqa: S105 - the fake's own test secret
+TEST_WEBHOOK_SECRET = "whsec_duebot_test"
 
 
 @dataclass

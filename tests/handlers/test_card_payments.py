@@ -25,7 +25,7 @@ from tests.handlers.engine_helpers import (
     tick_until,
 )
 
-PROVIDER_TOKEN = "284685063:TEST:duebot"  # noqa: S105 - a fake provider token
+PROVIDER_TOKEN = "284685063:TEST:duebot"
 _ids = itertools.count(500_000)
 
 
