@@ -169,12 +169,15 @@ def test_payment_settings_are_checked_when_set(api: HttpBotApi, migrated: str) -
             "STRIPE_WEBHOOK_SECRET": "whsec_abc",
             "STRIPE_API_BASE": stripe.base,
             "PUBLIC_URL": "https://bot.example.test",
+            "HTTP_PORT": "8089",
         }
         code, lines = doctor(api, migrated, **good)
         assert code == 0, lines
         assert lines[4:] == [
             "✓ Telegram payments: a TEST provider token (no real money moves)",
-            "✓ Stripe: a TEST key that Stripe accepts; duebot's endpoints at https://bot.example.test",
+            "✓ Stripe: a TEST key that Stripe accepts; duebot's endpoints at "
+            "https://bot.example.test (the webhook to register: "
+            "https://bot.example.test/stripe/webhook)",
         ]
         bad = {**good, "TELEGRAM_PAYMENT_TOKEN": "not-a-token", "STRIPE_API_KEY": "sk_test_bad"}
         code, lines = doctor(api, migrated, **bad)
@@ -183,6 +186,8 @@ def test_payment_settings_are_checked_when_set(api: HttpBotApi, migrated: str) -
         assert lines[5] == "✗ Stripe: Stripe rejected STRIPE_API_KEY; copy it again"
         code, lines = doctor(api, migrated, **{**good, "STRIPE_WEBHOOK_SECRET": ""})
         assert code == 1 and lines[5].startswith("✗ Stripe: set STRIPE_WEBHOOK_SECRET")
+        code, lines = doctor(api, migrated, **{**good, "HTTP_PORT": ""})
+        assert code == 1 and lines[5].startswith("✗ Stripe: set HTTP_PORT so that duebot serves")
     finally:
         stripe.stop()
     for line in lines:

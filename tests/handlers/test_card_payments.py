@@ -132,6 +132,20 @@ async def test_a_client_pays_a_reminder_by_the_sheet_once(
     assert "€1,200.00 paid by card in Telegram, receipt ch_provider_tg-charge-1" in card_text
 
 
+async def test_settings_show_the_ways_on_and_report_counts_payments_by_way(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    [menu] = await owner_says(app, bot_api, "/settings")
+    assert "Payments that record themselves: card in Telegram; typed by you: /paid" in menu
+    reminder = await _reminded(app, clock, bot_api, "/newinvoice Acme 1000 2026-11-20 Site")
+    await owner_says(app, bot_api, "/newinvoice Acme 300 2026-11-20 Logo")
+    await owner_says(app, bot_api, "/paid 2")
+    sheet = await _open_sheet(app, bot_api, reminder)
+    await _pay(app, sheet, "tg-report")
+    [report] = await owner_says(app, bot_api, "/report")
+    assert "Payments: card in Telegram 1 · by hand 1" in report
+
+
 async def test_a_partial_payment_reduces_the_invoice_and_reminders_go_on(
     app: Any, clock: FrozenClock, bot_api: FakeBotApi
 ) -> None:

@@ -197,6 +197,8 @@ async def test_forged_unknown_and_unpaid_events_change_nothing(
 async def test_pages_for_a_closed_invoice_and_an_unknown_link_in_the_client_s_language(
     app: Any, clock: FrozenClock, bot_api: FakeBotApi, served: httpx.AsyncClient
 ) -> None:
+    [menu] = await owner_says(app, bot_api, "/settings")
+    assert "Payments that record themselves: Stripe link; typed by you: /paid" in menu
     await owner_says(app, bot_api, "/settings language pt")
     reminder = await _reminded(app, clock, bot_api, "/newinvoice Acme 1000 2026-11-20 Site")
     url = _pay_url(reminder)
