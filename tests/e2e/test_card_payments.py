@@ -36,7 +36,7 @@ from tests.fakes.updates import (
 )
 
 TOKEN = "123456:E2E-PAY-TOKEN"
-PROVIDER_TOKEN = "284685063:TEST:e2e"  # noqa: S105 - a fake provider token
+PROVIDER_TOKEN = "284685063:TEST:e2e"
 OWNER, CLIENT = 111, 222
 
 
