@@ -13,12 +13,13 @@ from typing import Protocol
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 # The `_created` timestamps double the output and tell an operator nothing here.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus-client: untyped
 
 REMINDERS = Counter(
     "duebot_reminders",
-    "Reminder stages recorded after a send, by stage and outcome "
-    "(sent, failed, unknown, retry, undelivered).",
+    "Each attempt to send a reminder stage, by stage and Telegram's outcome "
+    "(sent, failed, unknown, retry, unreachable; unknown also for a send a crash left "
+    "unrecorded).",
     ["stage", "outcome"],
 )
 ALERTS = Counter("duebot_alerts_sent", "Owner alerts Telegram accepted.")

@@ -63,10 +63,10 @@ class Endpoint(tornado.web.RequestHandler):
         return None
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        # tornado would log the request (its URL and body may carry an update's text).
+        # tornado would log the whole request, whose body may carry a person's message.
         if isinstance(value, tornado.web.HTTPError):
             return
-        log.error("%s %s failed: %s", self.request.method, self.request.path, typ.__name__)
+        log.error("%s %s failed", self.request.method, self.request.path, exc_info=(typ, value, tb))
 
 
 class HealthEndpoint(Endpoint):
@@ -191,7 +191,7 @@ class WebServer:
         self._server: tornado.httpserver.HTTPServer | None = None
 
     def start(self, listen: str, port: int) -> None:
-        self._server = tornado.httpserver.HTTPServer(self._application, xheaders=True)
+        self._server = tornado.httpserver.HTTPServer(self._application)
         self._server.listen(port, address=listen)
 
     async def stop(self) -> None:

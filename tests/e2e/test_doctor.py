@@ -20,14 +20,14 @@ from bot.db.migrate import upgrade
 from bot.db.session import create_engine
 from tests.e2e.test_crash import TOKEN, Bot
 from tests.fakes.bot_api import BOT_ID, BOT_USERNAME
-from tests.fakes.http_bot_api import HttpBotApi
+from tests.fakes.gated_http_bot_api import GatedHttpBotApi
 
 STRIPE_KEY = "sk_test_good"
 
 
 @pytest.fixture
-def api() -> Iterator[HttpBotApi]:
-    fake = HttpBotApi()
+def api() -> Iterator[GatedHttpBotApi]:
+    fake = GatedHttpBotApi()
     yield fake
     fake.stop()
 
@@ -39,7 +39,7 @@ def migrated(tmp_path: Path, sqlite_template: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
-def doctor(api: HttpBotApi, database_url: str, **env: str) -> tuple[int, list[str]]:
+def doctor(api: GatedHttpBotApi, database_url: str, **env: str) -> tuple[int, list[str]]:
     bot = Bot(api, database_url)  # starts the fake; its env points the bot at it
     result = subprocess.run(
         [sys.executable, "-m", "bot", "doctor"],
@@ -56,7 +56,7 @@ def doctor(api: HttpBotApi, database_url: str, **env: str) -> tuple[int, list[st
     return result.returncode, result.stdout.splitlines()
 
 
-def test_all_well_is_one_tick_per_line_and_exit_0(api: HttpBotApi, migrated: str) -> None:
+def test_all_well_is_one_tick_per_line_and_exit_0(api: GatedHttpBotApi, migrated: str) -> None:
     code, lines = doctor(api, migrated)
     assert code == 0, lines
     assert lines == [
@@ -72,7 +72,7 @@ def test_all_well_is_one_tick_per_line_and_exit_0(api: HttpBotApi, migrated: str
 
 
 def test_a_rejected_token_and_a_missing_database_say_what_to_do(
-    api: HttpBotApi, tmp_path: Path
+    api: GatedHttpBotApi, tmp_path: Path
 ) -> None:
     api.rejected_token = True
     missing = tmp_path / "nowhere.db"
@@ -88,7 +88,9 @@ def test_a_rejected_token_and_a_missing_database_say_what_to_do(
     assert not missing.exists()  # the doctor created nothing
 
 
-def test_an_old_schema_and_a_failing_webhook_are_named(api: HttpBotApi, tmp_path: Path) -> None:
+def test_an_old_schema_and_a_failing_webhook_are_named(
+    api: GatedHttpBotApi, tmp_path: Path
+) -> None:
     path = tmp_path / "old.db"
 
     async def _old() -> None:
@@ -119,7 +121,7 @@ def test_an_old_schema_and_a_failing_webhook_are_named(api: HttpBotApi, tmp_path
 
 
 def test_a_webhook_not_registered_yet_or_registered_elsewhere(
-    api: HttpBotApi, migrated: str
+    api: GatedHttpBotApi, migrated: str
 ) -> None:
     hook = "https://bot.example.test/hook"
     env = {"WEBHOOK_URL": hook, "WEBHOOK_SECRET": "s3cret"}
@@ -160,7 +162,7 @@ class FakeStripe:
         self.server.server_close()
 
 
-def test_payment_settings_are_checked_when_set(api: HttpBotApi, migrated: str) -> None:
+def test_payment_settings_are_checked_when_set(api: GatedHttpBotApi, migrated: str) -> None:
     stripe = FakeStripe()
     try:
         good = {

@@ -1,0 +1,65 @@
+"""A clean stop (SIGTERM) in the middle of a tick: what is claimed goes out and is
+recorded, nothing more is claimed, and the next start picks up the rest.
+
+The process-level test (tests/e2e/test_operations.py) stops a real `duebot run`; this one
+shows, through the Application, that the tick stops claiming between chunks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+import bot.services.reminders as reminders_module
+from bot.app import services_of
+from bot.clock import FrozenClock
+from bot.db.tables import Reminder
+from bot.services.outbox import ClientBatch, ReminderOutbox
+from scheduler import run_tick, stop_engine
+from tests.conftest import START
+from tests.fakes.bot_api import FakeBotApi
+from tests.handlers.engine_helpers import add_linked_client, owner_says, rows
+
+CLIENTS = {301: "Alpha", 302: "Bravo", 303: "Charlie"}
+
+
+async def test_a_stopping_tick_sends_what_it_claimed_and_claims_nothing_more(
+    app: Any, bot_api: FakeBotApi, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for user, name in CLIENTS.items():
+        await add_linked_client(app, bot_api, name, user)
+        await owner_says(app, bot_api, f"/newinvoice {name} 100 EUR {START.date().isoformat()}")
+    bot_api.clear()
+    monkeypatch.setattr(reminders_module, "CLAIM_CHUNK", 1)  # one client per claim
+    service = services_of(app).reminders
+    claim = ReminderOutbox.claim_clients
+
+    async def claim_then_stop(
+        outbox: ReminderOutbox, session: AsyncSession, ids: Sequence[int], now: datetime
+    ) -> list[ClientBatch]:
+        batches = await claim(outbox, session, ids, now)
+        service.stopping = True  # SIGTERM arrives right after the first claim
+        return batches
+
+    monkeypatch.setattr(ReminderOutbox, "claim_clients", claim_then_stop)
+    await run_tick(app)
+
+    reminded = [user for user in CLIENTS if bot_api.texts(user)]
+    assert len(reminded) == 1
+    outbox = [row for row in await rows(app, Reminder) if row.status != "skipped"]
+    assert [row.status for row in outbox] == ["sent"]  # claimed, sent and recorded
+
+    # The next life of the bot reminds the other two, and the first not again.
+    monkeypatch.setattr(ReminderOutbox, "claim_clients", claim)
+    service.stopping = False
+    await run_tick(app)
+    assert all(len(bot_api.texts(user)) == 1 for user in CLIENTS)
+
+
+async def test_stop_engine_with_no_tick_running_returns_at_once(app: Any) -> None:
+    assert await stop_engine(app, grace=0.1) is True
+    assert services_of(app).reminders.stopping
+    assert app.job_queue.get_jobs_by_name("reminder-tick") == ()
