@@ -42,6 +42,17 @@ class Delivery:
         return self.status is DeliveryStatus.SENT
 
 
+# Telegram's caption limit, counted in UTF-16 code units after the HTML is parsed.
+CAPTION_LIMIT = 1024
+
+
+def caption_fits(html: str) -> bool:
+    """Measured on the HTML itself (tags and entities included), which is never shorter than
+    what Telegram counts: a text that passes here always fits, one near the limit goes as
+    photo-then-text, which is just as good."""
+    return len(html.encode("utf-16-le")) // 2 <= CAPTION_LIMIT
+
+
 _UNREACHABLE_PHRASES = ("chat not found", "user is deactivated", "bot was blocked")
 
 
@@ -79,6 +90,48 @@ class Notifier:
                 chat_id, document, caption=caption, reply_markup=keyboard
             ),
         )
+
+    async def send_photo(
+        self,
+        chat_id: int,
+        photo: bytes,
+        *,
+        caption: str,
+        keyboard: InlineKeyboardMarkup | None = None,
+    ) -> Delivery:
+        """An image uploaded with this message (a transfer's QR code), with a caption."""
+        return await self._deliver(
+            chat_id,
+            lambda: self.bot.send_photo(
+                chat_id, photo, caption=caption, reply_markup=keyboard, filename="transfer.png"
+            ),
+        )
+
+    async def send_with_photo(
+        self,
+        chat_id: int,
+        text: str,
+        keyboard: InlineKeyboardMarkup | None,
+        photo: bytes,
+        photo_caption: str,
+    ) -> Delivery:
+        """One reminder carrying an image: ONE photo message with the text as its caption when
+        the text fits Telegram's caption limit; otherwise the photo (with its own short
+        caption) just before the text. The text's delivery is what is returned (and what the
+        outbox records): the photo only helps. A photo Telegram refuses never costs the text.
+        """
+        if caption_fits(text):
+            delivery = await self.send_photo(chat_id, photo, caption=text, keyboard=keyboard)
+            if delivery.status is DeliveryStatus.FAILED:
+                log.warning("photo refused for chat %s; sending the text alone", chat_id)
+                return await self.send(chat_id, text, keyboard)
+            return delivery
+        before = await self.send_photo(chat_id, photo, caption=photo_caption)
+        if before.status is DeliveryStatus.UNREACHABLE:
+            return before  # the text would not arrive either
+        if not before.sent:
+            log.warning("photo for chat %s not delivered (%s); sending the text", chat_id, before)
+        return await self.send(chat_id, text, keyboard)
 
     async def _deliver(self, chat_id: int, call: Callable[[], Awaitable[Message]]) -> Delivery:
         for _ in range(self.retries_on_flood + 1):

@@ -19,7 +19,9 @@ from bot.domain.csv_format import (
     MAX_ROWS,
     Problem,
 )
+from bot.domain.statements import looks_like_statement
 from bot.services.imports import ImportRejected, ImportSummary
+from handlers import bank
 from handlers.common import AnyApplication, Context, reply, reply_text, sender_locale, services
 from handlers.invoices import owner_context, status_name
 from handlers.pending import AWAITING, Awaiting
@@ -28,6 +30,7 @@ from messages.render import MessageTooLong, fragment
 
 IMPORT_CAPTION = r"^/import(@\w+)?(\s|$)"
 CSV_TYPES = frozenset({"text/csv", "text/comma-separated-values", "application/csv", "text/x-csv"})
+XML_TYPES = frozenset({"application/xml", "text/xml"})
 LISTED_PROBLEMS = 20
 AWAITING_IMPORT = "import"
 
@@ -78,13 +81,19 @@ def looks_like_csv(document: Document) -> bool:
     return name.endswith(".csv") or (document.mime_type or "").lower() in CSV_TYPES
 
 
+def looks_like_xml(document: Document) -> bool:
+    """A CAMT.053 bank statement (handlers.bank takes it from here)."""
+    name = (document.file_name or "").lower()
+    return name.endswith(".xml") or (document.mime_type or "").lower() in XML_TYPES
+
+
 async def on_document(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or message.document is None:
         return
     user_id, display, locale = await owner_context(update, context)
     asked = awaiting_import(context) or re.match(IMPORT_CAPTION, message.caption or "")
-    if not asked and not looks_like_csv(message.document):
+    if not asked and not looks_like_csv(message.document) and not looks_like_xml(message.document):
         await reply(update, "owner/csv/import_hint", locale)
         return
     if context.user_data is not None:
@@ -97,6 +106,9 @@ async def on_document(update: Update, context: Context) -> None:
         return
     upload = await context.bot.get_file(message.document.file_id)
     data = bytes(await upload.download_as_bytearray())
+    if looks_like_statement(data):  # a bank statement, not clients or invoices (issue 16)
+        await bank.import_statement(update, context, data, (user_id, display, locale))
+        return
     try:
         summary = await services(context).imports.import_csv(user_id, display, data)
     except ImportRejected as rejected:

@@ -207,6 +207,7 @@ async def send_card(update: Update, context: Context, card: InvoiceCard, locale:
         local=local,
         timeline=timeline[-25:],
         warnings=warnings,
+        payments=card.payments[-10:],
     )
     await reply_text(update, text, card_buttons(invoice, locale))
 

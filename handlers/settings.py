@@ -9,7 +9,7 @@ from telegram.ext import CommandHandler, filters
 from bot.services.cardpay import payment_ways
 from bot.services.errors import Refused
 from bot.services.settings import FIELDS, MONEY_FIELDS
-from handlers import invoices
+from handlers import bank, invoices
 from handlers.commands import publish_owner_commands
 from handlers.common import AnyApplication, Context, reply, services
 from handlers.pending import AWAITING, Awaiting
@@ -38,7 +38,7 @@ def menu(locale: str) -> InlineKeyboardMarkup:
             plain("buttons/setting", locale, field=field),
             callback_data=owner_callback(f"set{field}", 0),
         )
-        for field in (*FIELDS, *MONEY_FIELDS, "ladder")
+        for field in (*FIELDS, *MONEY_FIELDS, "iban", "ladder")
     ]
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
@@ -102,6 +102,9 @@ async def ladder(update: Update, context: Context, words: list[str]) -> None:
 
 
 async def apply(update: Update, context: Context, field: str, value: str) -> None:
+    if field == "iban":  # bank transfers (issue 16): handlers.bank owns it
+        await bank.set_iban(update, context, value)
+        return
     user_id, display, locale = await invoices.owner_context(update, context)
     try:
         view = await services(context).settings.change(user_id, display, field, value)

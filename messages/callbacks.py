@@ -65,6 +65,7 @@ OWNER_ACTIONS = (
     *(f"set{field}" for field in ("instructions", "hours", "days", "holidays", "ladder")),
     *(f"set{field}" for field in ("ignored", "invitedays")),
     *(f"set{field}" for field in ("latefee", "interest", "settlement", "earlydiscount")),
+    "setiban",  # bank transfers: IBAN, BIC, account holder
     *(f"lang{code}" for code in ("en", "pt", "ru", "pl")),
     "clang",
     "ctz",

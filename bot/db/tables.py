@@ -43,6 +43,10 @@ class Owner(SQLModel, table=True):
     settlement_percent: str | None = Field(default=None, max_length=20)
     settlement_days: int = 14
     early_discount_percent: str | None = Field(default=None, max_length=20)
+    # Bank transfers (/settings iban): the account reminders carry as a SEPA QR code.
+    bank_iban: str | None = Field(default=None, max_length=34)
+    bank_bic: str | None = Field(default=None, max_length=11)
+    bank_holder: str | None = Field(default=None, max_length=70)
     next_client_number: int = 1
     next_invoice_number: int = 1
     created_at: datetime = Field(sa_column=_utc())
@@ -147,6 +151,10 @@ class Payment(SQLModel, table=True):
     amount_minor: int = Field(sa_type=BigInteger)
     paid_at: datetime = Field(sa_column=_utc())
     note: str = Field(default="", max_length=200)
+    # How the money came: hand (/paid), claim (a client's "I've paid" confirmed), bank
+    # (a statement line); `reference` is the bank's own reference for the line.
+    way: str = Field(default="hand", max_length=12)
+    reference: str = Field(default="", max_length=140)
 
 
 class CardPayment(SQLModel, table=True):
@@ -315,3 +323,28 @@ class UserState(SQLModel, table=True):
     )
     data: str = Field(sa_type=Text)
     updated_at: datetime = Field(sa_column=_utc(index=True))
+
+
+class StatementLine(SQLModel, table=True):
+    """A bank statement line that was recorded or offered: imported again, it is skipped.
+
+    `key` is the bank's own reference for the entry, or a hash of date, amount, payer and
+    text when the bank gives none. An offered line waits for the owner's Confirm / Skip.
+    """
+
+    __tablename__ = "statement_lines"
+    __table_args__ = (UniqueConstraint("owner_id", "key", name="uq_statement_lines_owner_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int = Field(foreign_key="owners.id", index=True)
+    key: str = Field(max_length=140)
+    booked_on: date
+    amount_minor: int = Field(sa_type=BigInteger)
+    currency: str = Field(max_length=3)
+    payer: str = Field(default="", max_length=140)
+    text: str = Field(default="", max_length=500)
+    reference: str = Field(default="", max_length=140)
+    status: str = Field(max_length=12)  # recorded, offered, confirmed, skipped
+    invoice_id: int | None = Field(default=None, foreign_key="invoices.id")
+    created_at: datetime = Field(sa_column=_utc())
+    decided_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))

@@ -22,7 +22,7 @@ invoices.csv — number (`#n`, kept; empty: the next), client (required, a clien
   paid (what was paid; empty on a paid invoice: all of it), late_fee and interest (charges
   so far, kept as fixed amounts), outstanding (read-only: what is still owed), pay_link,
   created_at, closed_at.
-payments.csv (export only) — invoice, client, amount, currency, paid_at, note.
+payments.csv (export only) — invoice, client, amount, currency, paid_at, note, way, reference.
 events.csv (export only) — at, kind, client, invoice, details (the event's JSON).
 """
 
@@ -96,7 +96,16 @@ INVOICE_COLUMNS: tuple[Column, ...] = (
     Column("created_at"),
     Column("closed_at"),
 )
-PAYMENT_COLUMNS: tuple[str, ...] = ("invoice", "client", "amount", "currency", "paid_at", "note")
+PAYMENT_COLUMNS: tuple[str, ...] = (
+    "invoice",
+    "client",
+    "amount",
+    "currency",
+    "paid_at",
+    "note",
+    "way",  # hand, claim, bank
+    "reference",  # a bank payment's statement reference
+)
 EVENT_COLUMNS: tuple[str, ...] = ("at", "kind", "client", "invoice", "details")
 
 FORMATS: dict[FileKind, tuple[Column, ...]] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.services.answers import AnswerService
+from bot.services.bank import BankService
 from bot.services.cardpay import CardPayService
 from bot.services.clients import ClientService
 from bot.services.decisions import DecisionService
@@ -36,6 +37,7 @@ class Services:
     letters: LetterService
     privacy: PrivacyService
     cardpay: CardPayService
+    bank: BankService
 
     @classmethod
     def build(cls, deps: Deps) -> Services:
@@ -54,4 +56,5 @@ class Services:
             letters=LetterService(deps),
             privacy=PrivacyService(deps),
             cardpay=CardPayService(deps),
+            bank=BankService(deps),
         )

@@ -25,9 +25,8 @@ from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
 from bot.services.alerts import Alert, AlertSender
 from bot.services.deps import Deps
 from bot.services.errors import Refused
-from bot.services.invoices import invoice_view
 from bot.services.money import charges_for, client_today, payable_now
-from bot.services.payments import apply_payment
+from bot.services.payments import PaymentWay, RecordedPayment, record_payment, send_thanks
 from bot.services.stripe_gateway import (
     BadWebhook,
     CheckoutRequest,
@@ -147,6 +146,7 @@ class Recorded:
     applied_minor: int
     excess_minor: int
     due_now_minor: int
+    payment: RecordedPayment | None = None  # the payment row's record, for its thanks
 
 
 class CardPayService:
@@ -370,23 +370,31 @@ class CardPayService:
             return None
         now = self.deps.clock.now()
         applied = 0
-        payment_id = None
-        closed = False
+        payment: RecordedPayment | None = None
         if invoice.status not in CLOSED_STATUSES:
             today = client_today(now, client, owner)
             owed = await charges_for(session, invoice, today)
             applied = min(report.amount_minor, owed.due_now_minor)
             if applied > 0:
-                closed = await apply_payment(
-                    session, self.deps, owner, client, invoice, applied, report.way
+                payment = await record_payment(
+                    session,
+                    self.deps,
+                    owner,
+                    client,
+                    invoice,
+                    applied,
+                    way=PaymentWay(report.way),
+                    reference=report.reference,
                 )
-                payment_id = (
-                    await session.exec(
-                        select(Payment.id)
-                        .where(Payment.invoice_id == invoice.id)
-                        .order_by(col(Payment.id).desc())
-                    )
-                ).first()
+        payment_id = None
+        if payment is not None:
+            payment_id = (
+                await session.exec(
+                    select(Payment.id)
+                    .where(Payment.invoice_id == invoice.id)
+                    .order_by(col(Payment.id).desc())
+                )
+            ).first()
         excess = report.amount_minor - applied
         session.add(
             CardPayment(
@@ -401,23 +409,21 @@ class CardPayService:
                 created_at=now,
             )
         )
-        EventLog(session).about(
-            invoice,
-            "card_payment",
-            now,
-            way=report.way,
-            reference=report.reference,
-            amount_minor=report.amount_minor,
-            currency=invoice.currency,
-        )
         if excess > 0:
             EventLog(session).about(
-                invoice, "overpaid", now, amount_minor=excess, currency=invoice.currency
+                invoice,
+                "overpaid",
+                now,
+                amount_minor=excess,
+                currency=invoice.currency,
+                way=report.way,
+                reference=report.reference,
             )
         await session.flush()  # the unique charge id is checked here, inside the transaction
         today = client_today(now, client, owner)
         left = (await charges_for(session, invoice, today)).due_now_minor
-        recorded = Recorded(invoice.id or 0, invoice.number, closed, applied, excess, left)
+        closed = payment is not None and payment.closed
+        recorded = Recorded(invoice.id or 0, invoice.number, closed, applied, excess, left, payment)
         return recorded, owner, client, invoice
 
     async def _announce(
@@ -426,14 +432,8 @@ class CardPayService:
         notifier = self.deps.notifier
         locale = client.locale or owner.locale
         if client.chat_id is not None and not client.unreachable:
-            if recorded.closed:
-                await notifier.alert(
-                    client.chat_id,
-                    "client/thanks",
-                    locale,
-                    invoice=invoice_view(invoice, client),
-                    business_name=owner.business_name,
-                )
+            if recorded.closed and recorded.payment is not None:
+                await send_thanks(self.deps, recorded.payment)
             else:
                 await notifier.alert(
                     client.chat_id,

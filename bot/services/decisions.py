@@ -26,7 +26,7 @@ from bot.services.errors import Refused
 from bot.services.invoices import load_invoice, parse_invoice_number, resume_invoice
 from bot.services.money import charges_for, client_today
 from bot.services.owners import get_or_create_owner
-from bot.services.payments import apply_payment
+from bot.services.payments import PaymentWay, apply_payment
 from bot.services.plans import end_plan, proposed_plan
 from bot.services.schedule import replan
 from messages.keyboards import invoice_answers, plan_menu
@@ -200,7 +200,9 @@ class DecisionService:
         ).due_now_minor
         amount = min(invoice.claimed_minor or due_now, due_now)
         back_to = invoice.previous_status or InvoiceStatus.OPEN
-        closed = await apply_payment(session, self.deps, owner, client, invoice, amount, "claim")
+        closed = await apply_payment(
+            session, self.deps, owner, client, invoice, amount, way=PaymentWay.CLAIM
+        )
         if not closed:
             invoice.status = back_to
             invoice.previous_status = None

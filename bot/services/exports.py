@@ -194,6 +194,8 @@ def _payment_cells(payment: Payment, invoice: Invoice, names: dict[int | None, s
         invoice.currency,
         format_moment(payment.paid_at),
         payment.note,
+        payment.way,
+        payment.reference,
     ]
 
 

@@ -7,10 +7,11 @@ import logging
 from datetime import date, datetime
 
 from babel.numbers import is_currency
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import Clients, EventLog, Invoices, Owners, Reminders
-from bot.db.tables import Client, Invoice, Owner
+from bot.db.tables import Client, Invoice, Owner, Payment
 from bot.domain.charges import Charges
 from bot.domain.dates import DateError, parse_date
 from bot.domain.history import poor_record
@@ -31,7 +32,7 @@ from bot.services.errors import Refused
 from bot.services.history import client_history
 from bot.services.money import charges_for, client_today
 from bot.services.owners import owner_transaction
-from bot.services.payments import apply_payment
+from bot.services.payments import PaymentWay, record_payment, send_thanks
 from bot.services.schedule import (
     invoice_ladder,
     ladder_for,
@@ -44,6 +45,7 @@ from bot.services.views import (
     InvoiceCard,
     InvoiceView,
     NewInvoice,
+    PaymentRecord,
     PaymentResult,
     PlannedReminder,
     ReminderRecord,
@@ -304,6 +306,8 @@ class InvoiceService:
             owed = await charges_for(
                 session, invoice, client_today(self.deps.clock.now(), client, owner)
             )
+            query = select(Payment).where(Payment.invoice_id == invoice.id)
+            payments = (await session.exec(query.order_by(col(Payment.id)))).all()
         upcoming = None
         if invoice.status in (InvoiceStatus.OPEN, InvoiceStatus.IN_PLAN):
             stage = next_stage(ladder, invoice.due_date, recorded_stages(rows))
@@ -319,6 +323,10 @@ class InvoiceService:
             ),
             next_stage=upcoming,
             timezone=timezone_for(client, owner),
+            payments=tuple(
+                PaymentRecord(payment.paid_at, payment.amount_minor, payment.way, payment.reference)
+                for payment in payments
+            ),
         )
 
     # --- changing ------------------------------------------------------------------------
@@ -339,11 +347,12 @@ class InvoiceService:
                 raise Refused(
                     "overpayment", number=number, remaining=remaining, currency=invoice.currency
                 )
-            closed = await apply_payment(session, self.deps, owner, client, invoice, amount)
+            recorded = await record_payment(
+                session, self.deps, owner, client, invoice, amount, way=PaymentWay.HAND
+            )
             owed = await charges_for(session, invoice, today)
-            result = PaymentResult(invoice_view(invoice, client, owed), amount, closed)
-        if closed:
-            await self._thank_client(owner, client, result.invoice)
+            result = PaymentResult(invoice_view(invoice, client, owed), amount, recorded.closed)
+        await send_thanks(self.deps, recorded)
         return result
 
     @staticmethod
@@ -355,17 +364,6 @@ class InvoiceService:
         if amount <= 0:
             raise Refused("amount_not_positive")
         return amount
-
-    async def _thank_client(self, owner: Owner, client: Client, invoice: InvoiceView) -> None:
-        if client.chat_id is None or client.unreachable:
-            return
-        await self.deps.notifier.alert(
-            client.chat_id,
-            "client/thanks",
-            client.locale or owner.locale,
-            invoice=invoice,
-            business_name=owner.business_name,
-        )
 
     async def pause(
         self, owner_user_id: int, display: str, number_text: str, until_text: str | None

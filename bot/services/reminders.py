@@ -29,6 +29,7 @@ from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
 from bot.notify import Delivery
 from bot.persistence import STATES_KEPT, forget_idle_states
 from bot.services.alerts import Alert, AlertSender, stage_label
+from bot.services.bank import bank_account
 from bot.services.cardpay import button_link
 from bot.services.deps import Deps
 from bot.services.dispatch import Dispatch, GroupHandler
@@ -45,6 +46,8 @@ from bot.services.schedule import (
 )
 from bot.services.updates import UPDATES_KEPT, UpdateLog
 from messages.reminders import ReminderItem, Sender, compose_reminder
+from messages.render import MAX_MESSAGE_LENGTH
+from messages.transfer import transfer_note
 
 log = logging.getLogger(__name__)
 
@@ -293,6 +296,17 @@ class ReminderService:
             Sender(owner.business_name, owner.pay_link, owner.pay_instructions),
             client.locale or owner.locale,
         )
+        # Bank transfer details (issue 16): with an IBAN set, the text for copying and,
+        # for EUR, a QR code the client's banking app reads (see messages/transfer.py).
+        account = bank_account(owner)
+        if account is not None:
+            note = transfer_note(items, account, client.locale or owner.locale)
+            if len(text) + len(note.text) + 2 <= MAX_MESSAGE_LENGTH:
+                text = f"{text}\n\n{note.text}"  # else the QR's own caption carries them
+            if note.qr_png is not None:
+                return await self.deps.notifier.send_with_photo(
+                    client.chat_id, text, keyboard, note.qr_png, note.qr_caption
+                )
         return await self.deps.notifier.send(client.chat_id, text, keyboard)
 
     # --- housekeeping --------------------------------------------------------------------

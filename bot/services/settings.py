@@ -88,6 +88,7 @@ class SettingsView:
     settlement_percent: str | None
     settlement_days: int
     early_discount_percent: str | None
+    bank_account: str | None = None  # /settings iban (handlers.bank): "IBAN · holder"
 
 
 def settings_view(owner: Owner) -> SettingsView:
@@ -111,6 +112,7 @@ def settings_view(owner: Owner) -> SettingsView:
         owner.settlement_percent,
         owner.settlement_days,
         owner.early_discount_percent,
+        f"{owner.bank_iban} · {owner.bank_holder}" if owner.bank_iban else None,
     )
 
 

@@ -137,12 +137,23 @@ class ReminderRecord:
 
 
 @dataclass(frozen=True)
+class PaymentRecord:
+    """One payment on the card: how it came (hand, claim, bank) and the bank's reference."""
+
+    paid_at: datetime
+    amount_minor: int
+    way: str
+    reference: str
+
+
+@dataclass(frozen=True)
 class InvoiceCard:
     invoice: InvoiceView
     timeline: tuple[TimelineEntry, ...]
     reminders: tuple[ReminderRecord, ...]
     next_stage: str | None
     timezone: str
+    payments: tuple[PaymentRecord, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import json
 import threading
 import time
@@ -11,6 +13,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from tests.fakes.bot_api import BOT_ID, BOT_USERNAME, FAKE_DATE
+
+UPLOADS = "__uploads__"
 
 
 class ApiError(Exception):
@@ -35,6 +39,8 @@ class ApiError(Exception):
 class Recorded:
     method: str
     params: dict[str, Any]
+    # Uploaded files (sendPhoto, sendDocument): part name → content.
+    files: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass
@@ -55,6 +61,8 @@ class HttpBotApi:
         }
     )
     rejected_token: bool = False  # getMe answers 401 Unauthorized, as for a revoked token
+    # Files users "uploaded", by file_id: served by getFile and the file URL.
+    hosted: dict[str, bytes] = field(default_factory=dict)
 
     def start(self) -> int:
         api = self
@@ -62,8 +70,15 @@ class HttpBotApi:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
-                body = self.rfile.read(length).decode()
-                params = api.parse(self.headers.get("Content-Type", ""), body)
+                raw = self.rfile.read(length)
+                content_type = self.headers.get("Content-Type", "")
+                files: dict[str, bytes] = {}
+                if content_type.startswith("multipart/"):
+                    params, files = api.parse_multipart(content_type, raw)
+                else:
+                    params = api.parse(content_type, raw.decode())
+                if files:  # travels with the request, through any subclass's `answer`
+                    params[UPLOADS] = files
                 try:
                     result = api.answer(self.path.rsplit("/", 1)[-1], params)
                     status, answer = 200, {"ok": True, "result": result}
@@ -75,6 +90,14 @@ class HttpBotApi:
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+
+            def do_GET(self) -> None:
+                # <TELEGRAM_BASE_FILE_URL><token>/<file_path>: a file a user sent.
+                content = api.hosted.get(self.path.rsplit("/", 1)[-1])
+                self.send_response(200 if content is not None else 404)
+                self.send_header("Content-Length", str(len(content or b"")))
+                self.end_headers()
+                self.wfile.write(content or b"")
 
             def log_message(self, *args: Any) -> None:
                 return None
@@ -101,9 +124,47 @@ class HttpBotApi:
                 params[key] = value
         return params
 
+    @staticmethod
+    def parse_multipart(content_type: str, raw: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
+        """A request with uploads (sendPhoto, sendDocument): its fields and its files."""
+        head = f"Content-Type: {content_type}\r\n\r\n".encode()
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + raw)
+        params: dict[str, Any] = {}
+        files: dict[str, bytes] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            content = part.get_payload(decode=True)
+            if not isinstance(name, str) or not isinstance(content, bytes):
+                continue
+            if part.get_filename():
+                files[name] = content
+                continue
+            text = content.decode()
+            try:
+                params[name] = json.loads(text)
+            except ValueError:
+                params[name] = text
+        return params, files
+
+    def host_file(self, content: bytes) -> str:
+        """Keep a file as Telegram would after a user uploaded it; returns its file_id."""
+        with self.lock:
+            file_id = f"file-{len(self.hosted) + 1}"
+            self.hosted[file_id] = content
+        return file_id
+
+    def files_sent(self, method: str, chat_id: int) -> list[dict[str, bytes]]:
+        with self.lock:
+            return [
+                c.files
+                for c in self.calls
+                if c.method == method and int(c.params.get("chat_id", 0)) == chat_id
+            ]
+
     def answer(self, method: str, params: dict[str, Any]) -> Any:
         with self.lock:
-            self.calls.append(Recorded(method, params))
+            files = params.pop(UPLOADS, {})
+            self.calls.append(Recorded(method, params, files))
             if method == "getMe" and self.rejected_token:
                 raise ApiError(401, "Unauthorized")
             if method == "getWebhookInfo":
@@ -111,6 +172,19 @@ class HttpBotApi:
             if method in ("setWebhook", "deleteWebhook"):
                 self.webhook = {**self.webhook, "url": str(params.get("url") or "")}
                 return True
+            if method == "getFile":
+                file_id = str(params["file_id"])
+                size = len(self.hosted.get(file_id, b""))
+                return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": size,
+                        "file_path": file_id}  # fmt: skip
+            if method in ("sendPhoto", "sendDocument"):
+                self.next_message_id += 1
+                return {
+                    "message_id": self.next_message_id,
+                    "date": FAKE_DATE,
+                    "chat": {"id": int(params["chat_id"]), "type": "private"},
+                    "caption": params.get("caption", ""),
+                }
             if method == "getMe":
                 return {
                     "id": BOT_ID,

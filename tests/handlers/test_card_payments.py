@@ -129,7 +129,7 @@ async def test_a_client_pays_a_reminder_by_the_sheet_once(
     )
 
     [card_text] = await owner_says(app, bot_api, "/invoice 1")
-    assert "€1,200.00 paid by card in Telegram, receipt ch_provider_tg-charge-1" in card_text
+    assert "€1,200.00, card in Telegram (ref. <code>ch_provider_tg-charge-1</code>)" in card_text
 
 
 async def test_settings_show_the_ways_on_and_report_counts_payments_by_way(
@@ -143,7 +143,7 @@ async def test_settings_show_the_ways_on_and_report_counts_payments_by_way(
     sheet = await _open_sheet(app, bot_api, reminder)
     await _pay(app, sheet, "tg-report")
     [report] = await owner_says(app, bot_api, "/report")
-    assert "Payments: card in Telegram 1 · by hand 1" in report
+    assert "Payments: card in Telegram 1 · typed by hand 1" in report
 
 
 async def test_a_partial_payment_reduces_the_invoice_and_reminders_go_on(

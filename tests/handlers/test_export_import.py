@@ -125,6 +125,8 @@ async def test_export_sends_four_csv_files_of_only_the_owners_rows(
             "currency": "EUR",
             "paid_at": "2026-11-24T10:00:00Z",
             "note": "",
+            "way": "hand",
+            "reference": "",
         }
     ]
     events = table(files["events.csv"])

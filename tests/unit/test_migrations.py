@@ -27,3 +27,71 @@ async def test_migrations_match_the_tables(database_url: str) -> None:
     finally:
         await engine.dispose()
     assert differences == [], "run Alembic autogenerate: the tables and migrations differ"
+
+
+async def test_existing_payments_get_their_way_when_bank_transfers_arrive(tmp_path: Any) -> None:
+    """0008d: payments made before it were typed by hand, or a client's claim the owner
+    confirmed (that owner_confirm event comes in the payment's own transaction)."""
+    from sqlalchemy import text
+
+    from bot.db.migrate import upgrade
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    at = "2026-11-20 10:00:00.000000"
+    later = "2026-11-20 10:00:00.250000"
+    try:
+        await upgrade(engine, "0007")
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO owners (id, telegram_user_id, business_name, locale, timezone,"
+                    " currency, reminder_hours, reminder_days, ignored_alert_after,"
+                    " invite_alert_days, late_fee_kind, late_fee_value, interest_from,"
+                    " settlement_days, next_client_number, next_invoice_number, created_at)"
+                    " VALUES (1, 111, 'Ann', 'en', 'UTC', 'EUR', '09:00-20:00', 'mon-fri', 3, 7,"
+                    " 'none', '0', 'firm', 14, 2, 3, :at)"
+                ),
+                {"at": at},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO clients (id, owner_id, number, name, name_key, paused, blocked,"
+                    " unreachable, created_at) VALUES (1, 1, 1, 'Acme', 'acme', 0, 0, 0, :at)"
+                ),
+                {"at": at},
+            )
+            for number in (1, 2):
+                await connection.execute(
+                    text(
+                        "INSERT INTO invoices (id, owner_id, client_id, number, amount_minor,"
+                        " currency, due_date, description, status, paid_minor,"
+                        " unanswered_reminders, late_fee_minor, interest_frozen_minor, created_at)"
+                        " VALUES (:n, 1, 1, :n, 100, 'EUR', '2026-11-20', '', 'paid', 100, 0, 0,"
+                        " 0, :at)"
+                    ),
+                    {"n": number, "at": at},
+                )
+                await connection.execute(
+                    text(
+                        "INSERT INTO payments (invoice_id, amount_minor, paid_at, note)"
+                        " VALUES (:n, 100, :paid, '')"
+                    ),
+                    {"n": number, "paid": later},
+                )
+            await connection.execute(
+                text(
+                    "INSERT INTO events (owner_id, client_id, invoice_id, kind, data, created_at)"
+                    " VALUES (1, 1, 2, 'owner_confirm', '{}', :at)"
+                ),
+                {"at": at},
+            )
+        await upgrade(engine)
+        async with engine.connect() as connection:
+            found = (
+                await connection.execute(
+                    text("SELECT invoice_id, way, reference FROM payments ORDER BY invoice_id")
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    assert [tuple(row) for row in found] == [(1, "hand", ""), (2, "claim", "")]

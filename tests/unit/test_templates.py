@@ -20,6 +20,7 @@ from jinja2 import meta, nodes
 
 from bot.config import SUPPORTED_LOCALES
 from bot.domain.aging import BUCKETS, Aging
+from bot.domain.bank import BankAccount
 from bot.domain.escalation import collection_estimate
 from bot.services.reports import LateClient, Report
 from messages.letter import LetterContent
@@ -304,8 +305,25 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         settlement_percent="10",
         settlement_days=days,
         early_discount_percent="2",
+        bank_account="DE89370400440532013000 · Studio <Ann>",
     )
     part = SimpleNamespace(seq=1, amount_minor=50000, due_date=DAY)
+    transfer_line = SimpleNamespace(
+        number=3, reference="DUE-3", amount_minor=100000, currency="EUR"
+    )
+    statement_line = SimpleNamespace(
+        position=days + 1,
+        booked_on=DAY,
+        amount_minor=100000,
+        currency="EUR",
+        payer="Acme <&> GmbH",
+        text="Invoice <3> & more",
+        reason="no_match",
+    )
+    recorded = SimpleNamespace(
+        number=3, client_name="Acme <&>", amount_minor=100000, currency="EUR", closed=True
+    )
+    offer = SimpleNamespace(line_id=1, number=3, client_name="Acme <&>", line=statement_line)
     stage_names = {
         name: f"{name} <label>" for name in ("heads_up", "due", "overdue_1", "weekly_1", "firm")
     } | {"formal": "formal", "final": "final", "weekly_3": "weekly"}
@@ -468,6 +486,35 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
             limit=20,
         ),
         "problems": ["Line 2: I don't know a client called “Acme <&>”"],
+        # Bank transfers: the reminder's transfer details, /settings iban, statements.
+        "account": BankAccount("DE89370400440532013000", "COBADEFFXXX", "Studio <Ann> & Co"),
+        "lines": [transfer_line, transfer_line],
+        "qr": True,
+        "qr_numbers": [3, 4],
+        "qr_total": 200000,
+        "qr_reference": "DUE-3 DUE-4",
+        "statement": SimpleNamespace(
+            kind="camt053",
+            recorded=[recorded, recorded],
+            offers=[offer],
+            unmatched=[statement_line],
+            seen=days,
+            debits=1,
+            other_currency=days,
+            zero=1,
+            ignored=days + 2,
+        ),
+        "unmatched": [statement_line, statement_line],
+        "offer": offer,
+        "payments": [
+            SimpleNamespace(paid_at=MOMENT, amount_minor=5000, way="bank", reference="R <1>"),
+            SimpleNamespace(paid_at=MOMENT, amount_minor=5000, way="claim", reference=""),
+        ],
+        "thanked": True,
+        "position": days,
+        "first": 2,
+        "second": days + 2,
+        "limit": 20,
         "more": days,
         "kind": "invoices",
         "clients_added": days,

@@ -1,7 +1,7 @@
 """card payments: pay tokens on invoices, payments reported by Telegram and Stripe
 
 Revision ID: 0008e
-Revises: 0007
+Revises: 0008d
 Create Date: 2026-12-03
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import bot.db.types
 
 revision: str = "0008e"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008d"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
