@@ -126,12 +126,14 @@ def test_a_client_pays_by_the_sheet_and_by_the_stripe_link(
         wait_for(lambda: len(api.texts_to(OWNER)) >= 2)
         match = re.search(r"start=([A-Za-z0-9_-]+)", api.texts_to(OWNER)[0])
         assert match
-        api.queue({**message_update(CLIENT, f"/start {match.group(1)}"), "update_id": next(ids)})
         for command in (
             "/newinvoice Acme 1200 2026-11-20 Site",
             "/newinvoice Acme 5000 INR 2026-11-20 Logo",
         ):
             api.queue({**message_update(OWNER, command), "update_id": next(ids)})
+        # Linked only now, so the first tick reminds both invoices in one message.
+        wait_for(lambda: len(api.texts_to(OWNER)) >= 4)
+        api.queue({**message_update(CLIENT, f"/start {match.group(1)}"), "update_id": next(ids)})
         # The engine reminds both overdue invoices (one combined message).
         wait_for(
             lambda: any(
