@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import UTC, datetime
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from telegram import Update
 
+from bot.app import build_application, close_application
 from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.db.tables import CardPayment, Invoice, Payment
@@ -274,3 +276,32 @@ async def test_someone_else_s_pay_press_changes_nothing(
     await press(app, 4242, pay["callback_data"])
     assert bot_api.sent("sendInvoice") == []
     assert len(callbacks_answered(bot_api)) == 1
+
+
+async def test_two_replicas_record_one_sheet_payment_once(
+    app: Any, settings: Settings, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    """The same payment reaching two replicas at once (a redelivery under a new update id)."""
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("replicas share a PostgreSQL database")
+    reminder = await _reminded(app, clock, bot_api, "/newinvoice Acme 1000 2026-11-20 Site")
+    sheet = await _open_sheet(app, bot_api, reminder)
+    other = build_application(settings, clock, request=bot_api)
+    async with other:
+        bot_api.clear()
+        updates = [
+            successful_payment_update(
+                next(_ids), CLIENT_USER_ID, str(sheet.params["payload"]), 100000, "EUR", "tg-R"
+            )
+            for _ in range(4)
+        ]
+        await asyncio.gather(
+            *(
+                replica.process_update(Update.de_json(update, replica.bot))
+                for replica, update in zip((app, other, app, other), updates, strict=True)
+            )
+        )
+    await close_application(other)
+    assert len(await rows(app, Payment)) == 1
+    assert len(await rows(app, CardPayment)) == 1
+    assert len(bot_api.texts(OWNER_ID)) == 1 and len(bot_api.texts(CLIENT_USER_ID)) == 1
