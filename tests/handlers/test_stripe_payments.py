@@ -26,7 +26,16 @@ from tests.fakes.stripe_api import (
     completed_event,
     signature,
 )
-from tests.handlers.engine_helpers import add_linked_client, owner_says, rows, sent_to, tick_until
+from tests.handlers.engine_helpers import (
+    add_linked_client,
+    button,
+    owner_says,
+    press,
+    rows,
+    sent_to,
+    tick_until,
+)
+from tests.handlers.test_letter import pdf_text, the_letter
 
 
 def _free_port() -> int:
@@ -256,3 +265,18 @@ async def test_two_replicas_record_one_stripe_payment_once(
     assert len(await rows(app, CardPayment)) == 1
     [invoice] = await rows(app, Invoice)
     assert (invoice.status, invoice.paid_minor) == ("paid", 100000)
+
+
+async def test_the_payment_demand_letter_carries_the_stripe_link(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi, served: httpx.AsyncClient
+) -> None:
+    reminder = await _reminded(app, clock, bot_api, "/newinvoice Acme 1000 2026-11-10 Site")
+    await owner_says(app, bot_api, "/letter 1")
+    owner_call, _, content = the_letter(bot_api)
+    [invoice] = await rows(app, Invoice)
+    assert f"/pay/{invoice.pay_token}" in "".join(pdf_text(content).split())
+    bot_api.clear()
+    await press(app, OWNER_ID, button(owner_call, "📨 Send to client"))
+    client_call, _, _ = the_letter(bot_api, CLIENT_USER_ID)
+    [pay] = [b for b in client_call.buttons if b["text"].startswith("💳")]
+    assert pay["url"] == _pay_url(reminder)
