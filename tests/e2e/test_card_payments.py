@@ -219,5 +219,6 @@ def test_a_client_pays_by_the_sheet_and_by_the_stripe_link(
     assert statuses == [(1, "paid"), (2, "paid")]
     assert payments == 2
     assert cards == [("chat", "tg-e2e"), ("stripe", "pi_e2e")]
+    assert "Traceback" not in output and " ERROR " not in output, output
     assert TOKEN not in output and "E2E-PAY-TOKEN" not in output
     assert TEST_KEY not in output and PROVIDER_TOKEN not in output
