@@ -88,7 +88,8 @@ def web_routes(app: AnyApplication) -> list[Route]:
     deps = services_of(app).deps
     status = app.bot_data[HEALTH_KEY]
     assert isinstance(status, EngineStatus)
-    return routes(Context(app, deps.settings, deps.sessions, deps.clock, status))
+    cardpay = services_of(app).cardpay
+    return routes(Context(app, deps.settings, deps.sessions, deps.clock, status, cardpay))
 
 
 async def _post_init(app: AnyApplication) -> None:

@@ -235,6 +235,14 @@ async def check_stripe(settings: Settings) -> Line:
             "Stripe: set PUBLIC_URL to the https address where Stripe reaches this bot, "
             "e.g. PUBLIC_URL=https://bot.example.com",
         )
+    if settings.web_port is None:
+        # Polling mode without HTTP_PORT serves no endpoint: Stripe's webhook and the pay
+        # links would answer nothing, and no card payment would ever be recorded.
+        return Line(
+            PROBLEM,
+            "Stripe: set HTTP_PORT so that duebot serves /stripe/webhook and the pay links "
+            "in polling mode, e.g. HTTP_PORT=8080",
+        )
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT) as http:
             answer = await http.get(
@@ -252,4 +260,8 @@ async def check_stripe(settings: Settings) -> Line:
     if answer.status_code != 200:
         return Line(PROBLEM, f"Stripe: {settings.stripe_api_base} answered {answer.status_code}")
     live = "LIVE" if "_live_" in key.get_secret_value() else "TEST"
-    return Line(OK, f"Stripe: a {live} key that Stripe accepts; duebot's endpoints at {public}")
+    return Line(
+        OK,
+        f"Stripe: a {live} key that Stripe accepts; duebot's endpoints at {public} "
+        f"(the webhook to register: {public.rstrip('/')}/stripe/webhook)",
+    )

@@ -31,6 +31,8 @@ from bot import health, metrics
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.session import SessionMaker
+from bot.services.cardpay import CardPayService, stripe_on
+from messages import render
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ class Context:
     sessions: SessionMaker
     clock: Clock
     status: health.EngineStatus
+    cardpay: CardPayService | None = None
 
 
 Route = tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]
@@ -114,6 +117,50 @@ class TelegramWebhook(Endpoint):
         self.finish()
 
 
+class StripeWebhook(Endpoint):
+    """Stripe's signed events: 400 for a forgery, 200 once handled (or nothing to do), and a
+    500 for a failure of ours, so that Stripe tries again later."""
+
+    async def post(self) -> None:
+        assert self.context.cardpay is not None
+        signature = self.request.headers.get("Stripe-Signature", "")
+        status = await self.context.cardpay.stripe_webhook(self.request.body, signature)
+        self.set_status(status)
+        self.finish({"received": status == 200})
+
+
+class PayRedirect(Endpoint):
+    """A client's stable pay link: a fresh Checkout Session for what is due now, or a short
+    page in the client's language saying why there is nothing to pay."""
+
+    async def get(self, token: str) -> None:
+        assert self.context.cardpay is not None
+        done = self.get_query_argument("done", "") == "1"
+        cancelled = self.get_query_argument("cancelled", "") == "1"
+        found = await self.context.cardpay.checkout(token, done=done, cancelled=cancelled)
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Referrer-Policy", "no-referrer")
+        if found.page == "redirect":
+            self.redirect(found.url, status=303)
+            return
+        self.set_status({"unknown": 404, "unavailable": 503}.get(found.page, 200))
+        text = render(
+            "web/pay_page",
+            found.locale,
+            page=found.page,
+            number=found.number,
+            business_name=found.business_name,
+        )
+        title, _, sentence = text.partition("|")
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(
+            f'<!doctype html><html lang="{found.locale}"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{title}</title></head><body><h1>{title}</h1><p>{sentence}</p>"
+            "</body></html>"
+        )
+
+
 def webhook_path(settings: Settings) -> str:
     return urlsplit(settings.webhook_url or "").path or "/"
 
@@ -132,6 +179,9 @@ def routes(context: Context) -> list[Route]:
                 {"context": context, "secret": settings.webhook_secret.get_secret_value()},
             )
         )
+    if stripe_on(settings) and context.cardpay is not None:
+        table.append((r"/stripe/webhook", StripeWebhook, {"context": context}))
+        table.append((r"/pay/([A-Za-z0-9_-]{16,64})", PayRedirect, {"context": context}))
     return table
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CommandHandler, filters
 
+from bot.services.cardpay import payment_ways
 from bot.services.errors import Refused
 from bot.services.settings import FIELDS, MONEY_FIELDS
 from handlers import bank, invoices
@@ -60,8 +61,15 @@ async def settings_command(update: Update, context: Context) -> None:
     if not args:
         view = await services(context).settings.show(user_id, display)
         names = invoices.stage_names(locale)
+        ways = payment_ways(services(context).deps.settings)
         await reply(
-            update, "owner/settings", locale, menu(locale), settings=view, stage_names=names
+            update,
+            "owner/settings",
+            locale,
+            menu(locale),
+            settings=view,
+            stage_names=names,
+            ways=ways,
         )
         return
     field = ALIASES.get(args[0].lower(), args[0].lower())

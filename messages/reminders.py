@@ -78,7 +78,9 @@ class ReminderItem:
     deadline: date  # the pay-by date formal and final notices name
     # For an instalment of an accepted plan: which one, of how many, how much, due when.
     instalment: InstalmentInfo | None = None
-    pay_link: str | None = None  # this invoice's own link; the sender's default otherwise
+    # Where Pay now leads, already resolved (invoice's link, Stripe's, the sender's default);
+    # None: a press, answered in the chat (Telegram's payment sheet or the instructions).
+    pay_link: str | None = None
     money: ItemMoney = field(default_factory=ItemMoney)
     context: StageContext = field(default_factory=StageContext)
     # The stage's kind, from its name: repeatable stages share their kind's text
@@ -138,12 +140,10 @@ def compose_reminder(
     blocks.append(render("client/reminder_signature", locale, **common))
     parts = join_within_limit(blocks, separator="\n\n")
     if len(items) == 1:
-        keyboard = invoice_answers(
-            items[0].invoice_id, locale, items[0].pay_link or sender.pay_link
-        )
+        keyboard = invoice_answers(items[0].invoice_id, locale, items[0].pay_link)
     else:
         keyboard = combined_answers(
-            [(item.invoice_id, item.number, item.pay_link or sender.pay_link) for item in items],
+            [(item.invoice_id, item.number, item.pay_link) for item in items],
             locale,
         )
     return parts, keyboard

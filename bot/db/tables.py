@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, text
@@ -151,6 +152,11 @@ class Invoice(SQLModel, table=True):
     compensation_from: date | None = None
     created_at: datetime = Field(sa_column=_utc())
     closed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    # The unguessable part of the invoice's own pay URL (<PUBLIC_URL>/pay/<token>): stable
+    # for the invoice's life, so a link in an old reminder always charges what is due now.
+    pay_token: str | None = Field(
+        default_factory=lambda: secrets.token_urlsafe(24), max_length=64, unique=True, index=True
+    )
 
 
 class Payment(SQLModel, table=True):
@@ -165,6 +171,30 @@ class Payment(SQLModel, table=True):
     # (a statement line); `reference` is the bank's own reference for the line.
     way: str = Field(default="hand", max_length=12)
     reference: str = Field(default="", max_length=140)
+
+
+class CardPayment(SQLModel, table=True):
+    """A payment a provider reported (Telegram Payments, Stripe): the provider's charge id is
+    unique, so a redelivered update or webhook finds its row and records nothing twice."""
+
+    __tablename__ = "card_payments"
+    __table_args__ = (UniqueConstraint("way", "charge_id", name="uq_card_payments_way_charge"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoices.id", index=True)
+    # The payment row it became; none when the invoice was closed meanwhile (all of it to
+    # refund).
+    payment_id: int | None = Field(default=None, foreign_key="payments.id", index=True)
+    way: str = Field(max_length=16)  # chat (Telegram Payments) or stripe
+    # telegram_payment_charge_id, or Stripe's payment intent id.
+    charge_id: str = Field(max_length=255)
+    # provider_payment_charge_id (Telegram), or the Checkout Session id (Stripe).
+    reference: str = Field(default="", max_length=255)
+    amount_minor: int = Field(sa_type=BigInteger)
+    currency: str = Field(max_length=3)
+    # What the client paid beyond what was owed (the invoice closed meanwhile): to refund.
+    excess_minor: int = Field(default=0, sa_type=BigInteger)
+    created_at: datetime = Field(sa_column=_utc())
 
 
 class Reminder(SQLModel, table=True):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.services.answers import AnswerService
 from bot.services.bank import BankService
+from bot.services.cardpay import CardPayService
 from bot.services.clients import ClientService
 from bot.services.decisions import DecisionService
 from bot.services.deps import Deps
@@ -35,6 +36,7 @@ class Services:
     imports: ImportService
     letters: LetterService
     privacy: PrivacyService
+    cardpay: CardPayService
     bank: BankService
 
     @classmethod
@@ -53,5 +55,6 @@ class Services:
             imports=ImportService(deps),
             letters=LetterService(deps),
             privacy=PrivacyService(deps),
+            cardpay=CardPayService(deps),
             bank=BankService(deps),
         )

@@ -7,7 +7,7 @@ is harmless. Each accepted answer stops the reminders and tells the owner at onc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,6 +27,7 @@ from bot.domain.sendtime import local_today
 from bot.domain.states import CHOICE_RESULT, CLIENT_CHOICES, CLOSED_STATUSES, InvoiceStatus
 from bot.domain.text import one_line
 from bot.services.alerts import Alert, AlertSender
+from bot.services.cardpay import button_link
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import invoice_view
@@ -99,7 +100,10 @@ class AnswerService:
         """The invoice behind a button (Pay now, More, a sub-menu), checked, nothing changed."""
         async with self.deps.sessions() as session:
             invoice, client, owner, owed = await self._load(session, invoice_id, chat_id, self.deps)
-            return _answer(invoice, owner, client, owed)
+            return replace(
+                _answer(invoice, owner, client, owed),
+                pay_link=button_link(self.deps.settings, invoice, owner),
+            )
 
     async def check_choice(self, invoice_id: int, chat_id: int, choice: str) -> Answer:
         """Before showing a sub-menu (dates, plans, reasons): is this choice still possible?"""
@@ -120,9 +124,11 @@ class AnswerService:
                 owed_on = await charges_of(session, invoices, today)
                 for invoice in invoices:
                     owed = owed_on[invoice.id or 0]
-                    found.append(
-                        (invoice_view(invoice, client, owed), _answer(invoice, owner, client, owed))
+                    answer = replace(
+                        _answer(invoice, owner, client, owed),
+                        pay_link=button_link(self.deps.settings, invoice, owner),
                     )
+                    found.append((invoice_view(invoice, client, owed), answer))
         return found
 
     # --- answering --------------------------------------------------------------------------

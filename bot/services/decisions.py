@@ -20,6 +20,7 @@ from bot.db.tables import Client, Dispute, Invoice, Owner
 from bot.domain.invoice_input import MAX_AMOUNT_MINOR
 from bot.domain.money import MoneyError, parse_amount, to_minor
 from bot.domain.states import InvoiceStatus
+from bot.services.cardpay import button_link
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import load_invoice, parse_invoice_number, resume_invoice
@@ -343,7 +344,9 @@ class DecisionService:
 
     async def _tell_client(self, note: _Message, invoice: Invoice, owner: Owner) -> None:
         keyboard = (
-            invoice_answers(invoice.id or 0, note.locale, invoice.pay_link or owner.pay_link)
+            invoice_answers(
+                invoice.id or 0, note.locale, button_link(self.deps.settings, invoice, owner)
+            )
             if note.with_buttons
             else None
         )

@@ -22,6 +22,7 @@ from bot.domain.sendtime import local_today
 from bot.domain.states import CLOSED_STATUSES
 from bot.domain.statutory import law_for
 from bot.notify import DeliveryStatus
+from bot.services.cardpay import chat_payments_on, stripe_link
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import load_invoice, parse_invoice_number
@@ -113,7 +114,12 @@ class LetterService:
                 due_now_minor=owed.due_now_minor,
                 currency=invoice.currency,
             )
-            return IssuedLetter(letter.id, letter_content(owner, client, invoice, owed, letter))
+            return IssuedLetter(
+                letter.id,
+                letter_content(
+                    owner, client, invoice, owed, letter, stripe_link(self.deps.settings, invoice)
+                ),
+            )
 
     async def attach_file(
         self, owner_user_id: int, display: str, letter_id: int, file_id: str
@@ -166,7 +172,12 @@ class LetterService:
             chat_id,
             file_id,
             caption=render("letter/cover", letter.locale, letter=letter),
-            keyboard=invoice_answers(invoice_id, letter.locale, letter.pay_link),
+            # With Telegram Payments on, Pay now is a press answered with the payment sheet.
+            keyboard=invoice_answers(
+                invoice_id,
+                letter.locale,
+                None if chat_payments_on(self.deps.settings) else letter.pay_link,
+            ),
         )
         if delivery.sent:
             return None
@@ -222,13 +233,26 @@ class LetterService:
             or letter.deadline <= today
         ):
             raise Refused("letter_outdated", number=number)
-        return letter, invoice, client, letter_content(owner, client, invoice, owed, letter)
+        return (
+            letter,
+            invoice,
+            client,
+            letter_content(
+                owner, client, invoice, owed, letter, stripe_link(self.deps.settings, invoice)
+            ),
+        )
 
 
 def letter_content(
-    owner: Owner, client: Client, invoice: Invoice, owed: Charges, letter: Letter
+    owner: Owner,
+    client: Client,
+    invoice: Invoice,
+    owed: Charges,
+    letter: Letter,
+    stripe_url: str | None = None,
 ) -> LetterContent:
-    """What the letter states: the invoice and its charges on the day it was issued."""
+    """What the letter states: the invoice and its charges on the day it was issued.
+    `stripe_url`: the invoice's own Stripe link, which always charges what is due now."""
     rate = running_rate(invoice, letter.issued_on)  # i13c: statutory interest's period
     return LetterContent(
         locale=letter.locale,
@@ -250,7 +274,7 @@ def letter_content(
         if rate
         else (invoice.interest_percent if invoice.interest_since else None),
         deadline=letter.deadline,
-        pay_link=invoice.pay_link or owner.pay_link,
+        pay_link=stripe_url or invoice.pay_link or owner.pay_link,
         pay_instructions=owner.pay_instructions,
         # i13c: the law of the owner's country
         law=owner.country if law_for(owner.country) else None,

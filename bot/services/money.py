@@ -113,6 +113,22 @@ def settles(invoice: Invoice, owner: Owner, owed: Charges, today: date) -> bool:
     if owed.due_now_minor == 0:
         return True
     gross = owed.amount_minor + owed.fee_minor + owed.interest_minor + owed.compensation_minor
+    return any(
+        owed.paid_minor >= discounted(gross, percent) for percent in _offers(invoice, owner, today)
+    )
+
+
+def payable_now(invoice: Invoice, owner: Owner, owed: Charges, today: date) -> int:
+    """The least that settles the invoice today: what is due now, or less under an offer
+    running today (what a card payment charges; `settles` then closes the invoice)."""
+    gross = owed.amount_minor + owed.fee_minor + owed.interest_minor + owed.compensation_minor
+    least = owed.due_now_minor
+    for percent in _offers(invoice, owner, today):
+        least = min(least, max(discounted(gross, percent) - owed.paid_minor, 0))
+    return least
+
+
+def _offers(invoice: Invoice, owner: Owner, today: date) -> list[Decimal]:
     offers: list[Decimal] = []
     if owner.early_discount_percent and today <= invoice.due_date:
         offers.append(Decimal(owner.early_discount_percent))
@@ -122,4 +138,4 @@ def settles(invoice: Invoice, owner: Owner, owed: Charges, today: date) -> bool:
         and today <= invoice.settlement_until
     ):
         offers.append(Decimal(invoice.settlement_percent))
-    return any(owed.paid_minor >= discounted(gross, percent) for percent in offers)
+    return offers

@@ -24,6 +24,8 @@ class PaymentWay(StrEnum):
     HAND = "hand"  # /paid
     CLAIM = "claim"  # the client's "I've paid", confirmed by the owner
     BANK = "bank"  # a bank statement line, matched by /import
+    CHAT = "chat"  # Telegram's payment sheet (Telegram Payments), reported by Telegram
+    STRIPE = "stripe"  # a Stripe Checkout payment, reported by Stripe's signed webhook
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from bot.notify import Delivery, DeliveryStatus
 from bot.persistence import STATES_KEPT, forget_idle_states
 from bot.services.alerts import Alert, AlertSender, stage_label
 from bot.services.bank import bank_account
+from bot.services.cardpay import button_link
 from bot.services.deps import Deps
 from bot.services.dispatch import Dispatch, GroupHandler
 from bot.services.errors import Refused
@@ -285,7 +286,7 @@ class ReminderService:
                 days_overdue=(today - claim.invoice.due_date).days,
                 deadline=today + timedelta(days=NOTICE_DAYS),
                 instalment=claim.instalment,
-                pay_link=claim.invoice.pay_link,
+                pay_link=button_link(self.deps.settings, claim.invoice, owner),
                 money=claim.money,
                 context=claim.context,
             )

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from sqlmodel import col, select
 
 from bot.db.repositories import Clients
-from bot.db.tables import Dispute, Invoice, Promise
+from bot.db.tables import Dispute, Invoice, Payment, Promise
 from bot.domain.aging import BUCKETS, DSO_WINDOW_DAYS, Aging, bucket_for, dso
 from bot.domain.sendtime import local_today
 from bot.domain.states import CLOSED_STATUSES
@@ -34,6 +34,8 @@ class Report:
     promises_broken: int
     disputes_open: int
     late_clients: tuple[LateClient, ...]
+    # Payments by way: chat (Telegram's sheet), stripe, bank, hand (typed or confirmed).
+    payments_by_way: tuple[tuple[str, int], ...] = ()
 
 
 class ReportService:
@@ -75,6 +77,15 @@ class ReportService:
                     )
                 )
             ).all()
+            recorded = (
+                await session.exec(
+                    select(Payment.way).where(col(Payment.invoice_id).in_(invoice_ids))
+                )
+            ).all()
+        ways: dict[str, int] = defaultdict(int)
+        for way in recorded:
+            # A confirmed "I've paid" was typed in by the owner too (a button, not /paid).
+            ways["hand" if way in ("hand", "claim") else way] += 1
         aging = tuple(Aging(currency, dict(b)) for currency, b in sorted(buckets.items()))
         ranked = sorted(late, key=lambda cid: (-oldest[cid], clients[cid].name))[:5]
         return Report(
@@ -88,4 +99,5 @@ class ReportService:
                 LateClient(clients[cid].name, tuple(sorted(late[cid].items())), oldest[cid])
                 for cid in ranked
             ),
+            payments_by_way=tuple(sorted(ways.items())),
         )

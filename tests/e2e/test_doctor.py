@@ -16,11 +16,14 @@ from typing import Any
 
 import pytest
 
-from bot.db.migrate import upgrade
+from bot.db.migrate import head_revision, upgrade
 from bot.db.session import create_engine
 from tests.e2e.test_crash import TOKEN, Bot
 from tests.fakes.bot_api import BOT_ID, BOT_USERNAME
 from tests.fakes.gated_http_bot_api import GatedHttpBotApi
+
+# The newest migration: every branch that adds one moves it (the integrator re-chains).
+HEAD = head_revision()
 
 STRIPE_KEY = "sk_test_good"
 
@@ -61,7 +64,7 @@ def test_all_well_is_one_tick_per_line_and_exit_0(api: GatedHttpBotApi, migrated
     assert code == 0, lines
     assert lines == [
         f"✓ token: the bot is @{BOT_USERNAME} (id {BOT_ID})",
-        "✓ database: reachable, migrations current (0007)",
+        f"✓ database: reachable, migrations current ({HEAD})",
         "✓ webhook: none set; updates come by long polling",
         lines[3],
         "– Telegram payments: not configured (TELEGRAM_PAYMENT_TOKEN)",
@@ -112,7 +115,9 @@ def test_an_old_schema_and_a_failing_webhook_are_named(
         api, f"sqlite+aiosqlite:///{path}", WEBHOOK_URL=hook, WEBHOOK_SECRET="s3cret"
     )
     assert code == 1
-    assert lines[1] == "✗ database: at migration 0005, this duebot needs 0007; run `duebot migrate`"
+    assert lines[1] == (
+        f"✗ database: at migration 0005, this duebot needs {HEAD}; run `duebot migrate`"
+    )
     assert lines[2] == (
         f"✗ webhook: Telegram's last delivery to {hook} failed at 2025-11-24 16:00 UTC: "
         "Connection refused; check that WEBHOOK_URL reaches WEBHOOK_PORT "
@@ -171,12 +176,15 @@ def test_payment_settings_are_checked_when_set(api: GatedHttpBotApi, migrated: s
             "STRIPE_WEBHOOK_SECRET": "whsec_abc",
             "STRIPE_API_BASE": stripe.base,
             "PUBLIC_URL": "https://bot.example.test",
+            "HTTP_PORT": "8089",
         }
         code, lines = doctor(api, migrated, **good)
         assert code == 0, lines
         assert lines[4:] == [
             "✓ Telegram payments: a TEST provider token (no real money moves)",
-            "✓ Stripe: a TEST key that Stripe accepts; duebot's endpoints at https://bot.example.test",
+            "✓ Stripe: a TEST key that Stripe accepts; duebot's endpoints at "
+            "https://bot.example.test (the webhook to register: "
+            "https://bot.example.test/stripe/webhook)",
         ]
         bad = {**good, "TELEGRAM_PAYMENT_TOKEN": "not-a-token", "STRIPE_API_KEY": "sk_test_bad"}
         code, lines = doctor(api, migrated, **bad)
@@ -185,6 +193,8 @@ def test_payment_settings_are_checked_when_set(api: GatedHttpBotApi, migrated: s
         assert lines[5] == "✗ Stripe: Stripe rejected STRIPE_API_KEY; copy it again"
         code, lines = doctor(api, migrated, **{**good, "STRIPE_WEBHOOK_SECRET": ""})
         assert code == 1 and lines[5].startswith("✗ Stripe: set STRIPE_WEBHOOK_SECRET")
+        code, lines = doctor(api, migrated, **{**good, "HTTP_PORT": ""})
+        assert code == 1 and lines[5].startswith("✗ Stripe: set HTTP_PORT so that duebot serves")
     finally:
         stripe.stop()
     for line in lines:

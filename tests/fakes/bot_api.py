@@ -191,6 +191,7 @@ class FakeBotApi(BaseRequest):
             "sendMessage",
             "sendDocument",
             "sendPhoto",
+            "sendInvoice",
             "editMessageText",
             "editMessageReplyMarkup",
         ):

@@ -197,7 +197,7 @@ class HttpBotApi:
                 ready = [u for u in self.updates if u["update_id"] >= offset]
                 if ready:
                     return ready
-            if method == "sendMessage":
+            if method in ("sendMessage", "sendInvoice"):
                 self.next_message_id += 1
                 return {
                     "message_id": self.next_message_id,

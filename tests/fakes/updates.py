@@ -107,3 +107,43 @@ def callback_update(
     if data is not None:
         query["data"] = data
     return {"update_id": update_id, "callback_query": query}
+
+
+def pre_checkout_update(
+    update_id: int, user_id: int, payload: str, total_amount: int, currency: str
+) -> dict[str, Any]:
+    """Telegram asks the bot to confirm a payment sheet before charging."""
+    return {
+        "update_id": update_id,
+        "pre_checkout_query": {
+            "id": f"pcq-{update_id}",
+            "from": user(user_id),
+            "currency": currency,
+            "total_amount": total_amount,
+            "invoice_payload": payload,
+        },
+    }
+
+
+def successful_payment_update(
+    update_id: int,
+    user_id: int,
+    payload: str,
+    total_amount: int,
+    currency: str,
+    charge_id: str,
+    provider_charge_id: str = "pi_provider_1",
+) -> dict[str, Any]:
+    """The service message Telegram sends once the card was charged."""
+    update = message_update(user_id, "")
+    update["update_id"] = update_id
+    message = update["message"]
+    del message["text"]
+    message["successful_payment"] = {
+        "currency": currency,
+        "total_amount": total_amount,
+        "invoice_payload": payload,
+        "telegram_payment_charge_id": charge_id,
+        "provider_payment_charge_id": provider_charge_id,
+    }
+    return update

@@ -50,6 +50,7 @@ async def test_report_ages_receivables_per_currency(app: Any, bot_api: FakeBotAp
         "",
         "DSO (last 90 days): EUR 84 days, PLN 90 days",
         "Promises: 0 kept, 0 broken · Open disputes: 0",
+        "Payments: typed by hand 2",
         "",
         "<b>Slowest payers</b>",
         "1. Initech — €500.00 + PLN1,000.00, up to 115 days late",

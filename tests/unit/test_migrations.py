@@ -30,7 +30,7 @@ async def test_migrations_match_the_tables(database_url: str) -> None:
 
 
 async def test_existing_payments_get_their_way_when_bank_transfers_arrive(tmp_path: Any) -> None:
-    """0008d: payments made before it were typed by hand, or a client's claim the owner
+    """0008: payments made before it were typed by hand, or a client's claim the owner
     confirmed (that owner_confirm event comes in the payment's own transaction)."""
     from sqlalchemy import text
 

@@ -415,6 +415,8 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
                 "percent": "8.5",
                 "answer": "paid",
                 "since": "2026-12-24",  # events keep days as ISO text
+                "way": "chat",
+                "reference": "ch_3N<&>",
             },
         ),
         "record": SimpleNamespace(status="unknown", error="Timed out <30s>"),
@@ -468,6 +470,13 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         "expires_at": DAY,
         "already_existed": True,
         "closed": days == 1,
+        # Card payments (SPEC §10)
+        "excess_minor": 2500 if days == 2 else 0,
+        "description": "Site & <redesign>",
+        "way": "chat" if days == 1 else "stripe",
+        "reference": "pi_3Nq<&>",
+        "page": {1: "closed", 2: "done", 5: "cancelled"}.get(days, "unknown"),
+        "ways": ("chat", "stripe") if days == 1 else (),
         "which": "overdue",
         "decision": "adjust",
         "action": "block",
@@ -576,6 +585,7 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
             promises_broken=days,
             disputes_open=0,
             late_clients=(LateClient("Acme <&>", (("EUR", 100), ("PLN", 5)), days),),
+            payments_by_way=(("chat", 2), ("hand", days), ("stripe", 1)),
         ),
     }
 

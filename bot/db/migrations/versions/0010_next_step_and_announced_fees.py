@@ -1,7 +1,7 @@
 """next step named in notices; the day an announced late fee starts to count
 
-Revision ID: 0008a
-Revises: 0008c
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-03
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0008a"
-down_revision: str | None = "0008c"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

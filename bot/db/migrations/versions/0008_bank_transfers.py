@@ -1,6 +1,6 @@
 """bank transfers: the owner's IBAN, a payment's way and reference, statement lines
 
-Revision ID: 0008d
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-03
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 import bot.db.types
 
-revision: str = "0008d"
+revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

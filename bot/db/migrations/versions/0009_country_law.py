@@ -1,7 +1,7 @@
 """the law of the owner's country: statutory interest and recovery compensation
 
-Revision ID: 0008c
-Revises: 0008d
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0008c"
-down_revision: str | None = "0008d"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
