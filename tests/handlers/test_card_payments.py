@@ -171,6 +171,11 @@ async def test_the_sheet_charges_the_fee_due_now(
     await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
     await owner_says(app, bot_api, "/settings latefee 25")
     reminder = await _reminded(app, clock, bot_api, "/newinvoice Acme 1000 2026-10-20 Site")
+    # Added 35 days overdue: the fee is announced a week ahead, and counts from then.
+    assert "a late fee of €25.00 will be added" in reminder.text
+    bot_api.clear()
+    await tick_until(app, clock, datetime(2026, 12, 21, 12, tzinfo=UTC))
+    reminder = sent_to(bot_api, CLIENT_USER_ID)[-1]
     assert "€1,025.00" in reminder.text
     sheet = await _open_sheet(app, bot_api, reminder)
     assert _price(sheet) == 102500

@@ -42,7 +42,7 @@ async def test_a_combined_message_keeps_each_stage_its_notice_date_and_charges(
     [message] = sent_to(bot_api, CLIENT_USER_ID)
     formal, weekly = message.text.split("\n\n<b>#2</b>")
     assert "<b>#1</b> (Site) · €1,000.00\n<b>Formal payment notice:</b> 61 days overdue." in formal
-    assert "Please pay by <b>Dec 8, 2026</b>; after that date I will hand the matter" in formal
+    assert "Please pay by <b>December 8, 2026</b>; after that date I will hand the matter" in formal
     # No reminder announced #1's fee or interest before its firm stage passed: a week's notice.
     assert "Please note: from Dec 1, 2026, a late fee of €25.00 will be added." in formal
     assert "from Dec 1, 2026, interest of 8% a year will apply" in formal
@@ -121,10 +121,10 @@ async def test_notices_name_the_chosen_step_and_cite_the_deadline_that_passed(
     [firm] = [text for text in texts if "I need to ask you to settle it" in text]
     assert "by Jan 11, 2027, a formal payment notice will follow." in firm
     [formal] = [text for text in texts if "Formal payment notice" in text]
-    assert "Please pay by <b>Jan 25, 2027</b>" in formal  # sent Mon Jan 11 (+45)
+    assert "Please pay by <b>January 25, 2027</b>" in formal  # sent Mon Jan 11 (+45)
     assert "after that date I will contact you personally to agree on how" in formal
     [final] = [text for text in texts if "Final notice" in text]
-    assert "The formal notice asked for payment by Jan 25, 2027, and that date has passed." in (
+    assert "The formal notice asked for payment by January 25, 2027, and that date has passed." in (
         final
     )
     assert "I will contact you personally" in final
