@@ -7,11 +7,7 @@ a bank statement with that transfer, sent to /import twice, closes the invoice o
 from __future__ import annotations
 
 import io
-import os
 import re
-import signal
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +15,7 @@ from typing import Any
 import zxingcpp
 from PIL import Image
 
+from tests.e2e.running import bot_settings, duebot_run
 from tests.e2e.test_polling import api, wait_for  # noqa: F401 - `api` is a fixture
 from tests.fakes.http_bot_api import HttpBotApi
 from tests.fakes.updates import document_update, message_update
@@ -45,25 +42,6 @@ def test_a_transfer_from_the_reminders_qr_closes_the_invoice_once(
     tmp_path: Path,
 ) -> None:
     port = api.start()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "OWNER", "DATABASE"))
-    }
-    env.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        OWNER_IDS=str(OWNER),
-        TELEGRAM_BASE_URL=f"http://127.0.0.1:{port}/bot",
-        TELEGRAM_BASE_FILE_URL=f"http://127.0.0.1:{port}/file/bot",
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-        TICK_SECONDS="3600",  # the reminder goes out by /remind, not by the clock
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     update_ids = iter(range(1, 1000))
 
     def send(update: dict[str, Any]) -> None:
@@ -73,7 +51,14 @@ def test_a_transfer_from_the_reminders_qr_closes_the_invoice_once(
         wait_for(lambda: len(api.texts_to(OWNER)) >= count)
         return api.texts_to(OWNER)
 
-    try:
+    settings = bot_settings(
+        port,
+        tmp_path,
+        TOKEN,
+        OWNER,
+        TICK_SECONDS="3600",  # the reminder goes out by /remind, not by the clock
+    )
+    with duebot_run(tmp_path, settings) as run:
         wait_for(lambda: "getUpdates" in api.methods())
         send(message_update(OWNER, "/settings iban DE89 3704 0044 0532 0130 00 Studio Ann"))
         assert owner_gets(1)[0].startswith("🏦 Saved.")
@@ -115,12 +100,6 @@ def test_a_transfer_from_the_reminders_qr_closes_the_invoice_once(
         assert "Status: <b>paid</b>" in card
         assert "bank transfer (ref. <code>2026120300042</code>)" in card
         assert sum(t.startswith("Thank you, Acme!") for t in api.texts_to(CLIENT)) == 1
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            output, _ = process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
+    output = run.output
     assert TOKEN not in output and "E2E-BANK-TOKEN" not in output
     assert "Traceback" not in output, output

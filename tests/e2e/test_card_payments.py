@@ -5,13 +5,9 @@ closes once, the client is thanked and the owner told."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.running import bot_settings, duebot_run
 from tests.fakes.http_bot_api import HttpBotApi
 from tests.fakes.stripe_api import (
     TEST_KEY,
@@ -91,16 +88,12 @@ def test_a_client_pays_by_the_sheet_and_by_the_stripe_link(
 ) -> None:
     bot_port, stripe_base, http_port = api.start(), stripe_api.start(), _free_port()
     database = tmp_path / "bot.db"
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TELEGRAM_", "OWNER", "DATABASE", "STRIPE", "PUBLIC", "WEBHOOK"))
-    }
-    env.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        OWNER_IDS=str(OWNER),
-        TELEGRAM_BASE_URL=f"http://127.0.0.1:{bot_port}/bot",
-        DATABASE_URL=f"sqlite+aiosqlite:///{database}",
+    ids = iter(range(1, 1000))
+    settings = bot_settings(
+        bot_port,
+        tmp_path,
+        TOKEN,
+        OWNER,
         TICK_SECONDS="1",
         REMINDER_HOURS="00:00-23:59",
         REMINDER_DAYS="mon-sun",
@@ -111,16 +104,7 @@ def test_a_client_pays_by_the_sheet_and_by_the_stripe_link(
         PUBLIC_URL=f"http://127.0.0.1:{http_port}",
         HTTP_PORT=str(http_port),
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    ids = iter(range(1, 1000))
-    try:
+    with duebot_run(tmp_path, settings) as run:
         wait_for(lambda: "getUpdates" in api.methods())
         api.queue({**message_update(OWNER, "/newclient Acme"), "update_id": next(ids)})
         wait_for(lambda: len(api.texts_to(OWNER)) >= 2)
@@ -200,13 +184,7 @@ def test_a_client_pays_by_the_sheet_and_by_the_stripe_link(
         closed_page = httpx.get(link, timeout=10)
         assert "Invoice #2 is closed" in closed_page.text
         time.sleep(1.5)  # anything sent twice would show by now
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            output, _ = process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
+    output = run.output
 
     thanks = [t for t in api.texts_to(CLIENT) if "is paid in full" in t]
     assert len(thanks) == 2, api.texts_to(CLIENT)

@@ -3,14 +3,11 @@ stages gets one message in which each keeps its stage's wording, dates and charg
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.e2e.running import bot_settings, duebot_run
 from tests.e2e.test_polling import CLIENT, OWNER, TOKEN, api, wait_for  # noqa: F401 - fixture
 from tests.fakes.http_bot_api import HttpBotApi
 from tests.fakes.updates import message_update
@@ -21,27 +18,6 @@ def test_a_client_owing_four_invoices_gets_every_stage_in_one_message(
     tmp_path: Path,
 ) -> None:
     port = api.start()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "OWNER", "DATABASE"))
-    }
-    env.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        OWNER_IDS=str(OWNER),
-        TELEGRAM_BASE_URL=f"http://127.0.0.1:{port}/bot",
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-        TICK_SECONDS="1",
-        # Whatever the hour and day this runs, the reminders may go out.
-        REMINDER_HOURS="00:00-23:59",
-        REMINDER_DAYS="mon-sun",
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     update_ids = iter(range(1, 100))
 
     def owner_says(text: str) -> None:
@@ -49,11 +25,23 @@ def test_a_client_owing_four_invoices_gets_every_stage_in_one_message(
         api.queue({**message_update(OWNER, text), "update_id": next(update_ids)})
         wait_for(lambda: len(api.texts_to(OWNER)) > before)
 
-    try:
+    settings = bot_settings(
+        port,
+        tmp_path,
+        TOKEN,
+        OWNER,
+        TICK_SECONDS="1",
+        # Whatever the hour and day this runs, the reminders may go out.
+        REMINDER_HOURS="00:00-23:59",
+        REMINDER_DAYS="mon-sun",
+    )
+    with duebot_run(tmp_path, settings) as run:
         wait_for(lambda: "getUpdates" in api.methods())
         for command in ("/settings latefee 25", "/settings nextstep lawyer", "/newclient Acme"):
             owner_says(command)
-        match = re.search(r"start=([A-Za-z0-9_-]+)", api.texts_to(OWNER)[-2])
+        # /newclient answers with two messages; the invite link is in the first.
+        wait_for(lambda: any("start=" in text for text in api.texts_to(OWNER)))
+        match = re.search(r"start=([A-Za-z0-9_-]+)", "\n".join(api.texts_to(OWNER)))
         assert match
         # The invoices wait for the client to join; then the next tick sends them together.
         today = datetime.now(UTC).date()
@@ -62,13 +50,7 @@ def test_a_client_owing_four_invoices_gets_every_stage_in_one_message(
         start = message_update(CLIENT, f"/start {match.group(1)}")
         api.queue({**start, "update_id": next(update_ids)})
         wait_for(lambda: len(api.texts_to(CLIENT)) >= 2)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            output, _ = process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
+    output = run.output
     [reminder] = api.texts_to(CLIENT)[1:]
     print(reminder)  # what the client read, for `pytest -s`
     assert reminder.startswith("Hello Acme, a note about 4 invoices:")

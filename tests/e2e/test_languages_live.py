@@ -3,16 +3,13 @@ back what the bot suggested, and the promise is confirmed with the month spelled
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.running import bot_settings, duebot_run
 from tests.e2e.test_polling import wait_for
 from tests.fakes.http_bot_api import HttpBotApi
 from tests.fakes.updates import callback_update, message_update
@@ -39,26 +36,15 @@ def test_a_client_types_the_suggested_date_to_a_running_bot(
     api: HttpBotApi, tmp_path: Path, locale: str, typed: str, confirmed: str
 ) -> None:
     port = api.start()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "OWNER", "DATABASE"))
-    }
-    env.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        OWNER_IDS=str(OWNER),
-        TELEGRAM_BASE_URL=f"http://127.0.0.1:{port}/bot",
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+    settings = bot_settings(
+        port,
+        tmp_path,
+        TOKEN,
+        OWNER,
         DEFAULT_LOCALE=locale,
         TICK_SECONDS="3600",
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with duebot_run(tmp_path, settings) as run:
         wait_for(lambda: "getUpdates" in api.methods())
         api.queue({**message_update(OWNER, "/newclient Acme"), "update_id": 1})
         wait_for(lambda: len(api.texts_to(OWNER)) >= 2)
@@ -76,11 +62,5 @@ def test_a_client_types_the_suggested_date_to_a_running_bot(
         api.queue({**message_update(CLIENT, typed), "update_id": 6})
 
         wait_for(lambda: bool(re.search(confirmed, api.texts_to(CLIENT)[-1])))
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            output, _ = process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
+    output = run.output
     assert TOKEN not in output

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.running import bot_settings, duebot_run
 from tests.fakes.http_bot_api import HttpBotApi
 from tests.fakes.updates import message_update
 
@@ -38,25 +35,14 @@ def wait_for(check: Callable[[], bool], seconds: float = 20) -> None:
 
 def test_the_bot_polls_and_onboards_a_client(api: HttpBotApi, tmp_path: Path) -> None:
     port = api.start()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "OWNER", "DATABASE"))
-    }
-    env.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        OWNER_IDS=str(OWNER),
-        TELEGRAM_BASE_URL=f"http://127.0.0.1:{port}/bot",
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+    settings = bot_settings(
+        port,
+        tmp_path,
+        TOKEN,
+        OWNER,
         TICK_SECONDS="1",
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with duebot_run(tmp_path, settings) as run:
         wait_for(lambda: "getUpdates" in api.methods())
         api.queue({**message_update(OWNER, "/newclient Acme"), "update_id": 1})
         wait_for(lambda: len(api.texts_to(OWNER)) >= 2)
@@ -69,12 +55,6 @@ def test_the_bot_polls_and_onboards_a_client(api: HttpBotApi, tmp_path: Path) ->
         wait_for(lambda: any("opened your invite" in t for t in api.texts_to(OWNER)))
         assert "setMyCommands" in api.methods()
         assert "deleteWebhook" in api.methods()
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            output, _ = process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
+    output = run.output
     assert TOKEN not in output
     assert "E2E-SECRET-TOKEN" not in output
