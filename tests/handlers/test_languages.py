@@ -111,3 +111,42 @@ async def test_the_client_types_the_date_the_prompt_suggests(
     assert confirmed in sent_to(bot_api, CLIENT_USER_ID)[-1].text
     [promise] = await rows(app, Promise)
     assert promise.promised_for.isoformat() == "2026-12-04"
+
+
+async def test_portuguese_notices_spell_out_their_deadlines(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    """The firm reminder, the formal and the final notice of a Brazilian Portuguese owner's
+    client: deadlines with the month spelled out, and the owner's alerts name the invoice."""
+    await owner_says(app, bot_api, "/settings language pt")
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    await owner_says(app, bot_api, "/newinvoice Acme 1000 BRL 2026-11-24 Site")
+    bot_api.clear()
+
+    await tick_until(app, clock, datetime(2027, 3, 10, tzinfo=UTC))
+
+    *_, firm, formal, final = [call.text for call in sent_to(bot_api, CLIENT_USER_ID)]
+    assert (
+        "Se até 23 de janeiro de 2027 a fatura continuar em aberto e nada tiver sido combinado, "
+        "enviarei um aviso formal de cobrança." in firm
+    )
+    assert formal.startswith(
+        "<b>Aviso formal de cobrança</b>\nPrezado(a) Acme, a fatura <b>#1</b> (Site) venceu em "
+        "24 de novembro de 2026 e está com 62 dias de atraso."
+    )
+    assert (
+        "Solicito o pagamento até <b>8 de fevereiro de 2027</b>. Se até essa data a fatura não "
+        "for paga nem houver um acordo, vou entrar em contato com você pessoalmente" in formal
+    )
+    assert final.startswith("<b>Último aviso</b>\nPrezado(a) Acme, a fatura <b>#1</b> (Site)")
+    assert "O aviso formal estabeleceu o pagamento até 8 de fevereiro de 2027" in final
+    assert "Solicito o pagamento até <b>8 de março de 2027</b>" in final
+
+    alerts = [call.text for call in sent_to(bot_api, OWNER_ID)]
+    assert any(
+        alert.startswith(
+            "📜 A fatura <b>#1</b> (<b>Acme</b>) está com 62 dias de atraso (R$\u00a01.000,00). "
+            "O aviso formal, com prazo de pagamento até 8 de fev. de 2027, acabou de ser enviado."
+        )
+        for alert in alerts
+    )

@@ -48,7 +48,7 @@ WORDS = {
         "interest": "juros",
         "settlement": "Proposta de acordo",
         "firm_next": "lembrete mais firme",
-        "formal_next": "aviso formal de cobrança segue",
+        "formal_next": "enviarei um aviso formal de cobrança",
         "reach": "pessoa responsável pelos pagamentos",
         "lawyer": "advogado",
         "call": "entrar em contato com você pessoalmente",
