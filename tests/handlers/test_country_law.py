@@ -224,7 +224,7 @@ async def test_the_letter_of_a_russian_owner_is_a_claim_with_the_30_day_wait(
         await owner_says(app, bot_api, command)
     await tick_until(app, clock, datetime(2027, 1, 26, 10, tzinfo=UTC), step=timedelta(hours=6))
     formal = next(text for text in texts(bot_api) if "действует с" in text)
-    assert "16,5% годовых действует с 27 окт. 2025 г., это последняя известная ставка" in formal
+    assert "16,5% годовых действует с 27 октября 2025 г., это последняя известная ставка" in formal
     bot_api.clear()
 
     await send_text(app, OWNER_ID, "/letter 1")

@@ -922,6 +922,8 @@ UNTRANSLATED = {
     *("en", "pt", "ru", "pl", "xls", "xlsx"),
     # Bank transfers: the names of standards and codes, the same in every language.
     *("BIC", "SEPA", "QR", "CAMT", "XML", "DTD"),
+    # Card payments: the provider's name and the variables that turn them on.
+    *("Stripe", "TELEGRAM_PAYMENT_TOKEN", "STRIPE_API_KEY"),
 }
 # Arguments of commands, typed as they are: `/invoices overdue`, `/settings ladder`.
 COMMAND_ARGS = {
