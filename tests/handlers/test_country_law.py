@@ -224,7 +224,7 @@ async def test_the_letter_of_a_russian_owner_is_a_claim_with_the_30_day_wait(
         await owner_says(app, bot_api, command)
     await tick_until(app, clock, datetime(2027, 1, 26, 10, tzinfo=UTC), step=timedelta(hours=6))
     formal = next(text for text in texts(bot_api) if "действует с" in text)
-    assert "16,5% годовых действует с 27 окт. 2025 г., это последняя известная ставка" in formal
+    assert "16,5% годовых действует с 27 октября 2025 г., это последняя известная ставка" in formal
     bot_api.clear()
 
     await send_text(app, OWNER_ID, "/letter 1")
@@ -234,6 +234,7 @@ async def test_the_letter_of_a_russian_owner_is_a_claim_with_the_30_day_wait(
         "Проценты по ст. 395 ГК РФ на сегодня",
         "Настоящее письмо является претензией в соответствии с ч. 5 ст. 4 АПК РФ",
         "по истечении 30 календарных дней со дня направления претензии",
+        "начисляются проценты по ст. 395 ГК РФ по ставке, действующей в соответствующий период",
     ):
         assert expected in text, expected
     assert "Требование об оплате" not in text

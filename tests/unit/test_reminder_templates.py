@@ -209,3 +209,16 @@ def test_owed_counts_the_fee_from_its_announced_day_and_interest_to_the_day() ->
     assert (after.fee_minor, after.interest_minor, after.due_now_minor) == (2500, 99, 92599)
     older = Terms(100000, 2500, None, InterestTerms(None, None))
     assert owed(older, [], date(2026, 1, 1)).due_now_minor == 102500  # imported: counts now
+
+
+def test_russian_notices_spell_the_month_and_never_end_a_date_with_two_full_stops() -> None:
+    """Formal and final notices name their pay-by dates as in a letter ("15 декабря 2026 г."),
+    and the "г." of a full date is never followed by a second full stop."""
+    stages = five_stages("court")
+    [combined], _ = compose_reminder(stages, "Acme", SENDER, "ru")
+    singles = [compose_reminder([one], "Acme", SENDER, "ru")[0][0] for one in stages]
+    formal, final = singles[3], singles[4]
+    assert "не позднее <b>15 декабря 2026\u202fг.</b>" in formal
+    assert "срок оплаты не позднее 16 ноября 2026\u202fг., и этот срок истёк" in final
+    assert "обращусь в суд" in final and "обращусь в суд" in combined
+    assert all("г.." not in text for text in (combined, *singles))
