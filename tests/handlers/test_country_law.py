@@ -203,8 +203,9 @@ async def test_the_letter_in_polish_names_the_polish_law(
         "Odsetki ustawowe za opóźnienie w transakcjach handlowych do dziś",
         "Rekompensata za koszty odzyskiwania należności 170,92 zł",
         "Od niezapłaconej kwoty przysługują odsetki ustawowe za opóźnienie w transakcjach "
-        "handlowych według stawki ustalonej dla każdego okresu: 15,25% w skali roku",
-        "tytułem: rekompensata za koszty odzyskiwania należności, zgodnie z przepisami.",
+        "handlowych według stawki ustalanej dla każdego okresu; od ",
+        "wynosi ona 15,25% w skali roku",
+        "przysługuje zgodnie z przepisami jako rekompensata za koszty odzyskiwania należności.",
     ):
         assert expected in text, expected
 

@@ -44,7 +44,7 @@ async def test_polish_client_of_portuguese_owner(
         "<b>#1</b> (Strona) na kwotę <b>1\u00a0234,50\u00a0zł</b>."
     )
     assert due.text.endswith("Z poważaniem\nAnn")
-    assert "minął 24 lis 2026" in overdue.text
+    assert "upłynął 24 listopada 2026 r." in overdue.text
     assert [b["text"] for b in due.buttons] == [
         "💳 Zapłać teraz",
         "✅ Już zapłacono",
