@@ -122,7 +122,7 @@ async def test_notices_name_the_chosen_step_and_cite_the_deadline_that_passed(
     assert "by Jan 11, 2027, a formal payment notice will follow." in firm
     [formal] = [text for text in texts if "Formal payment notice" in text]
     assert "Please pay by <b>January 25, 2027</b>" in formal  # sent Mon Jan 11 (+45)
-    assert "after that date I will contact you personally to agree on how" in formal
+    assert "by then, I will contact you personally to agree on how" in formal
     [final] = [text for text in texts if "Final notice" in text]
     assert "The formal notice asked for payment by January 25, 2027, and that date has passed." in (
         final
