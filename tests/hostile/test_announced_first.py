@@ -38,6 +38,9 @@ from tests.hostile import strategies as hs
 FEES = ("none", "25", "5%")
 INTERESTS = ("none", "8", "8 from formal", "12 from weekly_2")
 SETTLEMENTS = ("none", "10% 14")
+# The law of the owner's country: no law, or one whose fixed recovery compensation and
+# statutory interest (a rate that changes by period) are charges like the others.
+LAWS = ("none", "DE compensation", "DE statutory", "PT statutory compensation")
 LADDER_EDITS = (
     "move firm +35",
     "remove weekly_3",
@@ -61,6 +64,7 @@ class Scenario:
     fee: str
     interest: str
     settlement: str
+    law: str
     invoices: tuple[Added, ...]
     jumps: tuple[int, ...]  # days the clock moves between looks (long ones: downtime)
     edit: tuple[int, str] | None  # after which jump the ladder is edited, and how
@@ -71,6 +75,7 @@ scenarios = st.builds(
     fee=st.sampled_from(FEES),
     interest=st.sampled_from(INTERESTS),
     settlement=st.sampled_from(SETTLEMENTS),
+    law=st.sampled_from(LAWS),
     invoices=st.lists(
         st.builds(
             Added,
@@ -107,9 +112,14 @@ async def play(
     """The scenario through the Application; returns the client's id and chat id."""
     n = next(_examples)
     name, user_id = f"Client{n}", 700_000 + n
+    country, *law = scenario.law.split()
     for command in (
         f"/settings latefee {scenario.fee}",
-        f"/settings interest {scenario.interest}",
+        f"/settings country {country}",
+        f"/settings compensation {'on' if 'compensation' in law else 'off'}"
+        if country != "none"
+        else "/settings ladder reset",
+        f"/settings interest {'statutory' if 'statutory' in law else scenario.interest}",
         f"/settings settlement {scenario.settlement}",
         "/settings ladder reset",
     ):
@@ -154,7 +164,12 @@ async def check(
                 select(Event).where(
                     col(Event.invoice_id).in_(ids),
                     col(Event.kind).in_(
-                        ["late_fee_applied", "interest_started", "settlement_offered"]
+                        [
+                            "late_fee_applied",
+                            "compensation_applied",
+                            "interest_started",
+                            "settlement_offered",
+                        ]
                     ),
                 )
             )
@@ -163,7 +178,7 @@ async def check(
     for event in events:
         data = json.loads(event.data)
         invoice = by_id[event.invoice_id]
-        if event.kind == "late_fee_applied":
+        if event.kind in ("late_fee_applied", "compensation_applied"):
             starts = date.fromisoformat(data["since"])
             needed = [euros(int(data["amount_minor"])), day(starts)]
         elif event.kind == "interest_started":
@@ -188,8 +203,12 @@ async def check(
         # A charge on the invoice came with its event: nothing was put on silently.
         if invoice.late_fee_minor and invoice.late_fee_from is not None:
             assert "late_fee_applied" in kinds
+        if invoice.compensation_minor and invoice.compensation_from is not None:
+            assert "compensation_applied" in kinds
         if invoice.interest_since is not None:
             assert "interest_started" in kinds
+    for kind in sorted({event.kind for event in events}):
+        hypothesis.event(f"applied: {kind}")
     return len(events)
 
 
