@@ -126,7 +126,11 @@ def test_health_and_metrics_over_http_from_the_running_bot_in_polling_mode(
         health = httpx.get(f"{base}/healthz")
         api.queue({**message_update(OWNER, "/paid 1"), "update_id": next(bot.update_ids)})
         paid = 'duebot_payments_recorded_total{way="hand"}'
-        wait_for(lambda: sample(httpx.get(f"{base}/metrics").text, paid) == 1)
+        # The payment is counted inside the update's handling, the update once it is done.
+        done = "duebot_updates_processed_total"
+        wait_for(
+            lambda: min(sample(httpx.get(f"{base}/metrics").text, m) for m in (paid, done)) == 1
+        )
         scraped = httpx.get(f"{base}/metrics")
     finally:
         code, output = stop(running, signal.SIGTERM)
