@@ -5,12 +5,12 @@ Runs before every acting handler (after the redelivery and edit checks), for mes
 - In a group, nothing is acted on: an owner's command would show their clients to the
   whole group, and no client is linked to a group yet. An owner who types a command there
   gets one pointer to the private chat an hour; everything else is dropped in silence.
-- In a private chat, owners and linked clients go on as before. A stranger (neither) who
-  writes text (the only messages anybody is answered for) is answered at most once an
-  hour; the rest is dropped, so a flood costs no share of the ~30 messages a second that
-  reminders are paced by. `/start <token>` always reaches the
-  invite, since opening one is how a stranger becomes a client; a bad token's answer
-  counts as the hour's reply.
+- In a private chat, owners and linked clients go on as before. A stranger (neither) is
+  answered at most once an hour, whatever they send (a text, a file, a sticker: each
+  takes the hour's turn, answered or not); the rest is dropped, so a flood costs no share
+  of the ~30 messages a second that reminders are paced by. `/start <token>` always
+  reaches the invite, since opening one is how a stranger becomes a client; a bad
+  token's answer counts as the hour's reply.
 
 When someone was last answered lives in their user_data, which the application keeps in
 the database and reads afresh for every update (bot.persistence): it holds across
@@ -75,9 +75,9 @@ async def screen(update: Update, context: Context) -> None:
         if command and services(context).owners.is_owner(user.id):
             await _point_to_private_chat(update, context)
         raise ApplicationHandlerStop
-    if message.text is None:
-        return  # only texts are answered (an owner's file is checked by its handler)
-    if _is_invite(message.text):
+    if message.successful_payment is not None:
+        return  # money that arrived is always recorded (handlers.payments)
+    if _is_invite(message.text or ""):
         return  # see handlers.client: a bad token is answered as silenced() says
     if await silenced(update, context):
         raise ApplicationHandlerStop
