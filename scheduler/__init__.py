@@ -50,9 +50,10 @@ async def run_tick(app: AnyApplication) -> None:
     metrics.TICK_SECONDS.observe(time.perf_counter() - started)
     if report.messages_sent or report.failures or report.alerts:
         log.info(
-            "tick: %s messages (%s reminders), %s failures, %s alerts",
+            "tick: %s messages (%s reminders) in %s rounds, %s failures, %s alerts",
             report.messages_sent,
             report.reminders_sent,
+            report.rounds,
             report.failures,
             report.alerts,
         )
