@@ -74,6 +74,7 @@ bench: $(VENV)/.installed-dev
 	rm -f benchmarks/.data/results/*.json
 	$(BIN)/python -m benchmarks.tick_cost
 	$(BIN)/python -m benchmarks.dispatch
+	$(BIN)/python -m benchmarks.backlog
 	$(BIN)/python -m benchmarks.memory_startup
 	$(BIN)/python -m benchmarks.baseline
 	$(BIN)/python -m benchmarks.summary

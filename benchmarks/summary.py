@@ -39,6 +39,17 @@ def rows() -> list[list[Any]]:
             [f"429s received, {r['db']}", r["refused_429"], "0", verdict(r["no_429_ok"])],
             [f"each chat exactly once, {r['db']}", r["exactly_once"], "yes", verdict(r["once_ok"])],
         ]
+    for r in (load("backlog") or {}).get("results", []):
+        found += [
+            [
+                f"1,500 due at once, `duebot run`, {r['db']}",
+                f"{r['seconds']:.1f} s ({r['rate_per_s']:.1f} msg/s)",
+                "<= 75 s",
+                verdict(r["seconds_ok"]),
+            ],
+            [f"backlog 429s, {r['db']}", r["refused_429"], "0", verdict(r["no_429_ok"])],
+            [f"backlog each chat once, {r['db']}", r["exactly_once"], "yes", verdict(r["once_ok"])],
+        ]
     memory = load("memory_startup") or {}
     for r in memory.get("results", []):
         at = f"{r['db']} {r['size']}"

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import CommandHandler, filters
 
 from bot.services.views import RedeemOutcome
-from handlers import owner, privacy
+from handlers import owner, privacy, strangers
 from handlers.common import AnyApplication, Context, reply, reply_text, sender_locale, services
 from messages import render
 from messages.keyboards import combined_answers, invoice_answers
@@ -45,6 +45,9 @@ async def _open_invite(update: Update, context: Context, token: str) -> None:
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
     result = await services(context).clients.redeem_invite(token, chat.id, user.id)
+    linked = result.outcome in (RedeemOutcome.LINKED, RedeemOutcome.ALREADY_LINKED)
+    if not linked and await strangers.silenced(update, context):
+        return  # a bad link from a stranger answered within the hour
     locale = sender_locale(update, context)
     if result.client is not None and result.client.locale:
         locale = result.client.locale

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import Clients, EventLog, Invites, Owners
@@ -160,6 +161,14 @@ class ClientService:
             owner.telegram_user_id, "owner/client_joined", owner.locale, client=result.client
         )
         return result
+
+    async def is_client_chat(self, chat_id: int) -> bool:
+        """Whether a client of any owner is linked to this chat (ix_clients_chat_id)."""
+        async with self.deps.sessions() as session:
+            found = await session.exec(
+                select(col(Client.id)).where(Client.chat_id == chat_id).limit(1)
+            )
+            return found.first() is not None
 
     async def reconnect(self, chat_id: int) -> list[ClientView]:
         """A known client who writes again (e.g. unblocked the bot) is reachable again."""

@@ -183,6 +183,11 @@ class GroupHandler(Generic[Item]):
         self._arrived = asyncio.Event()  # something is pending
         self._enough = asyncio.Event()  # a full group is pending, or no more will come
         self._closed = False
+        self._done = asyncio.Event()  # run() has returned
+
+    async def finished(self) -> None:
+        """Wait until `run()` has handled everything handed over before `close()`."""
+        await self._done.wait()
 
     def add(self, item: Item) -> None:
         self._pending.append(item)
@@ -196,6 +201,12 @@ class GroupHandler(Generic[Item]):
         self._enough.set()
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        finally:
+            self._done.set()
+
+    async def _run(self) -> None:
         while True:
             await self._arrived.wait()
             with contextlib.suppress(TimeoutError):

@@ -72,6 +72,7 @@ class TickReport:
     failures: int = 0
     alerts: int = 0
     skipped: bool = False  # another replica had the tick
+    rounds: int = 0  # rounds of due clients drained in this tick (see ReminderService._drain)
 
 
 class ReminderService:
@@ -100,19 +101,44 @@ class ReminderService:
             dispatch = Dispatch(serial_database=self._dialect() == "sqlite")
             try:
                 async with dispatch.running():
-                    self._spawn_alerts(dispatch, await self._recover_interrupted(now), report)
-                    self._spawn_alerts(dispatch, await self._unopened_invites(now), report)
-                    self._spawn_alerts(dispatch, await self._missed_instalments(now), report)
-                    due = await self._clients_with_due_work(now)
-                    if due:
-                        await self._remind(due, now, report, dispatch)
-                await self._forget_old_bookkeeping(now)
+                    await self._drain(now, report, dispatch)
+                await self._forget_old_bookkeeping(self.deps.clock.now())
             finally:
                 if self._replicas_may_follow():
                     # The next replica's tick starts with a full budget of its own: keep
                     # the turn until this one's messages are out of Telegram's window.
                     await self.deps.notifier.settle()
         return report
+
+    async def _drain(self, started: datetime, report: TickReport, dispatch: Dispatch) -> None:
+        """Rounds of at most CLIENTS_PER_TICK clients, back to back, while work is due.
+
+        A backlog goes out at Telegram's pace rather than a round per TICK_SECONDS: the
+        tick goes on while a round found a full load. Each round's sends are recorded
+        before the next reads what is due (so nobody is read twice), claims stay
+        committed before sends, and the turn (one replica paces) is held throughout. A
+        stop request ends the drain at the next claim chunk. Housekeeping runs once per
+        TICK_SECONDS of draining, as it would between ticks.
+        """
+        every = timedelta(seconds=self.deps.settings.tick_seconds)
+        kept_house: datetime | None = None
+        previous: list[int] = []
+        while not self.stopping:
+            now = self.deps.clock.now()
+            if kept_house is None or now - kept_house >= every:
+                self._spawn_alerts(dispatch, await self._recover_interrupted(now), report)
+                self._spawn_alerts(dispatch, await self._unopened_invites(now), report)
+                self._spawn_alerts(dispatch, await self._missed_instalments(now), report)
+                kept_house = now
+            due = await self._clients_with_due_work(now)
+            if due:
+                report.rounds += 1
+                await self._remind(due, now, report, dispatch)
+            # A short round means the backlog is gone; the same clients read again means
+            # none of them could be moved on (held elsewhere): the next tick tries again.
+            if len(due) < CLIENTS_PER_TICK or due == previous:
+                return
+            previous = due
 
     def _replicas_may_follow(self) -> bool:
         """Replicas share one PostgreSQL database and take updates by webhook (several
@@ -190,6 +216,8 @@ class ReminderService:
             )
         finally:
             recorder.close()
+        # Recorded before the drain's next round reads what is due.
+        await recorder.finished()
 
     async def _claimed(
         self, client_ids: list[int], now: datetime, report: TickReport, dispatch: Dispatch

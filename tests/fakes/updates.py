@@ -24,12 +24,21 @@ def user(user_id: int, first_name: str = "Ann", language_code: str | None = "en"
 
 
 def message_update(
-    user_id: int, text: str, *, first_name: str = "Ann", language_code: str | None = "en"
+    user_id: int,
+    text: str,
+    *,
+    first_name: str = "Ann",
+    language_code: str | None = "en",
+    group_id: int | None = None,
 ) -> dict[str, Any]:
+    """A message in the user's private chat with the bot, or in the group `group_id`."""
+    chat: dict[str, Any] = {"id": user_id, "type": "private", "first_name": first_name}
+    if group_id is not None:
+        chat = {"id": group_id, "type": "supergroup", "title": "Team"}
     message: dict[str, Any] = {
         "message_id": next(_message_ids),
         "date": FAKE_DATE,
-        "chat": {"id": user_id, "type": "private", "first_name": first_name},
+        "chat": chat,
         "from": user(user_id, first_name, language_code),
         "text": text,
     }

@@ -462,11 +462,14 @@ async def test_clients_already_there_are_kept_and_reported(app: Any, bot_api: Fa
     ]
 
 
-async def test_strangers_cannot_import_or_export(app: Any, bot_api: FakeBotApi) -> None:
+async def test_strangers_cannot_import_or_export(
+    app: Any, bot_api: FakeBotApi, clock: FrozenClock
+) -> None:
     refusal = "Sorry, that command is only for the business owners who run this bot."
     for command in ("/import", "/export"):
         [answer] = await says(app, bot_api, STRANGER_ID, command)
         assert answer.startswith(refusal)
+        clock.advance(timedelta(hours=1))  # a stranger is answered once an hour
     [answer] = await upload(app, bot_api, b"name\nAcme\n", "clients.csv", user_id=STRANGER_ID)
     assert answer.startswith(refusal)
     assert bot_api.sent("getFile") == [] and bot_api.sent("sendDocument") == []

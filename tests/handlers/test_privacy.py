@@ -186,6 +186,7 @@ async def test_forget_erases_personal_data_and_keeps_the_amounts(
     assert callbacks_answered(bot_api)[-1] == "This button isn't for you, so nothing was changed."
     await send_text(app, CLIENT_USER_ID, f"/start {old_link}")
     assert sent_to(bot_api, CLIENT_USER_ID)[-1].text.startswith("Sorry, I don't recognise")
+    clock.advance(timedelta(hours=1))  # now a stranger: answered once an hour
     await send_text(app, CLIENT_USER_ID, "/mydata")
     assert sent_to(bot_api, CLIENT_USER_ID)[-1].text == (
         "Nothing is stored about you here: you aren't connected to any business through this bot."

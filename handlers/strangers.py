@@ -1,0 +1,96 @@
+"""Who is answered where: strangers cost little, groups hear nothing of an owner's books.
+
+Runs before every acting handler (after the redelivery and edit checks), for messages:
+
+- In a group, nothing is acted on: an owner's command would show their clients to the
+  whole group, and no client is linked to a group yet. An owner who types a command there
+  gets one pointer to the private chat an hour; everything else is dropped in silence.
+- In a private chat, owners and linked clients go on as before. A stranger (neither) is
+  answered at most once an hour, whatever they send (a text, a file, a sticker: each
+  takes the hour's turn, answered or not); the rest is dropped, so a flood costs no share
+  of the ~30 messages a second that reminders are paced by. `/start <token>` always
+  reaches the invite, since opening one is how a stranger becomes a client; a bad
+  token's answer counts as the hour's reply.
+
+When someone was last answered lives in their user_data, which the application keeps in
+the database and reads afresh for every update (bot.persistence): it holds across
+replicas and restarts without a table of its own, and is written only when a reply is
+given (once an hour at most). Two messages of one stranger handled at the same moment by
+two replicas may both be answered: a rare second reply, not a cost a flood can drive.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ApplicationHandlerStop, TypeHandler
+
+from handlers.common import AnyApplication, Context, reply, services
+
+# After handlers.updates (-100) and handlers.ignored (-50), before every other handler.
+GROUP = -40
+REPLY_EVERY = timedelta(hours=1)
+# user_data keys: when this person was last answered as a stranger, or pointed away from
+# a group (an owner), as POSIX seconds.
+STRANGER_ANSWERED = "stranger_answered_at"
+GROUP_POINTER = "group_pointer_at"
+
+
+def _is_invite(text: str) -> bool:
+    command, _, argument = text.partition(" ")
+    return command == "/start" and bool(argument.strip())
+
+
+async def silenced(update: Update, context: Context) -> bool:
+    """Whether the sender of this private message is a stranger already answered within
+    the hour (if not, and a stranger, this answer is the hour's one)."""
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    if services(context).owners.is_owner(user.id):
+        return False
+    if await services(context).clients.is_client_chat(chat.id):
+        return False
+    return not _take_turn(context, STRANGER_ANSWERED)
+
+
+def _take_turn(context: Context, key: str) -> bool:
+    """True (and noted) if this person was not answered under `key` within the hour."""
+    assert context.user_data is not None
+    now = services(context).deps.clock.now().timestamp()
+    last = context.user_data.get(key)
+    if isinstance(last, int | float) and now - last < REPLY_EVERY.total_seconds():
+        return False
+    context.user_data[key] = now
+    return True
+
+
+async def screen(update: Update, context: Context) -> None:
+    message, chat, user = update.message, update.effective_chat, update.effective_user
+    if message is None or chat is None or user is None:
+        return  # presses, payments and the like: their handlers check who is asking
+    if chat.type != ChatType.PRIVATE:  # nothing, not even an owner's file, acts in a group
+        command = (message.text or "").startswith("/")
+        if command and services(context).owners.is_owner(user.id):
+            await _point_to_private_chat(update, context)
+        raise ApplicationHandlerStop
+    if message.successful_payment is not None:
+        return  # money that arrived is always recorded (handlers.payments)
+    if _is_invite(message.text or ""):
+        return  # see handlers.client: a bad token is answered as silenced() says
+    if await silenced(update, context):
+        raise ApplicationHandlerStop
+
+
+async def _point_to_private_chat(update: Update, context: Context) -> None:
+    """An owner's command in a group: one pointer an hour, in their language."""
+    user = update.effective_user
+    assert user is not None
+    if _take_turn(context, GROUP_POINTER):
+        owner = await services(context).owners.ensure(user.id, user.full_name)
+        await reply(update, "owner/private_only", owner.locale)
+
+
+def register(app: AnyApplication) -> None:
+    app.add_handler(TypeHandler(Update, screen), group=GROUP)
