@@ -23,9 +23,13 @@ class Charges:
         return max(self.amount_minor - self.paid_minor, 0)
 
     @property
+    def gross_minor(self) -> int:
+        """Everything charged, before payments: what an offer's discount applies to."""
+        return self.amount_minor + self.fee_minor + self.interest_minor + self.compensation_minor
+
+    @property
     def due_now_minor(self) -> int:
-        charged = self.fee_minor + self.interest_minor + self.compensation_minor
-        return max(self.amount_minor + charged - self.paid_minor, 0)
+        return max(self.gross_minor - self.paid_minor, 0)
 
 
 @dataclass(frozen=True)

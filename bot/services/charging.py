@@ -121,7 +121,7 @@ async def stage_money(
         if interest_from is not None:
             interest_percent = upcoming_interest_percent(owner, invoice, interest_from)
             interest_statutory = statutory_law(owner) is not None
-    gross = owed.amount_minor + owed.fee_minor + owed.interest_minor + owed.compensation_minor
+    gross = owed.gross_minor
     settlement_percent, settlement_until = None, None
     if (
         invoice.settlement_percent

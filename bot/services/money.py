@@ -112,7 +112,7 @@ def settles(invoice: Invoice, owner: Owner, owed: Charges, today: date) -> bool:
     """Paid in full, or enough under an early-payment discount or a settlement offer."""
     if owed.due_now_minor == 0:
         return True
-    gross = owed.amount_minor + owed.fee_minor + owed.interest_minor + owed.compensation_minor
+    gross = owed.gross_minor
     return any(
         owed.paid_minor >= discounted(gross, percent) for percent in _offers(invoice, owner, today)
     )
@@ -121,7 +121,7 @@ def settles(invoice: Invoice, owner: Owner, owed: Charges, today: date) -> bool:
 def payable_now(invoice: Invoice, owner: Owner, owed: Charges, today: date) -> int:
     """The least that settles the invoice today: what is due now, or less under an offer
     running today (what a card payment charges; `settles` then closes the invoice)."""
-    gross = owed.amount_minor + owed.fee_minor + owed.interest_minor + owed.compensation_minor
+    gross = owed.gross_minor
     least = owed.due_now_minor
     for percent in _offers(invoice, owner, today):
         least = min(least, max(discounted(gross, percent) - owed.paid_minor, 0))
