@@ -24,7 +24,7 @@ from bot import metrics
 from bot.db.locks import REMINDER_TICK, exclusive_turn
 from bot.db.repositories import EventLog, Invoices, Owners
 from bot.db.tables import Client, Instalment, Invite, Invoice, Owner, Plan, Reminder
-from bot.domain.sendtime import local_today
+from bot.domain.sendtime import local_today, start_of_local_day
 from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
 from bot.notify import Delivery, DeliveryStatus
 from bot.persistence import STATES_KEPT, forget_idle_states
@@ -579,6 +579,100 @@ class ReminderService:
             if due_date < local_today(now, client_zone or owner_zone)
         }
         return sorted(missed)
+
+    # --- looking ahead -------------------------------------------------------------------
+    async def next_work_at(self, now: datetime) -> datetime | None:
+        """The earliest moment after `now` at which a tick would find something to do, or
+        None: nothing is waiting on time at all (only people can start something now).
+
+        A tick at any moment in between would find nothing, so simulated time may jump
+        straight there (tests' `tick_until`). The moments: an invoice's next look
+        (ix_invoices_next_reminder), a claim left `sending` becoming stuck, an invite
+        coming of age, an instalment's due day passing; and, when one of the last two is
+        already eligible but not yet reported (only a sweep finds it), the next sweep.
+        """
+        moments: list[datetime] = []
+        sweep_pending = False
+        async with self.deps.sessions() as session:
+            reminder_at = (
+                await session.exec(select(func.min(col(Invoice.next_reminder_at))))
+            ).one()
+            if reminder_at is not None:
+                # One left due (held elsewhere) is looked at again by the very next tick.
+                moments.append(max(reminder_at, now + timedelta(microseconds=1)))
+            claimed_at = (
+                await session.exec(
+                    select(func.min(col(Reminder.claimed_at))).where(
+                        Reminder.status == SendStatus.SENDING
+                    )
+                )
+            ).one()
+            if claimed_at is not None:
+                moments.append(claimed_at + STUCK_AFTER + timedelta(microseconds=1))
+            for aged_at in await self._invites_coming_of_age(session):
+                sweep_pending |= aged_at <= now
+                moments.append(aged_at)
+            for passed_at in await self._instalment_days_passing(session):
+                sweep_pending |= passed_at <= now
+                moments.append(passed_at)
+        if sweep_pending:
+            swept = [self._swept_at.get(check) for check in ("invites", "instalments")]
+            moments += [now if at is None else at + FULL_SWEEP_EVERY for at in swept]
+        later = [moment for moment in moments if moment > now]
+        return min(later, default=None)
+
+    @staticmethod
+    async def _invites_coming_of_age(session: AsyncSession) -> list[datetime]:
+        """When each unlinked client's latest invite is old enough for the owner to hear."""
+        has_open_invoice = (
+            select(Invoice.id)
+            .where(
+                Invoice.client_id == Client.id,
+                col(Invoice.status).not_in([str(status) for status in CLOSED_STATUSES]),
+            )
+            .exists()
+        )
+        result = await session.exec(
+            select(func.max(Invite.created_at), Owner.invite_alert_days)
+            .join(Client, col(Client.id) == Invite.client_id)
+            .join(Owner, col(Owner.id) == Client.owner_id)
+            .where(
+                col(Client.chat_id).is_(None),
+                col(Client.invite_alerted_at).is_(None),
+                col(Client.blocked).is_(False),
+                has_open_invoice,
+            )
+            .group_by(col(Client.id), col(Owner.invite_alert_days))
+        )
+        return [issued + timedelta(days=days) for issued, days in result.all() if issued]
+
+    @staticmethod
+    async def _instalment_days_passing(session: AsyncSession) -> list[datetime]:
+        """When each unpaid, unreported instalment of a running plan counts as missed: the
+        start of the client's day after its due day (as _missed_instalments sees it)."""
+        earlier = aliased(Instalment)
+        owed_up_to_it = (
+            select(func.sum(earlier.amount_minor))
+            .where(earlier.plan_id == Instalment.plan_id, earlier.seq <= Instalment.seq)
+            .scalar_subquery()
+        )
+        result = await session.exec(
+            select(col(Instalment.due_date), col(Client.timezone), col(Owner.timezone))
+            .join(Plan, col(Plan.id) == Instalment.plan_id)
+            .join(Invoice, col(Invoice.id) == Plan.invoice_id)
+            .join(Client, col(Client.id) == Invoice.client_id)
+            .join(Owner, col(Owner.id) == Invoice.owner_id)
+            .where(
+                col(Instalment.missed_alerted_at).is_(None),
+                Plan.status == "accepted",
+                Invoice.status == InvoiceStatus.IN_PLAN,
+                owed_up_to_it > col(Invoice.paid_minor) - col(Plan.base_paid_minor),
+            )
+        )
+        return [
+            start_of_local_day(due_date + timedelta(days=1), client_zone or owner_zone)
+            for due_date, client_zone, owner_zone in result.all()
+        ]
 
     # --- the owner's /remind -----------------------------------------------------------
     async def remind_now(self, owner_user_id: int, display: str, number_text: str) -> str:
