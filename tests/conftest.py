@@ -90,14 +90,30 @@ def postgres_url() -> str | None:
     return url
 
 
-def _truncate_postgres(url: str) -> None:
-    tables = ", ".join(table.name for table in SQLModel.metadata.sorted_tables)
+def _emptying_statement() -> str:
+    """Every table emptied and every sequence restarted, in one round trip. DELETE beats
+    TRUNCATE on tables holding a few rows (TRUNCATE replaces each table's files), and a
+    test leaves only a few; ids start at 1 again, as tests' callback data expects."""
+    names = ", ".join(f"'{table.name}'" for table in reversed(SQLModel.metadata.sorted_tables))
+    return f"""DO $$
+DECLARE name text;
+BEGIN
+  FOREACH name IN ARRAY ARRAY[{names}] LOOP
+    EXECUTE format('DELETE FROM %I', name);
+  END LOOP;
+  FOR name IN SELECT sequencename FROM pg_sequences
+              WHERE schemaname = 'public' AND last_value IS NOT NULL LOOP
+    EXECUTE format('ALTER SEQUENCE %I RESTART', name);
+  END LOOP;
+END $$"""  # noqa: S608 - our own table names
 
+
+def _truncate_postgres(url: str) -> None:
     async def _main() -> None:
         engine = create_engine(url)
         try:
             async with engine.begin() as connection:
-                await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+                await connection.execute(text(_emptying_statement()))
         finally:
             await engine.dispose()
 
