@@ -30,7 +30,7 @@ from sqlmodel import select
 from bot.db.session import create_engine, make_sessionmaker
 from bot.db.tables import Client, Invoice, Reminder
 from bot.services.reminders import STUCK_AFTER
-from tests.conftest import _migrate, _own_database, _truncate_postgres
+from tests.conftest import _migrated_database, _truncate_postgres
 from tests.fakes.bot_api import BOT_USERNAME
 from tests.fakes.gated_http_bot_api import GatedHttpBotApi
 from tests.fakes.http_bot_api import Recorded
@@ -57,9 +57,7 @@ def crash_postgres_url() -> str | None:
     if not url:
         return None
     base = make_url(url)
-    own = _own_database(base.set(database=f"{base.database}_crash").render_as_string(False))
-    _migrate(own, reset=True)
-    return own
+    return _migrated_database(base.set(database=f"{base.database}_crash").render_as_string(False))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

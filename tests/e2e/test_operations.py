@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot.db.tables import Invoice, Reminder
-from tests.conftest import _migrate, _own_database, _truncate_postgres
+from tests.conftest import _migrated_database, _truncate_postgres
 from tests.e2e.test_crash import (
     OWNER,
     TOKEN,
@@ -46,9 +46,7 @@ def ops_postgres_url() -> str | None:
     if not url:
         return None
     base = make_url(url)
-    own = _own_database(base.set(database=f"{base.database}_ops").render_as_string(False))
-    _migrate(own, reset=True)
-    return own
+    return _migrated_database(base.set(database=f"{base.database}_ops").render_as_string(False))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
