@@ -16,16 +16,16 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db.session import create_engine, make_sessionmaker
 from bot.health import HEALTH_KEY, EngineStatus
-from bot.notify import Notifier
-from bot.persistence import (
+from bot.services import Services
+from bot.services.deps import Deps
+from bot.telegram.notifier import Notifier
+from bot.telegram.persistence import (
     DatabasePersistence,
     StateCodec,
     WriteThroughApplication,
     save_before_speaking,
 )
-from bot.ratelimit import TelegramPacer
-from bot.services import Services
-from bot.services.deps import Deps
+from bot.telegram.ratelimit import TelegramPacer
 from bot.web import Context, Route, routes
 from handlers.pending import Awaiting
 

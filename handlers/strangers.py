@@ -13,7 +13,7 @@ Runs before every acting handler (after the redelivery and edit checks), for mes
   token's answer counts as the hour's reply.
 
 When someone was last answered lives in their user_data, which the application keeps in
-the database and reads afresh for every update (bot.persistence): it holds across
+the database and reads afresh for every update (bot.telegram.persistence): it holds across
 replicas and restarts without a table of its own, and is written only when a reply is
 given (once an hour at most). Two messages of one stranger handled at the same moment by
 two replicas may both be answered: a rare second reply, not a cost a flood can drive.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.session import SessionMaker
-from bot.notify import Notifier
+from bot.telegram.notifier import Notifier
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from bot.domain.dates import DateError, parse_date
 from bot.domain.sendtime import local_today
 from bot.domain.states import CLOSED_STATUSES
 from bot.domain.statutory import law_for
-from bot.notify import DeliveryStatus
 from bot.services.cardpay import chat_payments_on, stripe_link
 from bot.services.deps import Deps
 from bot.services.errors import Refused
@@ -29,6 +28,7 @@ from bot.services.invoices import load_invoice, parse_invoice_number
 from bot.services.money import charges_for
 from bot.services.owners import owner_transaction
 from bot.services.statutory import running_rate
+from bot.telegram.notifier import DeliveryStatus
 from messages.keyboards import invoice_answers
 from messages.letter import LetterContent
 from messages.render import render

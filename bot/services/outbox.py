@@ -32,7 +32,6 @@ from bot.domain.charges import Charges
 from bot.domain.ladder import ESCALATION_STAGES, Stage, current_stage, due_now, stage_named
 from bot.domain.sendtime import local_today, next_send_moment, start_of_local_day
 from bot.domain.states import InvoiceStatus
-from bot.notify import Delivery, DeliveryStatus
 from bot.services.alerts import Alert, stage_label
 from bot.services.charging import apply_announced, stage_money
 from bot.services.deps import Deps
@@ -52,6 +51,7 @@ from bot.services.schedule import (
     window_for,
 )
 from bot.services.stage_context import NOTICE_DAYS, stage_context
+from bot.telegram.notifier import Delivery, DeliveryStatus
 from messages.reminders import InstalmentInfo, ItemMoney, StageContext
 
 Row = TypeVar("Row", Invoice, Client)

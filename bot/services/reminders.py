@@ -26,8 +26,6 @@ from bot.db.repositories import EventLog, Invoices, Owners
 from bot.db.tables import Client, Instalment, Invite, Invoice, Owner, Plan, Reminder
 from bot.domain.sendtime import local_today
 from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
-from bot.notify import Delivery, DeliveryStatus
-from bot.persistence import STATES_KEPT, forget_idle_states
 from bot.services.alerts import Alert, AlertSender, stage_label
 from bot.services.bank import bank_account
 from bot.services.cardpay import button_link
@@ -47,6 +45,8 @@ from bot.services.schedule import (
 )
 from bot.services.stage_context import NOTICE_DAYS
 from bot.services.updates import UPDATES_KEPT, UpdateLog
+from bot.telegram.notifier import Delivery, DeliveryStatus
+from bot.telegram.persistence import STATES_KEPT, forget_idle_states
 from messages.reminders import ReminderItem, Sender, compose_reminder
 from messages.render import MAX_MESSAGE_LENGTH
 from messages.transfer import transfer_note

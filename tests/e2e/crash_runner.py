@@ -41,8 +41,8 @@ from bot.clock import FrozenClock
 from bot.config import load_settings
 from bot.db.tables import Invite, Reminder
 from bot.logs import configure_logging
-from bot.notify import Delivery, Notifier
 from bot.services.outbox import ClientBatch, ReminderOutbox
+from bot.telegram.notifier import Delivery, Notifier
 from scheduler import run_tick
 from tests.fakes.updates import message_update
 

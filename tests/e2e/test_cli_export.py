@@ -16,9 +16,9 @@ from telegram import Bot
 from bot.clock import FrozenClock
 from bot.db.migrate import upgrade
 from bot.db.session import create_engine, make_sessionmaker
-from bot.notify import Notifier
 from bot.services import Services
 from bot.services.deps import Deps
+from bot.telegram.notifier import Notifier
 from tests.conftest import OTHER_OWNER_ID, OWNER_ID, START, make_settings
 
 TOKEN = "123456:EXPORT-SECRET"

@@ -12,8 +12,8 @@ from telegram import Bot
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.db.session import create_engine, make_sessionmaker
-from bot.notify import Notifier
 from bot.services.deps import Deps
+from bot.telegram.notifier import Notifier
 
 
 @asynccontextmanager

@@ -15,7 +15,7 @@ from enum import StrEnum
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
-from bot.ratelimit import TelegramPacer, retry_after_seconds
+from bot.telegram.ratelimit import TelegramPacer, retry_after_seconds
 from messages import render
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ import sys
 from datetime import date
 from decimal import InvalidOperation
 
-from bot.cli_deps import offline_deps
+from bot.cli.deps import offline_deps
 from bot.config import Settings
 from bot.domain.invoice_input import InvoiceInputError, check_amount
 from bot.domain.money import MoneyError, parse_amount
