@@ -51,8 +51,9 @@ from benchmarks._data import (
 from benchmarks._report import emit, median, percentile, table, verdict
 from bot.app import services_of
 from bot.clock import FrozenClock
+from bot.domain.delivery import Delivery
 from bot.services.reminders import FULL_SWEEP_EVERY
-from bot.telegram.notifier import Delivery, Notifier
+from bot.telegram.notifier import Notifier
 from tests.fakes.bot_api import FakeBotApi
 
 IDLE_TARGET_MS = 10.0

@@ -10,9 +10,9 @@ from typing import Any
 from bot import metrics
 from bot.db.tables import Client, Invoice, Owner
 from bot.domain.charges import Charges
+from bot.domain.delivery import Delivery
 from bot.domain.escalation import collection_estimate
 from bot.services.deps import Deps
-from bot.telegram.notifier import Delivery
 from messages import render
 from messages.keyboards import owner_buttons
 

@@ -24,6 +24,8 @@ from bot import metrics
 from bot.db.locks import REMINDER_TICK, exclusive_turn
 from bot.db.repositories import EventLog, Invoices, Owners
 from bot.db.tables import Client, Instalment, Invite, Invoice, Owner, Plan, Reminder
+from bot.domain.delivery import Delivery, DeliveryStatus
+from bot.domain.reminding import SendStatus, ladder_speaks
 from bot.domain.sendtime import local_today
 from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
 from bot.services.alerts import Alert, AlertSender, stage_label
@@ -34,10 +36,9 @@ from bot.services.dispatch import Dispatch, GroupHandler
 from bot.services.errors import Refused
 from bot.services.invoices import load_invoice, parse_invoice_number
 from bot.services.money import charges_for
-from bot.services.outbox import REMINDED_STATES, ClaimLost, ClientBatch, ReminderOutbox, Sent
+from bot.services.outbox import ClaimLost, ClientBatch, ReminderOutbox, Sent
 from bot.services.owners import get_or_create_owner
 from bot.services.schedule import (
-    SendStatus,
     active_plan,
     replan,
     timezone_for,
@@ -45,7 +46,6 @@ from bot.services.schedule import (
 )
 from bot.services.stage_context import NOTICE_DAYS
 from bot.services.updates import UPDATES_KEPT, UpdateLog
-from bot.telegram.notifier import Delivery, DeliveryStatus
 from bot.telegram.persistence import STATES_KEPT, forget_idle_states
 from messages.reminders import ReminderItem, Sender, compose_reminder
 from messages.render import MAX_MESSAGE_LENGTH
@@ -593,7 +593,7 @@ class ReminderService:
                 async with session.begin():
                     owner = await get_or_create_owner(session, self.deps, owner_user_id, display)
                     invoice, client = await load_invoice(session, owner, number)
-                    if invoice.status not in REMINDED_STATES:
+                    if not ladder_speaks(invoice.status):
                         raise Refused("not_remindable", number=number, status=invoice.status)
                     if client.chat_id is None:
                         raise Refused("client_not_linked", name=client.name)
