@@ -26,6 +26,7 @@ from bot.telegram.persistence import (
     save_before_speaking,
 )
 from bot.telegram.ratelimit import TelegramPacer
+from bot.telegram.reminders import ReminderSender
 from bot.web import Context, Route, routes
 from handlers.pending import Awaiting
 
@@ -63,11 +64,13 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     app: AnyApplication = builder.build()
+    notifier = Notifier(app.bot)
     deps = Deps(
         sessions=sessions,
         clock=clock,
         settings=settings,
-        notifier=Notifier(app.bot),
+        notifier=notifier,
+        send_reminder=ReminderSender(notifier, settings),
     )
     app.bot_data[handlers.SERVICES_KEY] = Services.build(deps)
     app.bot_data[ENGINE_KEY] = engine
