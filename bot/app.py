@@ -28,7 +28,7 @@ from bot.telegram.persistence import (
 from bot.telegram.ratelimit import TelegramPacer
 from bot.telegram.reminders import ReminderSender
 from bot.web import Context, Route, routes
-from handlers.pending import Awaiting
+from handlers.common import CONTEXT_TYPES, Awaiting
 
 ENGINE_KEY = "engine"
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -50,6 +50,7 @@ def build_application(
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=UTC))
+        .context_types(CONTEXT_TYPES)  # the owner resolved once per update (handlers.edge)
         # Keeps everything we send under Telegram's ~30 messages/s, however many sends
         # run at once; 429s are handled by the Notifier, which must record them. Before a
         # message answers an update, the state that update changed is saved.
