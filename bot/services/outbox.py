@@ -30,6 +30,7 @@ from bot.db.tables import Client, Invoice, Owner, Payment, Reminder
 from bot.domain.charges import Charges
 from bot.domain.delivery import Delivery, DeliveryStatus
 from bot.domain.ladder import ESCALATION_STAGES, Stage, current_stage, due_now, stage_named
+from bot.domain.reminder_data import InstalmentInfo, ItemMoney, StageContext
 from bot.domain.reminding import (
     MISSED,
     REUSABLE,
@@ -60,7 +61,6 @@ from bot.services.schedule import (
     window_for,
 )
 from bot.services.stage_context import NOTICE_DAYS, stage_context
-from messages.reminders import InstalmentInfo, ItemMoney, StageContext
 
 Row = TypeVar("Row", Invoice, Client)
 
