@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import Invoices, Reminders, StageRow
 from bot.db.tables import Client, Instalment, Invoice, Owner, Plan, Reminder
-from bot.domain.ladder import DEFAULT_LADDER, Stage, Tone, ladder_from_pairs, next_stage
+from bot.domain.ladder import DEFAULT_LADDER, Stage, ladder_from_pairs, next_stage
 from bot.domain.plans import Instalment as PlannedInstalment
 from bot.domain.plans import paid_instalments
 from bot.domain.reminding import REUSABLE
@@ -95,10 +95,8 @@ async def invoice_ladder(session: AsyncSession, invoice: Invoice, owner: Owner) 
     stages: list[Stage] = []
     for instalment in unpaid_instalments(invoice, plan, instalments):
         offset = (instalment.due_date - invoice.due_date).days
-        stages.append(
-            Stage(f"i{instalment.seq}_heads_up", offset - INSTALMENT_HEADS_UP_DAYS, Tone.FRIENDLY)
-        )
-        stages.append(Stage(f"i{instalment.seq}_due", offset, Tone.FRIENDLY))
+        stages.append(Stage(f"i{instalment.seq}_heads_up", offset - INSTALMENT_HEADS_UP_DAYS))
+        stages.append(Stage(f"i{instalment.seq}_due", offset))
     return stages
 
 
