@@ -128,6 +128,6 @@ async def on_offer_button(update: Update, context: Context) -> None:
 
 
 def register(app: AnyApplication, is_owner: filters.BaseFilter) -> None:
-    # Before the general button handler (handlers.buttons), which would call these stale.
+    # Before the stale-press handler (handlers.buttons), which takes what no family took.
     app.add_handler(CallbackQueryHandler(on_offer_button, pattern=pattern("bank", BANK_ACTIONS)))
     reads_documents(looks_like_statement, import_statement)

@@ -7,7 +7,7 @@ UNIQUE (invoice, stage) and the order claim → send → record, as for one clie
 - a stage is inserted (or a reusable row taken back) and committed as `sending` before
   its message is sent, so it can never be sent twice;
 - a crash after the claim leaves it `sending`, and a later tick marks it `unknown` and
-  tells the owner (ReminderService._recover_interrupted).
+  tells the owner (ReminderService.recover_interrupted).
 Groups are an optimisation only: a group that cannot be claimed or recorded together
 (a concurrent /remind took a stage, a bug in one client's data) is done again one
 client at a time, so one client never holds up the others.
