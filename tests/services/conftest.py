@@ -12,9 +12,10 @@ from telegram import Bot
 from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.db.session import create_engine, make_sessionmaker
-from bot.notify import Notifier
 from bot.services import Services
 from bot.services.deps import Deps
+from bot.telegram.notifier import Notifier
+from bot.telegram.reminders import ReminderSender
 from tests.fakes.bot_api import FakeBotApi
 
 
@@ -25,5 +26,13 @@ async def services(
     engine = create_engine(settings.database_url)
     bot = Bot(settings.telegram_bot_token.get_secret_value(), request=bot_api)
     async with bot:
-        yield Services.build(Deps(make_sessionmaker(engine), clock, settings, Notifier(bot)))
+        notifier = Notifier(bot)
+        deps = Deps(
+            make_sessionmaker(engine),
+            clock,
+            settings,
+            notifier,
+            send_reminder=ReminderSender(notifier, settings),
+        )
+        yield Services.build(deps)
     await engine.dispose()
