@@ -19,6 +19,7 @@ from bot.db.tables import Client, Invoice, Letter, Owner
 from bot.domain.charges import Charges
 from bot.domain.dates import DateError, parse_date
 from bot.domain.delivery import DeliveryStatus
+from bot.domain.letter import LetterContent
 from bot.domain.sendtime import local_today
 from bot.domain.states import CLOSED_STATUSES
 from bot.domain.statutory import law_for
@@ -30,7 +31,6 @@ from bot.services.money import charges_for
 from bot.services.owners import owner_transaction
 from bot.services.statutory import running_rate
 from messages.keyboards import invoice_answers
-from messages.letter import LetterContent
 from messages.render import render
 
 DEFAULT_DEADLINE_DAYS = 14
