@@ -12,7 +12,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 from bot.domain.aging import BUCKETS
 from bot.domain.states import InvoiceStatus
 from bot.services.errors import Refused
-from bot.services.views import InvoiceCard, InvoiceView
+from bot.services.views import ClientNote, InvoiceCard, InvoiceView
 from handlers.common import (
     AnyApplication,
     Awaiting,
@@ -37,7 +37,7 @@ from handlers.common import (
 from messages import render
 from messages.callbacks import DECISION_ACTIONS, INVOICE_ACTIONS, pattern
 from messages.charts import aging_chart
-from messages.keyboards import owner_buttons, owner_chosen
+from messages.keyboards import invoice_answers, owner_buttons, owner_chosen, plan_menu
 from messages.render import fragment, join_within_limit, plain
 
 
@@ -272,6 +272,7 @@ async def invoice_button(
         await reply(update, "owner/adjust_ask", locale, number=target)
     else:  # offerplan
         decided = await services(context).decisions.offer_plan(user_id, display, number)
+        await tell_client(context, decided.note)
         await reply_decided(update, locale, decided)
 
 
@@ -281,6 +282,7 @@ async def decision_button(
     """The owner's decision on an alert: confirm, not received, accept, decline, ..."""
     user_id, display, locale = who
     decided = await services(context).decisions.decide(user_id, display, str(target), action)
+    await tell_client(context, decided.note)
     await edit_keyboard(
         update, owner_chosen(plain("buttons/chosen", locale, choice=action), target)
     )
@@ -300,7 +302,22 @@ async def adjust_answer(update: Update, context: Context, awaiting: Awaiting, te
         await refuse(update, locale, refusal, "adjust")
         return
     set_awaiting(context, None)
+    await tell_client(context, decided.note)
     await reply_decided(update, locale, decided)
+
+
+async def tell_client(context: Context, note: ClientNote | None) -> None:
+    """The client's note of the owner's decision, sent once the decision is committed.
+    A failed send changes nothing: the decision stands and the reminders carry on."""
+    if note is None:
+        return
+    keyboard: InlineKeyboardMarkup | None = None
+    if note.buttons == "answers":
+        keyboard = invoice_answers(note.invoice_id, note.locale, note.pay_link)
+    elif note.buttons == "plan":
+        keyboard = plan_menu(note.invoice_id, note.locale)
+    notifier = services(context).deps.notifier
+    await notifier.alert(note.chat_id, note.template, note.locale, keyboard, **note.data)
 
 
 def register(app: AnyApplication, is_owner: filters.BaseFilter) -> None:

@@ -21,7 +21,7 @@ from handlers.common import (
 )
 from messages import render
 from messages.callbacks import LETTER_ACTIONS, owner_callback, pattern
-from messages.keyboards import owner_chosen
+from messages.keyboards import invoice_answers, owner_chosen
 from messages.render import plain
 
 
@@ -63,7 +63,15 @@ async def send_to_client(
 ) -> None:
     """The owner's "Send to client" tap."""
     user_id, display, locale = who
-    sent = await services(context).letters.send_to_client(user_id, display, letter_id)
+    letters = services(context).letters
+    claim = await letters.claim_for_client(user_id, display, letter_id)
+    delivery = await services(context).deps.notifier.send_document(
+        claim.chat_id,
+        claim.file_id,
+        caption=render("letter/cover", claim.content.locale, letter=claim.content),
+        keyboard=invoice_answers(claim.invoice_id, claim.content.locale, claim.pay_link),
+    )
+    sent = await letters.record_delivery(user_id, display, claim, delivery)
     query = update.callback_query
     if query is not None:
         chosen = owner_chosen(plain("owner/letter_sent_button", locale), sent.number)

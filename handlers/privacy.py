@@ -42,7 +42,12 @@ async def forget_button(
     user_id, display, locale = who
     privacy = services(context).privacy
     if action == "forgetyes":
-        kept = await privacy.forget(user_id, display, client_id)
+        kept = await privacy.forget(
+            user_id,
+            display,
+            client_id,
+            lambda number: render("owner/forgotten_label", locale, number=number),
+        )
         await _drop_keyboard(update)
         await reply(update, "owner/forget_done", locale, preview=kept)
     else:

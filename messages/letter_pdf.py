@@ -20,7 +20,7 @@ from fpdf.enums import Align, TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace
 from jinja2 import Environment
 
-from messages.letter import LetterContent
+from bot.domain.letter import LetterContent
 from messages.render import environment, template_path
 
 FONT = "DejaVu"

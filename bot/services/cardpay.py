@@ -17,6 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.adapters.stripe import (
+    BadWebhook,
+    CheckoutRequest,
+    StripeGateway,
+    StripeUnavailable,
+)
 from bot.config import Settings
 from bot.db.repositories import EventLog, Owners
 from bot.db.tables import CardPayment, Client, Event, Invoice, Owner, Payment
@@ -28,12 +34,6 @@ from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.money import charges_for, client_today, payable_now
 from bot.services.payments import PaymentWay, RecordedPayment, record_payment, send_thanks
-from bot.services.stripe_gateway import (
-    BadWebhook,
-    CheckoutRequest,
-    StripeGateway,
-    StripeUnavailable,
-)
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from bot.services.owners import get_or_create_owner
 from bot.services.payments import PaymentWay, apply_payment
 from bot.services.plans import end_plan, proposed_plan
 from bot.services.schedule import replan
-from messages.keyboards import invoice_answers, plan_menu
+from bot.services.views import ClientNote
 
 # decision → the invoice state it is the answer to
 WAITS_FOR: dict[str, InvoiceStatus] = {
@@ -50,6 +50,7 @@ class Decided:
     decision: str
     client_name: str
     data: dict[str, Any] = field(default_factory=dict)
+    note: ClientNote | None = None  # what the client is to be told, sent by the adapter
 
 
 @dataclass
@@ -95,10 +96,13 @@ class DecisionService:
                 owed = await charges_for(session, invoice, today)
                 note.data["remaining_minor"] = owed.due_now_minor
             EventLog(session).about(invoice, f"owner_{decision}", now)
-            decided = Decided(invoice.number, decision, client.name, note.data if note else {})
-        if note is not None:
-            await self._tell_client(note, invoice, owner)
-        return decided
+            return Decided(
+                invoice.number,
+                decision,
+                client.name,
+                note.data if note else {},
+                self._client_note(note, invoice, owner),
+            )
 
     async def adjust_amount(
         self, owner_user_id: int, display: str, number_text: str, amount_text: str
@@ -142,15 +146,13 @@ class DecisionService:
             if note is not None:
                 owed = await charges_for(session, invoice, client_today(now, client, owner))
                 note.data["remaining_minor"] = owed.due_now_minor
-            decided = Decided(
+            return Decided(
                 invoice.number,
                 "adjust",
                 client.name,
                 {"amount_minor": amount, "currency": invoice.currency},
+                self._client_note(note, invoice, owner),
             )
-        if note is not None:
-            await self._tell_client(note, invoice, owner)
-        return decided
 
     async def offer_plan(self, owner_user_id: int, display: str, number_text: str) -> Decided:
         """After a broken promise: send the client the plan choices for this invoice."""
@@ -166,18 +168,20 @@ class DecisionService:
                 session, invoice, client_today(self.deps.clock.now(), client, owner)
             )
             await session.commit()
-        locale = client.locale or owner.locale
-        await self.deps.notifier.alert(
+        note = ClientNote(
             client.chat_id,
             "client/plan_offer",
-            locale,
-            plan_menu(invoice.id or 0, locale),
-            number=invoice.number,
-            remaining_minor=owed.due_now_minor,
-            currency=invoice.currency,
-            business_name=owner.business_name,
+            client.locale or owner.locale,
+            {
+                "number": invoice.number,
+                "remaining_minor": owed.due_now_minor,
+                "currency": invoice.currency,
+                "business_name": owner.business_name,
+            },
+            invoice.id or 0,
+            buttons="plan",
         )
-        return Decided(invoice.number, "offerplan", client.name)
+        return Decided(invoice.number, "offerplan", client.name, note=note)
 
     async def waiting_for_adjustment(
         self, owner_user_id: int, display: str, number_text: str
@@ -342,14 +346,17 @@ class DecisionService:
             buttons,
         )
 
-    async def _tell_client(self, note: _Message, invoice: Invoice, owner: Owner) -> None:
-        keyboard = (
-            invoice_answers(
-                invoice.id or 0, note.locale, button_link(self.deps.settings, invoice, owner)
-            )
-            if note.with_buttons
-            else None
-        )
-        await self.deps.notifier.alert(
-            note.chat_id, note.template, note.locale, keyboard, **note.data
+    def _client_note(
+        self, note: _Message | None, invoice: Invoice, owner: Owner
+    ) -> ClientNote | None:
+        if note is None:
+            return None
+        return ClientNote(
+            note.chat_id,
+            note.template,
+            note.locale,
+            note.data,
+            invoice.id or 0,
+            buttons="answers" if note.with_buttons else None,
+            pay_link=button_link(self.deps.settings, invoice, owner) if note.with_buttons else None,
         )

@@ -18,7 +18,8 @@ from bot.db.repositories import EventLog
 from bot.db.tables import Client, Invoice, Letter, Owner
 from bot.domain.charges import Charges
 from bot.domain.dates import DateError, parse_date
-from bot.domain.delivery import DeliveryStatus
+from bot.domain.delivery import Delivery, DeliveryStatus
+from bot.domain.letter import LetterContent
 from bot.domain.sendtime import local_today
 from bot.domain.states import CLOSED_STATUSES
 from bot.domain.statutory import law_for
@@ -29,9 +30,6 @@ from bot.services.invoices import load_invoice, parse_invoice_number
 from bot.services.money import charges_for
 from bot.services.owners import owner_transaction
 from bot.services.statutory import running_rate
-from messages.keyboards import invoice_answers
-from messages.letter import LetterContent
-from messages.render import render
 
 DEFAULT_DEADLINE_DAYS = 14
 MAX_DEADLINE_DAYS = 90
@@ -47,6 +45,21 @@ class IssuedLetter:
 class SentLetter:
     number: int
     client_name: str
+
+
+@dataclass(frozen=True)
+class ClaimedLetter:
+    """A letter claimed for its client: the adapter sends the same PDF (`file_id`) to
+    `chat_id` with the covering note and the answer buttons (Pay now leads to `pay_link`;
+    None with Telegram Payments on, where it is a press), then reports how it went."""
+
+    letter_id: int
+    chat_id: int
+    file_id: str
+    invoice_id: int
+    content: LetterContent
+    pay_link: str | None
+    sent: SentLetter
 
 
 def parse_deadline(text: str | None, today: date, locale: str) -> date:
@@ -130,12 +143,11 @@ class LetterService:
             letter.file_id = file_id
             session.add(letter)
 
-    async def send_to_client(self, owner_user_id: int, display: str, letter_id: int) -> SentLetter:
-        """Send the letter on to the client's chat, once.
-
-        The letter is claimed (marked sent) before Telegram is called, so two taps can't
-        both send it; if Telegram refuses, the claim is taken back and nothing is recorded.
-        """
+    async def claim_for_client(
+        self, owner_user_id: int, display: str, letter_id: int
+    ) -> ClaimedLetter:
+        """Claim the letter for sending to the client's chat, once: it is marked sent before
+        Telegram is called, so two taps can't both send it (record_delivery settles it)."""
         now = self.deps.clock.now()
         async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
             letter, invoice, client, content = await self._sendable(session, owner, letter_id)
@@ -149,41 +161,34 @@ class LetterService:
                 raise Refused("letter_already_sent", number=invoice.number)
             assert client.chat_id is not None and letter.file_id is not None
             assert invoice.id is not None
-            chat_id, file_id, invoice_id = client.chat_id, letter.file_id, invoice.id
-            sent = SentLetter(invoice.number, client.name)
-        error = await self._deliver(chat_id, file_id, invoice_id, content)
+            return ClaimedLetter(
+                letter_id,
+                client.chat_id,
+                letter.file_id,
+                invoice.id,
+                content,
+                None if chat_payments_on(self.deps.settings) else content.pay_link,
+                SentLetter(invoice.number, client.name),
+            )
+
+    async def record_delivery(
+        self, owner_user_id: int, display: str, claim: ClaimedLetter, delivery: Delivery
+    ) -> SentLetter:
+        """What became of a claimed letter: recorded as sent, or the claim taken back (and
+        nothing recorded) with the reason Telegram gave."""
+        now = self.deps.clock.now()
+        sent = claim.sent
         async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
-            letter, invoice, client = await self._owned(session, owner, letter_id)
-            if error is None:
-                EventLog(session).about(invoice, "letter_sent", now, letter_id=letter_id)
+            letter, invoice, _ = await self._owned(session, owner, claim.letter_id)
+            if delivery.sent:
+                EventLog(session).about(invoice, "letter_sent", now, letter_id=claim.letter_id)
                 return sent
             letter.sent_to_client_at = None
             session.add(letter)
-        if error == "unreachable":
-            raise Refused("client_unreachable", name=sent.client_name)
-        raise Refused("letter_send_failed", number=sent.number, name=sent.client_name, error=error)
-
-    async def _deliver(
-        self, chat_id: int, file_id: str, invoice_id: int, letter: LetterContent
-    ) -> str | None:
-        """The same PDF by its file id, with a covering note and the client's usual answer
-        buttons. None when delivered; "unreachable" or Telegram's reason when not."""
-        delivery = await self.deps.notifier.send_document(
-            chat_id,
-            file_id,
-            caption=render("letter/cover", letter.locale, letter=letter),
-            # With Telegram Payments on, Pay now is a press answered with the payment sheet.
-            keyboard=invoice_answers(
-                invoice_id,
-                letter.locale,
-                None if chat_payments_on(self.deps.settings) else letter.pay_link,
-            ),
-        )
-        if delivery.sent:
-            return None
         if delivery.status is DeliveryStatus.UNREACHABLE:
-            return "unreachable"
-        return delivery.error or delivery.status.value
+            raise Refused("client_unreachable", name=sent.client_name)
+        error = delivery.error or delivery.status.value
+        raise Refused("letter_send_failed", number=sent.number, name=sent.client_name, error=error)
 
     async def _owned(
         self, session: AsyncSession, owner: Owner, letter_id: int

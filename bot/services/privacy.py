@@ -15,7 +15,7 @@ can be sent, and nothing can link a chat to the record again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
 from sqlalchemy import delete, func, update
@@ -59,7 +59,6 @@ from bot.services.views import (
     MyPromise,
     MyRecord,
 )
-from messages import render
 
 
 def _balances(invoices: Sequence[Invoice], owed: Mapping[int, Charges]) -> tuple[Balance, ...]:
@@ -113,8 +112,12 @@ class PrivacyService:
             client = await self._own_client(session, owner, client_id)
             return client_view(client)
 
-    async def forget(self, owner_user_id: int, display: str, client_id: int) -> ForgetPreview:
-        """Erase the client's personal data, in one transaction; returns what was kept."""
+    async def forget(
+        self, owner_user_id: int, display: str, client_id: int, label: Callable[[int], str]
+    ) -> ForgetPreview:
+        """Erase the client's personal data, in one transaction; returns what was kept.
+        `label` names a forgotten client by their number, in the owner's language (the
+        adapter renders it: services do not)."""
         now = self.deps.clock.now()
         async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
             # Locked, so a tick on another replica can't be reminding this client meanwhile.
@@ -123,7 +126,7 @@ class PrivacyService:
             invoices = await _invoices_of(session, client_id)
             owed = await charges_of(session, invoices, client_today(now, client, owner))
             invoice_ids = [invoice.id for invoice in invoices if invoice.id is not None]
-            client.name = render("owner/forgotten_label", owner.locale, number=client.number)
+            client.name = label(client.number)
             client.name_key = forgotten_name_key(client.number)
             client.chat_id = None
             client.telegram_user_id = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from bot.domain.history import PaymentHistory, PoorRecord
 
@@ -242,3 +243,18 @@ class MyRecord:
 class MyData:
     locale: str | None  # the first record's language; None with no records
     records: tuple[MyRecord, ...]
+
+
+@dataclass(frozen=True)
+class ClientNote:
+    """A message for a client that a use case decided on, sent by the adapter once the
+    transaction is committed. `buttons`: none, the client's usual answers on the invoice
+    ("answers", whose Pay now leads to `pay_link`), or the plan choices ("plan")."""
+
+    chat_id: int
+    template: str
+    locale: str
+    data: dict[str, Any]
+    invoice_id: int
+    buttons: str | None = None
+    pay_link: str | None = None

@@ -13,7 +13,7 @@ from fpdf.fonts import TTFFont
 from pypdf import PdfReader
 
 from bot.config import SUPPORTED_LOCALES
-from messages.letter import LetterContent
+from bot.domain.letter import LetterContent
 from messages.letter_pdf import FONT, FONT_FILES, font_path, letter_pdf
 
 LETTER = LetterContent(

@@ -24,9 +24,9 @@ from bot.config import SUPPORTED_LOCALES
 from bot.domain.aging import BUCKETS, Aging
 from bot.domain.bank import BankAccount
 from bot.domain.escalation import collection_estimate
+from bot.domain.letter import LetterContent
 from bot.domain.reminder_data import InstalmentInfo, ItemMoney
 from bot.services.reports import LateClient, Report
-from messages.letter import LetterContent
 from messages.reminders import ReminderItem
 from messages.render import MAX_MESSAGE_LENGTH, TEMPLATES, environment, render
 

@@ -1,0 +1,1 @@
+"""Adapters to outside systems other than Telegram (which has bot.telegram)."""
