@@ -127,6 +127,8 @@ async def reply_created(update: Update, created: NewInvoice, locale: str) -> Non
         timezone=created.timezone,
         stage_names=stage_names(locale),
         upfront=created.upfront,
+        notice=created.notice,
+        document_name=created.document_name,
     )
 
 

@@ -19,6 +19,7 @@ CLIENT_ACTIONS = (
     "problem",
     "more",
     "noop",
+    "doc",  # 📄: the owner's own invoice document (/attach), sent again
     # Pay later: presets and "another date"
     "l3",
     "l7",
@@ -66,6 +67,7 @@ OWNER_ACTIONS = (
     *(f"set{field}" for field in ("ignored", "invitedays")),
     "setnextstep",
     *(f"set{field}" for field in ("latefee", "interest", "settlement", "earlydiscount")),
+    "setnotify",  # i17: the new-invoice notice on / off (a toggle)
     "setiban",  # bank transfers: IBAN, BIC, account holder
     *(f"set{field}" for field in ("country", "compensation")),  # i13c: the law's country
     *(f"lang{code}" for code in ("en", "pt", "ru", "pl")),

@@ -317,6 +317,7 @@ class ReminderService:
                 pay_link=button_link(self.deps.settings, claim.invoice, owner),
                 money=claim.money,
                 context=claim.context,
+                document=claim.invoice.document_file_id is not None,
             )
             for claim in batch.claims
         ]
