@@ -69,6 +69,10 @@ async def client_button(update: Update, context: Context, action: str, invoice_i
     assert query is not None and chat is not None
     answers = services(context).answers
     try:
+        if action == "doc":  # 📄: the owner's document, to this chat (checked as it goes)
+            await services(context).documents.send_to_client(invoice_id, chat.id)
+            await query.answer()
+            return
         if action in ("pay", "more", "noop"):
             found = await answers.look(invoice_id, chat.id)
         elif action in SUBMENUS:

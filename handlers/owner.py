@@ -11,7 +11,7 @@ from telegram.helpers import create_deep_linked_url
 from bot.domain.names import MAX_NAME_LENGTH, InvalidName
 from bot.services.errors import Refused
 from bot.services.views import ClientCard, NewClient
-from handlers import bank, csv_files, dialog, invoices, letters, privacy, settings
+from handlers import bank, csv_files, dialog, documents, invoices, letters, privacy, settings
 from handlers.commands import OWNER_COMMANDS, describe, publish_owner_commands
 from handlers.common import (
     AnyApplication,
@@ -167,6 +167,7 @@ OWNER_ONLY = (
     "newinvoice",
     "cancel",
     "letter",
+    "attach",
     "export",
     "import",
     "forget",
@@ -184,6 +185,7 @@ def register(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
     settings.register(app, is_owner)
     bank.register(app, is_owner)
     invoices.register(app, is_owner)
+    documents.register(app, is_owner)  # before csv_files: a PDF with /attach is not an import
     csv_files.register(app, is_owner)
     letters.register(app, is_owner)
     privacy.register_owner(app, is_owner)

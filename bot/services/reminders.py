@@ -36,6 +36,7 @@ from bot.services.dispatch import Dispatch, GroupHandler
 from bot.services.errors import Refused
 from bot.services.invoices import load_invoice, parse_invoice_number
 from bot.services.money import charges_for
+from bot.services.notices import NoticeService
 from bot.services.outbox import REMINDED_STATES, ClaimLost, ClientBatch, ReminderOutbox, Sent
 from bot.services.owners import get_or_create_owner
 from bot.services.schedule import (
@@ -73,6 +74,7 @@ class TickReport:
     alerts: int = 0
     skipped: bool = False  # another replica had the tick
     rounds: int = 0  # rounds of due clients drained in this tick (see ReminderService._drain)
+    notices_sent: int = 0  # new-invoice notices the tick sent (after a crash, or retried)
 
 
 class ReminderService:
@@ -80,6 +82,7 @@ class ReminderService:
         self.deps = deps
         self.alerts = AlertSender(deps)
         self.outbox = ReminderOutbox(deps)
+        self.notices = NoticeService(deps)
         # Housekeeping: when each check last looked, and last swept everything.
         self._looked_at: dict[str, datetime] = {}
         self._swept_at: dict[str, datetime] = {}
@@ -98,6 +101,9 @@ class ReminderService:
                 report.skipped = True
                 return report
             now = self.deps.clock.now()
+            # New-invoice notices a crash or a network failure left waiting go first: they
+            # answer an owner's action (bot.services.notices).
+            report.notices_sent = await self.notices.send_due(now)
             dispatch = Dispatch(serial_database=self._dialect() == "sqlite")
             try:
                 async with dispatch.running():

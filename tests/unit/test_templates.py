@@ -321,6 +321,7 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         compensation=True,
         statutory_percent="15.25",
         next_step="lawyer",
+        notify=days % 2 == 1,
     )
     part = SimpleNamespace(seq=1, amount_minor=50000, due_date=DAY)
     transfer_line = SimpleNamespace(
@@ -437,7 +438,6 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         "notice": "sent",
         "replaced": True,
         "sent_to_client": True,
-        "description": "Site <b>redesign</b> & hosting",
         "estimate": collection_estimate(100000),
         "parts": [part, part],
         "plan": [SimpleNamespace(stage="due", day=DAY), SimpleNamespace(stage="final", day=DAY)],
