@@ -30,12 +30,12 @@ from bot.db.tables import (
     Instalment,
     Invite,
     Invoice,
+    InvoiceNotice,
     Letter,
     Owner,
     Payment,
     Plan,
     Promise,
-    InvoiceNotice,
     Reminder,
     UserState,
 )
