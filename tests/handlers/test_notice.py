@@ -69,7 +69,8 @@ def labels(call: Call) -> list[str]:
 
 
 async def the_invoice(app: Any, number: int = 1) -> Invoice:
-    return next(invoice for invoice in await rows(app, Invoice) if invoice.number == number)
+    found: Invoice = next(i for i in await rows(app, Invoice) if i.number == number)
+    return found
 
 
 # --- the notice --------------------------------------------------------------------------
