@@ -1,18 +1,28 @@
 """/attach: the owner's own invoice PDF, sent as a document with the caption `/attach 3`,
-or `/attach 3` replying to a message with the PDF; and `/newinvoice …` as a PDF's caption,
-which creates the invoice with the document attached."""
+or `/attach 3` replying to a message with the PDF; `/newinvoice …` as a PDF's caption,
+which creates the invoice with the document attached; and the client's 📄 button
+(`c:doc:<invoice id>`), which sends the document again."""
 
 from __future__ import annotations
 
 import re
 
 from telegram import Document, Message, Update
-from telegram.ext import CommandHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.domain.documents import InvoiceDocument
 from bot.services.errors import Refused
-from handlers import invoices
-from handlers.common import AnyApplication, Context, reply, services
+from handlers.common import (
+    AnyApplication,
+    Context,
+    answer_refused,
+    owner_context,
+    refuse,
+    reply,
+    reply_created,
+    services,
+)
+from messages.callbacks import DOCUMENT_ACTIONS, parse_callback, pattern
 
 ATTACH_CAPTION = r"^/attach(@\w+)?(\s|$)"
 NEWINVOICE_CAPTION = r"^/newinvoice(@\w+)?(\s|$)"
@@ -35,7 +45,7 @@ def caption_args(message: Message) -> list[str]:
 async def _attach(
     update: Update, context: Context, message: Message, document: Document, args: list[str]
 ) -> None:
-    user_id, display, locale = await invoices.owner_context(update, context)
+    user_id, display, locale = await owner_context(update, context)
     try:
         if not args:
             raise Refused("attach_usage")
@@ -43,7 +53,7 @@ async def _attach(
             user_id, display, args[0], invoice_document(document)
         )
     except Refused as refusal:
-        await invoices.refuse(update, locale, refusal, "attach")
+        await refuse(update, locale, refusal, "attach")
         return
     await reply(
         update,
@@ -72,8 +82,8 @@ async def attach_command(update: Update, context: Context) -> None:
         return
     replied = message.reply_to_message
     if replied is None or replied.document is None:
-        _, _, locale = await invoices.owner_context(update, context)
-        await invoices.refuse(update, locale, Refused("attach_usage"), "attach")
+        _, _, locale = await owner_context(update, context)
+        await refuse(update, locale, Refused("attach_usage"), "attach")
         return
     await _attach(update, context, message, replied.document, list(context.args or []))
 
@@ -82,15 +92,35 @@ async def newinvoice_caption(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or message.document is None:
         return
-    user_id, display, locale = await invoices.owner_context(update, context)
+    user_id, display, locale = await owner_context(update, context)
     try:
         created = await services(context).invoices.create_from_words(
             user_id, display, caption_args(message), invoice_document(message.document)
         )
     except Refused as refusal:
-        await invoices.refuse(update, locale, refusal, "newinvoice")
+        await refuse(update, locale, refusal, "newinvoice")
         return
-    await invoices.reply_created(update, created, locale)
+    await reply_created(update, created, locale)
+
+
+async def document_press(update: Update, context: Context) -> None:
+    """📄: the owner's document, to the chat that pressed (checked as any answer is)."""
+    query, chat = update.callback_query, update.effective_chat
+    assert query is not None
+    callback = parse_callback(query.data)
+    if callback is None or chat is None:
+        await answer_refused(update, context, Refused("stale"))
+        return
+    try:
+        await services(context).documents.send_to_client(callback.target, chat.id)
+    except Refused as refusal:
+        await answer_refused(update, context, refusal)
+        return
+    await query.answer()
+
+
+def register_button(app: AnyApplication) -> None:
+    app.add_handler(CallbackQueryHandler(document_press, pattern=pattern("c", DOCUMENT_ACTIONS)))
 
 
 def register(app: AnyApplication, is_owner: filters.BaseFilter) -> None:

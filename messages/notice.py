@@ -3,33 +3,12 @@ and the terms that apply if it is paid late, with the usual answer buttons."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-
 from telegram import InlineKeyboardMarkup
 
+from bot.domain.reminder_data import LateTerms
 from messages.keyboards import invoice_answers
 from messages.reminders import ReminderItem, Sender
 from messages.render import join_within_limit, render
-
-
-@dataclass(frozen=True)
-class LateTerms:
-    """What the owner set for late payment, as it would apply to this invoice; all zero or
-    None when the owner set nothing (the notice then says nothing of charges)."""
-
-    fee_minor: int = 0
-    fee_from: date | None = None
-    interest_percent: str | None = None
-    interest_from: date | None = None
-    interest_statutory: bool = False
-    compensation_minor: int = 0
-    compensation_from: date | None = None
-    law: str | None = None  # the country whose legal terms name the charges
-
-    @property
-    def any(self) -> bool:
-        return bool(self.fee_minor or self.interest_percent or self.compensation_minor)
 
 
 def compose_notice(

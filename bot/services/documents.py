@@ -16,9 +16,8 @@ from bot.services.answers import AnswerService
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import checked_document, load_invoice, parse_invoice_number
-from bot.services.notices import TAKEABLE, NoticeStatus, document_caption
+from bot.services.notices import TAKEABLE, NoticeStatus, Paper
 from bot.services.owners import owner_transaction
-from messages import render
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +32,6 @@ class Attached:
     with_notice: bool  # the notice is still to go: it carries the document
 
 
-@dataclass(frozen=True)
-class _Send:
-    chat_id: int
-    file_id: str
-    caption: str
-
-
 class DocumentService:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
@@ -52,7 +44,7 @@ class DocumentService:
         number = parse_invoice_number(number_text)
         document = checked_document(document)
         now = self.deps.clock.now()
-        send: _Send | None = None
+        send: Paper | None = None
         async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
             invoice, client = await load_invoice(session, owner, number)
             if invoice.status in CLOSED_STATUSES:
@@ -73,24 +65,19 @@ class DocumentService:
             waiting = notice is not None and notice.status in (*TAKEABLE, NoticeStatus.SENDING)
             if notice is not None and notice.status == NoticeStatus.SENT and _reachable(client):
                 assert client.chat_id is not None
-                locale = client.locale or owner.locale
-                send = _Send(
+                send = Paper(
                     client.chat_id,
                     document.file_id,
-                    render(
-                        "client/document_added",
-                        locale,
-                        number=invoice.number,
-                        business_name=owner.business_name,
-                        description=invoice.description,
-                    ),
+                    client.locale or owner.locale,
+                    invoice.number,
+                    owner.business_name,
+                    invoice.description,
+                    added=True,
                 )
             client_name = client.name
         sent = False
         if send is not None:
-            delivery = await self.deps.notifier.send_document(
-                send.chat_id, send.file_id, caption=send.caption
-            )
+            delivery = await self.deps.send_notice.document(send)
             sent = delivery.sent
             if not sent:
                 log.warning("document for #%s not delivered: %s", number, delivery.status)
@@ -107,9 +94,15 @@ class DocumentService:
             client = await session.get(Client, invoice.client_id)
             owner = await Owners(session).get(invoice.owner_id)
             assert client is not None and owner is not None
-            file_id = invoice.document_file_id
-            caption = document_caption(invoice, owner, client.locale or owner.locale)
-        delivery = await self.deps.notifier.send_document(chat_id, file_id, caption=caption)
+            paper = Paper(
+                chat_id,
+                invoice.document_file_id,
+                client.locale or owner.locale,
+                invoice.number,
+                owner.business_name,
+                invoice.description,
+            )
+        delivery = await self.deps.send_notice.document(paper)
         if not delivery.sent:
             log.warning("document for invoice %s not delivered: %s", invoice_id, delivery.status)
 

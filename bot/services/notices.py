@@ -7,9 +7,11 @@ sent twice:
 - `NoticeService.send` claims it (`sending`, committed) before Telegram is called, sends,
   and records what Telegram answered; the creating command calls it right after its
   commit, so the client does not wait for a tick;
-- each tick sends what is still pending (the process died between the commit and the
-  send, or a retry is due) and marks a claim a crash interrupted `unknown`, telling the
-  owner, never sending it again.
+- each tick (scheduler.tick) first marks a claim a crash interrupted `unknown`, telling
+  the owner, never sending it again, then sends what is still pending (the process died
+  between the commit and the send, or a retry is due).
+The service returns values; the adapter behind `Deps.send_notice` (bot.telegram.notices)
+renders the notice and sends it.
 A notice is a direct consequence of the owner's own action, not a reminder: it goes at
 once, whatever the send window, and does not count as the client's reminder of the day.
 """
@@ -18,30 +20,24 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import InlineKeyboardMarkup
 
 from bot.db.repositories import EventLog, Owners
 from bot.db.tables import Client, Invoice, InvoiceNotice, Owner
+from bot.domain.charges import Charges
+from bot.domain.delivery import Delivery, DeliveryStatus
+from bot.domain.reminder_data import LateTerms
 from bot.domain.states import CLOSED_STATUSES
-from bot.notify import Delivery, DeliveryStatus, Notifier
 from bot.services.alerts import Alert, AlertSender
-from bot.services.bank import bank_account
-from bot.services.cardpay import button_link
 from bot.services.charging import late_terms
 from bot.services.deps import Deps
 from bot.services.money import charges_for, client_today
 from bot.services.schedule import invoice_ladder
-from messages import render
-from messages.notice import compose_notice
-from messages.reminders import ItemMoney, ReminderItem, Sender
-from messages.render import MAX_MESSAGE_LENGTH
-from messages.transfer import transfer_note
 
 log = logging.getLogger(__name__)
 
@@ -104,53 +100,30 @@ def queue_notice(
 
 
 @dataclass(frozen=True)
-class Outgoing:
-    """A message to one client, fully rendered: text parts, buttons, a QR code, a document."""
+class NoticeClaim:
+    """A claimed notice, as values the adapter (bot.telegram.notices) renders and sends:
+    the text, the answer buttons, the transfer QR, then the owner's document if any."""
 
-    chat_id: int
-    parts: list[str]
-    keyboard: InlineKeyboardMarkup | None = None
-    qr_png: bytes | None = None
-    qr_caption: str = ""
-    document: str | None = None  # Telegram's file id of the owner's PDF
-    document_caption: str = ""
-
-
-async def deliver(notifier: Notifier, out: Outgoing) -> Delivery:
-    """The text (with the transfer QR as reminders carry it), then the document. The text's
-    delivery is the message's: a document Telegram refuses is logged (the 📄 button on
-    every reminder sends it again)."""
-    if out.qr_png is not None and len(out.parts) == 1:
-        delivery = await notifier.send_with_photo(
-            out.chat_id, out.parts[0], out.keyboard, out.qr_png, out.qr_caption
-        )
-    else:
-        if out.qr_png is not None:
-            before = await notifier.send_photo(out.chat_id, out.qr_png, caption=out.qr_caption)
-            if before.status is DeliveryStatus.UNREACHABLE:
-                return before
-        delivery = await notifier.send_parts(out.chat_id, out.parts, out.keyboard)
-    if delivery.sent and out.document is not None:
-        sent = await notifier.send_document(out.chat_id, out.document, caption=out.document_caption)
-        if not sent.sent:
-            log.warning("invoice document to chat %s not delivered: %s", out.chat_id, sent.status)
-    return delivery
-
-
-def document_caption(invoice: Invoice, owner: Owner, locale: str) -> str:
-    return render(
-        "client/document_caption",
-        locale,
-        number=invoice.number,
-        business_name=owner.business_name,
-        description=invoice.description,
-    )
+    invoice: Invoice
+    client: Client
+    owner: Owner
+    owed: Charges
+    terms: LateTerms
+    today: date
 
 
 @dataclass(frozen=True)
-class _Claimed:
-    invoice_id: int
-    out: Outgoing
+class Paper:
+    """The owner's document, to one client chat: `added` (attached after the notice went)
+    or the usual caption (with the notice, and on the 📄 button)."""
+
+    chat_id: int
+    file_id: str
+    locale: str
+    number: int
+    business_name: str
+    description: str | None
+    added: bool = False
 
 
 class NoticeService:
@@ -166,39 +139,33 @@ class NoticeService:
                 claimed = await self._claim(session, invoice_id, now)
             if claimed is None:
                 return NoticePlan.LATER
-            delivery = await deliver(self.deps.notifier, claimed.out)
+            delivery = await self.deps.send_notice(claimed)
             async with session.begin():
                 alerts = await self._record(session, invoice_id, delivery, now)
         for alert in alerts:
             await self.alerts.send(alert)
         return NoticePlan.SENT if delivery.sent else NoticePlan.LATER
 
-    async def send_due(self, now: datetime) -> int:
-        """The tick's safety net: claims a crash interrupted become `unknown` (the owner
-        hears), then what is still waiting goes out. Returns how many were sent."""
-        for alert in await self._recover_interrupted(now):
-            await self.alerts.send(alert)
+    async def waiting(self, now: datetime) -> list[int]:
+        """The invoices whose notice is due (never sent, or a retry due), oldest first."""
         async with self.deps.sessions() as session:
-            waiting = (
-                await session.exec(
-                    select(InvoiceNotice.invoice_id)
-                    .where(
-                        col(InvoiceNotice.status).in_([str(s) for s in TAKEABLE]),
-                        col(InvoiceNotice.due_at) <= now,
+            return list(
+                (
+                    await session.exec(
+                        select(InvoiceNotice.invoice_id)
+                        .where(
+                            col(InvoiceNotice.status).in_([str(s) for s in TAKEABLE]),
+                            col(InvoiceNotice.due_at) <= now,
+                        )
+                        .order_by(col(InvoiceNotice.due_at))
+                        .limit(PER_TICK)
                     )
-                    .order_by(col(InvoiceNotice.due_at))
-                    .limit(PER_TICK)
-                )
-            ).all()
-        sent = 0
-        for invoice_id in waiting:
-            if await self.send(invoice_id) is NoticePlan.SENT:
-                sent += 1
-        return sent
+                ).all()
+            )
 
     async def _claim(
         self, session: AsyncSession, invoice_id: int, now: datetime
-    ) -> _Claimed | None:
+    ) -> NoticeClaim | None:
         # Of the command and a tick, exactly one sees the row change.
         taken = await session.exec(
             update(InvoiceNotice)
@@ -235,55 +202,11 @@ class NoticeService:
             return None
         notice.chat_id = client.chat_id
         session.add(notice)
-        out = await self._compose(session, owner, client, invoice, now)
-        return _Claimed(invoice_id, out)
-
-    async def _compose(
-        self, session: AsyncSession, owner: Owner, client: Client, invoice: Invoice, now: datetime
-    ) -> Outgoing:
-        assert invoice.id is not None and client.chat_id is not None
-        locale = client.locale or owner.locale
         today = client_today(now, client, owner)
         owed = await charges_for(session, invoice, today)
-        item = ReminderItem(
-            invoice_id=invoice.id,
-            number=invoice.number,
-            amount_minor=owed.principal_minor,
-            currency=invoice.currency,
-            description=invoice.description,
-            due_date=invoice.due_date,
-            stage="notice",
-            days_overdue=(today - invoice.due_date).days,
-            deadline=invoice.due_date,
-            pay_link=button_link(self.deps.settings, invoice, owner),
-            money=ItemMoney(due_now_minor=owed.due_now_minor),
-            document=invoice.document_file_id is not None,
-        )
         ladder = await invoice_ladder(session, invoice, owner)
-        parts, keyboard = compose_notice(
-            item,
-            client.name,
-            Sender(owner.business_name, owner.pay_link, owner.pay_instructions),
-            locale,
-            late_terms(owner, invoice, ladder, today),
-            document=item.document,
-        )
-        qr_png, qr_caption = None, ""
-        account = bank_account(owner)
-        if account is not None:
-            note = transfer_note([item], account, locale)
-            if len(parts[-1]) + len(note.text) + 2 <= MAX_MESSAGE_LENGTH:
-                parts[-1] = f"{parts[-1]}\n\n{note.text}"  # else the QR's caption carries them
-            qr_png, qr_caption = note.qr_png, note.qr_caption
-        return Outgoing(
-            client.chat_id,
-            parts,
-            keyboard,
-            qr_png,
-            qr_caption,
-            invoice.document_file_id,
-            document_caption(invoice, owner, locale),
-        )
+        terms = late_terms(owner, invoice, ladder, today)
+        return NoticeClaim(invoice, client, owner, owed, terms, today)
 
     @staticmethod
     async def _notice(session: AsyncSession, invoice_id: int) -> InvoiceNotice:
@@ -337,7 +260,7 @@ class NoticeService:
             )
         return alerts
 
-    async def _recover_interrupted(self, now: datetime) -> list[Alert]:
+    async def recover_interrupted(self, now: datetime) -> list[Alert]:
         """Claims left `sending` by a crash: maybe delivered, so never resent; the owner hears."""
         alerts: list[Alert] = []
         async with self.deps.sessions() as session, session.begin():
