@@ -18,6 +18,7 @@ from bot.db.session import create_engine, make_sessionmaker
 from bot.health import HEALTH_KEY, EngineStatus
 from bot.services import Services
 from bot.services.deps import Deps
+from bot.telegram.notices import NoticeSender
 from bot.telegram.notifier import Notifier
 from bot.telegram.persistence import (
     DatabasePersistence,
@@ -72,6 +73,7 @@ def build_application(
         settings=settings,
         notifier=notifier,
         send_reminder=ReminderSender(notifier, settings),
+        send_notice=NoticeSender(notifier, settings),
     )
     app.bot_data[handlers.SERVICES_KEY] = Services.build(deps)
     app.bot_data[ENGINE_KEY] = engine

@@ -10,6 +10,7 @@ from handlers import (
     client,
     csv_files,
     dialog,
+    documents,
     edge,
     errors,
     ignored,
@@ -35,6 +36,7 @@ OWNER_ONLY = (
     "newinvoice",
     "cancel",
     "letter",
+    "attach",
     "export",
     "import",
     "forget",
@@ -57,6 +59,7 @@ def register(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
     settings.register(app, is_owner)
     bank.register(app, is_owner)
     invoices.register(app, is_owner)
+    documents.register(app, is_owner)  # before csv_files: a PDF with /attach is not an import
     csv_files.register(app, is_owner)
     letters.register(app, is_owner)
     privacy.register_owner(app, is_owner)
@@ -64,6 +67,7 @@ def register(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
     client.register(app)
     privacy.register_client(app)
     buttons.register(app)
+    documents.register_button(app)
     buttons.register_stale(app)  # after every family of buttons
     pending.register(app)
     errors.register(app)

@@ -1,4 +1,5 @@
-"""The client's buttons on reminders (`c:<action>:<invoice id>`), and the stale press.
+"""The client's answer buttons on reminders (`c:<action>:<invoice id>`; 📄 is
+handlers.documents'), and the stale press.
 
 Each family of buttons is routed to its handler by pattern (the owner's families are
 registered by handlers.invoices, .owner, .settings, .privacy and .letters); a press
@@ -22,6 +23,7 @@ from handlers.common import (
     AnyApplication,
     Awaiting,
     Context,
+    answer_refused,
     edit_keyboard,
     reply,
     sender_locale,
@@ -29,7 +31,7 @@ from handlers.common import (
     set_awaiting,
 )
 from messages import render
-from messages.callbacks import CLIENT_ACTIONS, REASON_CODES, parse_callback, pattern
+from messages.callbacks import ANSWER_ACTIONS, REASON_CODES, parse_callback, pattern
 from messages.keyboards import (
     chosen,
     invoice_answers,
@@ -76,13 +78,7 @@ async def client_button(update: Update, context: Context, action: str, invoice_i
         else:
             found = await _answer(update, context, action, invoice_id, chat.id)
     except Refused as refusal:
-        template = f"client/{refusal.code}" if refusal.code in ("not_yours", "stale") else None
-        text = (
-            render(template, sender_locale(update, context))
-            if template
-            else render("client/state", sender_locale(update, context), status=refusal.code[6:])
-        )
-        await query.answer(text, show_alert=refusal.code.startswith("promise"))
+        await answer_refused(update, context, refusal)
         return
     await _after_client_choice(update, context, action, found)
 
@@ -179,7 +175,7 @@ def _example_day(context: Context, days: int) -> date:
 
 
 def register(app: AnyApplication) -> None:
-    app.add_handler(CallbackQueryHandler(on_client_button, pattern=pattern("c", CLIENT_ACTIONS)))
+    app.add_handler(CallbackQueryHandler(on_client_button, pattern=pattern("c", ANSWER_ACTIONS)))
 
 
 def register_stale(app: AnyApplication) -> None:

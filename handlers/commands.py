@@ -32,6 +32,7 @@ OWNER_COMMANDS: tuple[str, ...] = (
     "void",
     "report",
     "letter",
+    "attach",
     "export",
     "import",
     "forget",

@@ -273,6 +273,18 @@ def reads_documents(accepts: Callable[[bytes], bool], reader: DocumentReader) ->
         DOCUMENT_READERS.append((accepts, reader))
 
 
+async def answer_refused(update: Update, context: Context, refusal: Refused) -> None:
+    """A client's press refused: in one line on the button (an alert for a promise)."""
+    query = update.callback_query
+    assert query is not None
+    locale = sender_locale(update, context)
+    if refusal.code in ("not_yours", "stale"):
+        text = render(f"client/{refusal.code}", locale)
+    else:
+        text = render("client/state", locale, status=refusal.code[6:])
+    await query.answer(text, show_alert=refusal.code.startswith("promise"))
+
+
 async def reply_created(update: Update, created: NewInvoice, locale: str) -> None:
     await reply(
         update,
@@ -284,6 +296,8 @@ async def reply_created(update: Update, created: NewInvoice, locale: str) -> Non
         timezone=created.timezone,
         stage_names=stage_names(locale),
         upfront=created.upfront,
+        notice=created.notice,
+        document_name=created.document_name,
     )
 
 

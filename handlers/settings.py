@@ -51,7 +51,7 @@ def menu(locale: str) -> InlineKeyboardMarkup:
             plain("buttons/setting", locale, field=field),
             callback_data=owner_callback(f"set{field}", 0),
         )
-        for field in (*FIELDS, *MONEY_FIELDS, *LAW_FIELDS, "iban", "ladder")
+        for field in (*FIELDS, *MONEY_FIELDS, *LAW_FIELDS, "iban", "notify", "ladder")
     ]
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
@@ -94,6 +94,9 @@ async def settings_command(update: Update, context: Context) -> None:
     if field in LAW_FIELDS:
         await apply_law(update, context, field, " ".join(args[1:]))
         return
+    if field == "notify":
+        await apply_notify(update, context, " ".join(args[1:]))
+        return
     await apply(update, context, field, " ".join(args[1:]))
 
 
@@ -123,6 +126,17 @@ async def apply_law(update: Update, context: Context, field: str, value: str) ->
         return
     names = stage_names(locale)
     await reply(update, "law/saved", locale, field=field, settings=view, stage_names=names)
+
+
+async def apply_notify(update: Update, context: Context, value: str) -> None:
+    """i17: `/settings notify on|off`; the menu's button toggles it."""
+    user_id, display, locale = await owner_context(update, context)
+    try:
+        view = await services(context).settings.change_notify(user_id, display, value)
+    except Refused as refusal:
+        await refuse(update, locale, refusal, "settings")
+        return
+    await reply(update, "owner/settings_saved", locale, field="notify", settings=view)
 
 
 async def ladder(update: Update, context: Context, words: list[str]) -> None:
@@ -171,6 +185,8 @@ async def settings_button(update: Update, context: Context, action: str, target:
         )
     elif action == "setladder":
         await ladder(update, context, [])
+    elif action == "setnotify":  # a toggle: nothing to type
+        await apply_notify(update, context, "toggle")
     elif action.startswith("set") and action[3:] in LAW_FIELDS:  # i13c
         context.user_data[AWAITING] = Awaiting("law_setting", 0, action[3:])
         await reply(update, "law/ask", locale, field=action[3:])

@@ -23,6 +23,7 @@ CLIENT_ACTIONS = (
     "problem",
     "more",
     "noop",
+    "doc",  # 📄: the owner's own invoice document (/attach), sent again
     # Pay later: presets and "another date"
     "l3",
     "l7",
@@ -70,6 +71,7 @@ OWNER_ACTIONS = (
     *(f"set{field}" for field in ("ignored", "invitedays")),
     "setnextstep",
     *(f"set{field}" for field in ("latefee", "interest", "settlement", "earlydiscount")),
+    "setnotify",  # i17: the new-invoice notice on / off (a toggle)
     "setiban",  # bank transfers: IBAN, BIC, account holder
     *(f"set{field}" for field in ("country", "compensation")),  # i13c: the law's country
     *(f"lang{code}" for code in ("en", "pt", "ru", "pl")),
@@ -82,6 +84,10 @@ OWNER_ACTIONS = (
     "forgetyes",
     "forgetno",
 )
+# Families of client buttons, each routed to its handler by `pattern`: the answers of
+# SPEC §4 (handlers.buttons), and 📄 the owner's document (handlers.documents).
+DOCUMENT_ACTIONS = ("doc",)
+ANSWER_ACTIONS = tuple(a for a in CLIENT_ACTIONS if a not in DOCUMENT_ACTIONS)
 # Families of owner buttons, each routed to its handler by `pattern` (handlers register
 # one CallbackQueryHandler per family; a press matching none is stale).
 INVOICE_ACTIONS = ("card", "pause", "resume", "remind", "adjust", "offerplan")

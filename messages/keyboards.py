@@ -30,8 +30,18 @@ def _pay_button(
     return InlineKeyboardButton(label, callback_data=client_callback("pay", invoice_id))
 
 
-def invoice_answers(invoice_id: int, locale: str, pay_link: str | None) -> InlineKeyboardMarkup:
-    """The five answers of SPEC §4 for one invoice."""
+def document_button(invoice_id: int, locale: str, number: int | None) -> InlineKeyboardButton:
+    """📄: the owner's own invoice document, sent again to whoever presses it."""
+    return InlineKeyboardButton(
+        _label("document", locale, number=number), callback_data=client_callback("doc", invoice_id)
+    )
+
+
+def invoice_answers(
+    invoice_id: int, locale: str, pay_link: str | None, *, document: bool = False
+) -> InlineKeyboardMarkup:
+    """The five answers of SPEC §4 for one invoice (and 📄 when a document is attached)."""
+    extra = [[document_button(invoice_id, locale, None)]] if document else []
     return InlineKeyboardMarkup(
         [
             [
@@ -54,14 +64,18 @@ def invoice_answers(invoice_id: int, locale: str, pay_link: str | None) -> Inlin
                     _label("problem", locale), callback_data=client_callback("problem", invoice_id)
                 )
             ],
+            *extra,
         ]
     )
 
 
 def combined_answers(
-    invoices: Sequence[tuple[int, int, str | None]], locale: str
+    invoices: Sequence[tuple[int, int, str | None]],
+    locale: str,
+    documents: Sequence[tuple[int, int]] = (),
 ) -> InlineKeyboardMarkup:
-    """Several invoices in one message: per invoice, pay / paid / more options."""
+    """Several invoices in one message: per invoice, pay / paid / more options; then a 📄
+    per invoice (id, number) whose document the owner attached."""
     rows = []
     for invoice_id, number, pay_link in invoices:
         rows.append(
@@ -77,6 +91,8 @@ def combined_answers(
                 ),
             ]
         )
+    papers = [document_button(invoice_id, locale, number) for invoice_id, number in documents]
+    rows += [papers[i : i + 3] for i in range(0, len(papers), 3)]
     return InlineKeyboardMarkup(rows)
 
 

@@ -42,6 +42,8 @@ class ReminderItem:
     # The stage's kind, from its name: repeatable stages share their kind's text
     # (weekly_4 reads like weekly_1).
     kind: str = ""
+    # The owner attached their own invoice document (/attach): a 📄 button sends it.
+    document: bool = False
 
     def __post_init__(self) -> None:
         if not self.kind:
@@ -88,10 +90,13 @@ def compose_reminder(
     blocks.append(render("client/reminder_signature", locale, **common))
     parts = join_within_limit(blocks, separator="\n\n")
     if len(items) == 1:
-        keyboard = invoice_answers(items[0].invoice_id, locale, items[0].pay_link)
+        keyboard = invoice_answers(
+            items[0].invoice_id, locale, items[0].pay_link, document=items[0].document
+        )
     else:
         keyboard = combined_answers(
             [(item.invoice_id, item.number, item.pay_link) for item in items],
             locale,
+            [(item.invoice_id, item.number) for item in items if item.document],
         )
     return parts, keyboard

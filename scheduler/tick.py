@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from bot.services import Services
 from bot.services.alerts import Alert, AlertSender
+from bot.services.notices import NoticePlan
 from bot.services.outbox import ClaimLost, ClientBatch, Sent
 from scheduler.dispatch import Dispatch, GroupHandler
 
@@ -36,6 +37,7 @@ class TickReport:
     alerts: int = 0
     skipped: bool = False  # another replica had the tick
     rounds: int = 0  # rounds of due clients drained in this tick (see Engine._drain)
+    notices_sent: int = 0  # new-invoice notices the tick sent (after a crash, or retried)
 
 
 class Engine:
@@ -54,6 +56,9 @@ class Engine:
                 report.skipped = True
                 return report
             now = self.deps.clock.now()
+            # New-invoice notices a crash or a network failure left waiting go first: they
+            # answer an owner's action (bot.services.notices).
+            report.notices_sent = await self._send_notices(now)
             dispatch = Dispatch(serial_database=self.reminders.dialect() == "sqlite")
             try:
                 async with dispatch.running():
@@ -64,6 +69,18 @@ class Engine:
                     # the turn until this one's messages are out of Telegram's window.
                     await self.deps.notifier.settle()
         return report
+
+    async def _send_notices(self, now: datetime) -> int:
+        """Claims a crash interrupted become `unknown` (the owner hears), then what is still
+        waiting goes out, one claim → send → record each. Returns how many were sent."""
+        notices = self.services.notices
+        for alert in await notices.recover_interrupted(now):
+            await self.alerts.send(alert)
+        sent = 0
+        for invoice_id in await notices.waiting(now):
+            if await notices.send(invoice_id) is NoticePlan.SENT:
+                sent += 1
+        return sent
 
     async def _drain(self, started: datetime, report: TickReport, dispatch: Dispatch) -> None:
         """Rounds of at most CLIENTS_PER_TICK clients, back to back, while work is due.

@@ -13,6 +13,7 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.db.session import create_engine, make_sessionmaker
 from bot.services.deps import Deps
+from bot.telegram.notices import NoticeSender
 from bot.telegram.notifier import Notifier
 from bot.telegram.reminders import ReminderSender
 
@@ -28,6 +29,7 @@ async def offline_deps(settings: Settings) -> AsyncIterator[Deps]:
             settings,
             notifier,
             ReminderSender(notifier, settings),
+            NoticeSender(notifier, settings),
         )
     finally:
         await engine.dispose()

@@ -15,11 +15,13 @@ from bot.domain.ladder import Stage, planned_dates, stage_kind, stage_named
 from bot.domain.reminder_data import ItemMoney, StageContext
 from bot.domain.schedule import SendWindow
 from bot.domain.sendtime import stage_send_moment, start_of_local_day
+from bot.services.charging import late_terms
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.money import charges_with
 from bot.services.schedule import ladder_for, timezone_for, window_for
 from bot.services.stage_context import NOTICE_DAYS, weekly_position
+from messages.notice import compose_notice
 from messages.reminders import ReminderItem, Sender, compose_reminder
 from messages.render import plain
 
@@ -96,6 +98,8 @@ def plan_messages(
     timezone, window = timezone_for(client, owner), window_for(owner)
     steps = []
     ladder = ladder_for(owner)
+    if owner.notify_invoices:
+        steps.append(_notice(owner, client, invoice, payments, ladder, timezone))
     for stage, day in planned_dates(ladder, invoice.due_date):
         send_at = stage_send_moment(day, timezone, window, start_of_local_day(day, timezone))
         local_day = send_at.date()
@@ -137,6 +141,42 @@ def plan_messages(
         text = "\n\n".join(parts)
         steps.append(PreviewStep(stage.name, send_at.astimezone(ZoneInfo(timezone)), text, labels))
     return steps
+
+
+def _notice(
+    owner: Owner,
+    client: Client,
+    invoice: Invoice,
+    payments: Sequence[Payment],
+    ladder: Sequence[Stage],
+    timezone: str,
+) -> PreviewStep:
+    """The new-invoice notice (bot.services.notices), as it went or goes out on creation."""
+    sent_at = invoice.created_at.astimezone(ZoneInfo(timezone))
+    owed = charges_with(invoice, payments, sent_at.date())
+    item = ReminderItem(
+        invoice_id=invoice.id or 0,
+        number=invoice.number,
+        amount_minor=owed.principal_minor,
+        currency=invoice.currency,
+        description=invoice.description,
+        due_date=invoice.due_date,
+        stage="notice",
+        days_overdue=(sent_at.date() - invoice.due_date).days,
+        deadline=invoice.due_date,
+        money=ItemMoney(due_now_minor=owed.due_now_minor),
+        document=invoice.document_file_id is not None,
+    )
+    parts, keyboard = compose_notice(
+        item,
+        client.name,
+        Sender(owner.business_name, owner.pay_link, owner.pay_instructions),
+        client.locale or owner.locale,
+        late_terms(owner, invoice, ladder, sent_at.date()),
+        document=item.document,
+    )
+    labels = tuple(b.text for row in keyboard.inline_keyboard for b in row)
+    return PreviewStep("notice", sent_at, "\n\n".join(parts), labels)
 
 
 def _formal_deadline(

@@ -54,6 +54,8 @@ class Owner(SQLModel, table=True):
     compensation: bool = False  # add the law's fixed compensation at the late-fee stage
     # What formal and final notices say happens after their deadline (/settings nextstep).
     next_step: str = Field(default="call", max_length=16)
+    # Tell a linked client of each new invoice at once (/settings notify on|off).
+    notify_invoices: bool = True
     next_client_number: int = 1
     next_invoice_number: int = 1
     created_at: datetime = Field(sa_column=_utc())
@@ -157,6 +159,10 @@ class Invoice(SQLModel, table=True):
     pay_token: str | None = Field(
         default_factory=lambda: secrets.token_urlsafe(24), max_length=64, unique=True, index=True
     )
+    # The owner's own invoice document (/attach): Telegram's file id, never the file itself.
+    document_file_id: str | None = Field(default=None, max_length=200)
+    document_name: str | None = Field(default=None, max_length=255)
+    document_size: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class Payment(SQLModel, table=True):
@@ -217,6 +223,29 @@ class Reminder(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=300)
     # When a tick took the row for sending: a row still `sending` long after this was
     # interrupted (crash, restart) and its fate is unknown.
+    claimed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class InvoiceNotice(SQLModel, table=True):
+    """The outbox of new-invoice notices: written in the invoice's own transaction, so a
+    notice is never lost; claimed (`sending`, committed) before Telegram is called, so it is
+    never sent twice. Sent at once after the commit; the tick sends what a crash left."""
+
+    __tablename__ = "invoice_notices"
+    __table_args__ = (Index("ix_invoice_notices_status_due", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoices.id", unique=True)
+    # pending, sending, sent, retry, undelivered, failed, unknown, dropped
+    status: str = Field(default="pending", max_length=12)
+    attempts: int = 0
+    chat_id: int | None = Field(default=None, sa_type=BigInteger)
+    message_id: int | None = Field(default=None, sa_type=BigInteger)
+    last_error: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(sa_column=_utc())
+    # When it may be sent (now, or a retry's later moment).
+    due_at: datetime = Field(sa_column=_utc())
     claimed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 

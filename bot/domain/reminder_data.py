@@ -60,3 +60,23 @@ class InstalmentInfo:
     count: int
     amount_minor: int
     due_date: date
+
+
+@dataclass(frozen=True)
+class LateTerms:
+    """What the owner set for late payment, as it would apply to a new invoice (the notice
+    states it); all zero or None when the owner set nothing (the notice then says nothing
+    of charges)."""
+
+    fee_minor: int = 0
+    fee_from: date | None = None
+    interest_percent: str | None = None
+    interest_from: date | None = None
+    interest_statutory: bool = False
+    compensation_minor: int = 0
+    compensation_from: date | None = None
+    law: str | None = None  # the country whose legal terms name the charges
+
+    @property
+    def any(self) -> bool:
+        return bool(self.fee_minor or self.interest_percent or self.compensation_minor)

@@ -10,10 +10,12 @@ from bot.services.cardpay import CardPayService
 from bot.services.clients import ClientService
 from bot.services.decisions import DecisionService
 from bot.services.deps import Deps
+from bot.services.documents import DocumentService
 from bot.services.exports import ExportService
 from bot.services.imports import ImportService
 from bot.services.invoices import InvoiceService
 from bot.services.letters import LetterService
+from bot.services.notices import NoticeService
 from bot.services.owners import OwnerService
 from bot.services.privacy import PrivacyService
 from bot.services.reminders import ReminderService
@@ -38,6 +40,8 @@ class Services:
     privacy: PrivacyService
     cardpay: CardPayService
     bank: BankService
+    notices: NoticeService
+    documents: DocumentService
 
     @classmethod
     def build(cls, deps: Deps) -> Services:
@@ -57,4 +61,6 @@ class Services:
             privacy=PrivacyService(deps),
             cardpay=CardPayService(deps),
             bank=BankService(deps),
+            notices=NoticeService(deps),
+            documents=DocumentService(deps),
         )

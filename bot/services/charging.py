@@ -27,7 +27,7 @@ from bot.db.tables import Invoice, Owner, Payment
 from bot.domain.charges import Charges, discounted
 from bot.domain.ladder import Stage, stage_named
 from bot.domain.money import late_fee
-from bot.domain.reminder_data import ItemMoney
+from bot.domain.reminder_data import ItemMoney, LateTerms
 from bot.domain.states import InvoiceStatus
 from bot.domain.statutory import law_for
 from bot.services.money import charges_for, charges_with
@@ -236,3 +236,42 @@ def apply_announced(
             until=invoice.settlement_until.isoformat(),
         )
     session.add(invoice)
+
+
+def late_terms(owner: Owner, invoice: Invoice, ladder: Sequence[Stage], today: date) -> LateTerms:
+    """What the owner set for late payment, as it would apply to this invoice (the new-invoice
+    notice states it; nothing is written). The same figures and days a reminder will
+    announce: the fee (bot.domain.money.late_fee) and the law's compensation at the firm
+    stage, interest from the owner's chosen stage; a day already past (an invoice added
+    late) moves, as announcing one does, LATE_NOTICE_DAYS ahead."""
+
+    def start(stage_name: str) -> date | None:
+        stage = stage_named(ladder, stage_name)
+        if stage is None:
+            return None
+        day = stage.date_for(invoice.due_date)
+        return day if day > today else today + timedelta(days=LATE_NOTICE_DAYS)
+
+    fee_minor, fee_from = 0, None
+    if fee_enabled(owner) and (fee_from := start(FEE_STAGE)) is not None:
+        fee_minor = late_fee(
+            owner.late_fee_kind,
+            Decimal(owner.late_fee_value),
+            invoice.amount_minor - invoice.paid_minor,
+            invoice.currency,
+        )
+    owed_by_law = compensation(owner, invoice)
+    compensation_from = start(FEE_STAGE) if owed_by_law is not None else None
+    interest_percent, interest_from = None, None
+    if interest_enabled(owner) and (interest_from := start(owner.interest_from)) is not None:
+        interest_percent = upcoming_interest_percent(owner, invoice, interest_from)
+    return LateTerms(
+        fee_minor=fee_minor if fee_from else 0,
+        fee_from=fee_from if fee_minor else None,
+        interest_percent=interest_percent,
+        interest_from=interest_from if interest_percent else None,
+        interest_statutory=statutory_law(owner) is not None and interest_percent is not None,
+        compensation_minor=owed_by_law.minor if owed_by_law and compensation_from else 0,
+        compensation_from=compensation_from if owed_by_law else None,
+        law=owner.country if law_for(owner.country) else None,
+    )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.session import SessionMaker
-from bot.services.ports import Notifier, SendReminder
+from bot.services.ports import Notifier, SendNotice, SendReminder
 
 
 @dataclass(frozen=True)
@@ -17,3 +17,4 @@ class Deps:
     settings: Settings
     notifier: Notifier
     send_reminder: SendReminder
+    send_notice: SendNotice

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Any
 
 from babel.numbers import is_currency
 from sqlmodel import col, select
@@ -14,6 +16,7 @@ from bot.db.repositories import Clients, EventLog, Invoices, Owners, Reminders
 from bot.db.tables import Client, Invoice, Owner, Payment
 from bot.domain.charges import Charges
 from bot.domain.dates import DateError, parse_date
+from bot.domain.documents import DocumentError, InvoiceDocument, check_document
 from bot.domain.history import poor_record
 from bot.domain.invoice_input import (
     InvoiceInputError,
@@ -31,6 +34,7 @@ from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.history import client_history
 from bot.services.money import charges_for, client_today
+from bot.services.notices import NoticePlan, NoticeService, queue_notice
 from bot.services.owners import owner_transaction
 from bot.services.payments import PaymentWay, record_payment, send_thanks
 from bot.services.schedule import (
@@ -114,6 +118,79 @@ async def load_invoice(session: AsyncSession, owner: Owner, number: int) -> tupl
     return invoice, client
 
 
+@dataclass(frozen=True)
+class Issued:
+    invoice: Invoice
+    notice: NoticePlan
+
+
+async def issue_invoice(
+    session: AsyncSession,
+    deps: Deps,
+    owner: Owner,
+    client: Client,
+    *,
+    amount_minor: int,
+    currency: str,
+    due: date,
+    description: str,
+    pay_link: str | None = None,
+    document: InvoiceDocument | None = None,
+    announce: bool = True,
+    event_data: dict[str, Any] | None = None,
+) -> Issued:
+    """THE way an invoice comes to be (/newinvoice in words or as a dialog, /repeat): the
+    row, its first reminder planned, its history, and, in the same transaction, the
+    client's notice (bot.services.notices) unless `announce` is False. The caller commits,
+    then calls NoticeService.send(invoice.id) when `notice` is QUEUED to send it at once
+    (a tick sends it otherwise)."""
+    assert owner.id is not None and client.id is not None
+    if client.forgotten_at is not None:
+        raise Refused("client_forgotten", name=client.name)
+    if client.blocked:
+        raise Refused("client_blocked", name=client.name)
+    now = deps.clock.now()
+    invoice = Invoice(
+        owner_id=owner.id,
+        client_id=client.id,
+        number=await Owners(session).take_invoice_number(owner.id),
+        amount_minor=amount_minor,
+        currency=currency,
+        due_date=due,
+        description=description,
+        pay_link=pay_link,
+        status=InvoiceStatus.OPEN,
+        created_at=now,
+    )
+    if document is not None:
+        invoice.document_file_id = document.file_id
+        invoice.document_name = document.name
+        invoice.document_size = document.size
+    invoice.next_reminder_at = plan_next(invoice, client, owner, (), now)
+    session.add(invoice)
+    await session.flush()
+    EventLog(session).about(
+        invoice,
+        "invoice_created",
+        now,
+        amount_minor=amount_minor,
+        currency=currency,
+        due_date=due.isoformat(),
+        **(event_data or {}),
+    )
+    if document is not None:
+        EventLog(session).about(invoice, "document_attached", now, name=document.name)
+    notice = queue_notice(session, owner, client, invoice, now) if announce else NoticePlan.NONE
+    return Issued(invoice, notice)
+
+
+def checked_document(document: InvoiceDocument) -> InvoiceDocument:
+    try:
+        return check_document(document)
+    except DocumentError as exc:
+        raise Refused(str(exc), name=document.name) from None
+
+
 class InvoiceService:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
@@ -130,12 +207,29 @@ class InvoiceService:
 
     # --- adding --------------------------------------------------------------------------
     async def create_from_words(
-        self, owner_user_id: int, display: str, words: list[str]
+        self,
+        owner_user_id: int,
+        display: str,
+        words: list[str],
+        document: InvoiceDocument | None = None,
     ) -> NewInvoice:
-        """`<client> <amount> [<currency>] <due> [description]`, as typed after /newinvoice."""
+        """`<client> <amount> [<currency>] <due> [description]`, as typed after /newinvoice
+        (or as a PDF's caption: `document`, attached at once)."""
         splits = client_splits(words)
         if not splits:
             raise Refused("newinvoice_usage")
+        if document is not None:
+            document = checked_document(document)
+        created = await self._from_words(owner_user_id, display, splits, document)
+        return await self._announced(created)
+
+    async def _from_words(
+        self,
+        owner_user_id: int,
+        display: str,
+        splits: list[tuple[str, list[str]]],
+        document: InvoiceDocument | None,
+    ) -> NewInvoice:
         async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
             first_refusal: Refused | None = None
             # Exact names and numbers first, so "Studio 54 1200 …" is not read as "Studio…".
@@ -161,6 +255,7 @@ class InvoiceService:
                     parsed.due_date,
                     parsed.description,
                     parsed.pay_link,
+                    document,
                 )
             assert first_refusal is not None
             raise first_refusal
@@ -177,6 +272,21 @@ class InvoiceService:
         description: str,
     ) -> NewInvoice:
         """The step-by-step dialog's final step: every field already asked for."""
+        created = await self._from_dialog(
+            owner_user_id, display, client_id, amount_text, currency, due_text, description
+        )
+        return await self._announced(created)
+
+    async def _from_dialog(
+        self,
+        owner_user_id: int,
+        display: str,
+        client_id: int,
+        amount_text: str,
+        currency: str,
+        due_text: str,
+        description: str,
+    ) -> NewInvoice:
         async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
             client = await session.get(Client, client_id)
             if client is None or client.owner_id != owner.id:
@@ -241,38 +351,23 @@ class InvoiceService:
         due: date,
         description: str,
         pay_link: str | None = None,
+        document: InvoiceDocument | None = None,
     ) -> NewInvoice:
-        assert owner.id is not None and client.id is not None
-        if client.forgotten_at is not None:
-            raise Refused("client_forgotten", name=client.name)
-        if client.blocked:
-            raise Refused("client_blocked", name=client.name)
-        now = self.deps.clock.now()
         # Read before the new invoice exists: the record is about what came before it.
         upfront = poor_record(await client_history(session, client, owner, self._today(owner)))
-        invoice = Invoice(
-            owner_id=owner.id,
-            client_id=client.id,
-            number=await Owners(session).take_invoice_number(owner.id),
+        issued = await issue_invoice(
+            session,
+            self.deps,
+            owner,
+            client,
             amount_minor=amount_minor,
             currency=currency,
-            due_date=due,
+            due=due,
             description=description,
             pay_link=pay_link,
-            status=InvoiceStatus.OPEN,
-            created_at=now,
+            document=document,
         )
-        invoice.next_reminder_at = plan_next(invoice, client, owner, (), now)
-        session.add(invoice)
-        await session.flush()
-        EventLog(session).about(
-            invoice,
-            "invoice_created",
-            now,
-            amount_minor=amount_minor,
-            currency=currency,
-            due_date=due.isoformat(),
-        )
+        invoice = issued.invoice
         today = self._today(owner)
         plan = tuple(
             PlannedReminder(stage.name, day)
@@ -284,7 +379,17 @@ class InvoiceService:
             plan,
             timezone_for(client, owner),
             upfront,
+            str(issued.notice),
+            invoice.document_name,
         )
+
+    async def _announced(self, created: NewInvoice) -> NewInvoice:
+        """Right after the invoice's commit: its notice goes out now, not at the next tick
+        (which sends it anyway if this process dies first)."""
+        if created.notice != NoticePlan.QUEUED:
+            return created
+        outcome = await NoticeService(self.deps).send(created.invoice.id)
+        return replace(created, notice=str(outcome))
 
     # --- reading -------------------------------------------------------------------------
     async def list(self, owner_user_id: int, display: str, which: str) -> list[InvoiceView]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot.domain.delivery import Delivery
 
 if TYPE_CHECKING:
+    from bot.services.notices import NoticeClaim, Paper
     from bot.services.outbox import ClientBatch
 
 
@@ -32,3 +33,12 @@ class SendReminder(Protocol):
     """Sends one client their claimed reminder (bot.telegram.reminders.ReminderSender)."""
 
     async def __call__(self, batch: ClientBatch, now: datetime, /) -> Delivery: ...
+
+
+class SendNotice(Protocol):
+    """Sends a client a claimed new-invoice notice, and the owner's document on its own
+    (bot.telegram.notices.NoticeSender)."""
+
+    async def __call__(self, claim: NoticeClaim, /) -> Delivery: ...
+
+    async def document(self, paper: Paper, /) -> Delivery: ...

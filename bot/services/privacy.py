@@ -30,6 +30,7 @@ from bot.db.tables import (
     Instalment,
     Invite,
     Invoice,
+    InvoiceNotice,
     Letter,
     Owner,
     Payment,
@@ -138,6 +139,9 @@ class PrivacyService:
             for invoice in invoices:
                 invoice.description = ""
                 invoice.pay_link = None
+                # The owner's PDF names the client: its file id goes too (i17).
+                invoice.document_file_id = invoice.document_name = None
+                invoice.document_size = None
                 # Parked for good: nobody is left to remind (the engine checks the chat too).
                 invoice.next_reminder_at = None
                 session.add(invoice)
@@ -174,6 +178,11 @@ class PrivacyService:
         )
         await session.exec(
             update(Reminder).where(col(Reminder.invoice_id).in_(invoice_ids)).values(chat_id=None)
+        )
+        await session.exec(
+            update(InvoiceNotice)
+            .where(col(InvoiceNotice.invoice_id).in_(invoice_ids))
+            .values(chat_id=None)
         )
         await session.exec(
             update(Letter).where(col(Letter.invoice_id).in_(invoice_ids)).values(file_id=None)

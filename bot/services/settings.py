@@ -104,6 +104,7 @@ class SettingsView:
     compensation: bool = False
     statutory_percent: str | None = None  # the statutory rate today, when there is a table
     next_step: str = "call"
+    notify: bool = True  # i17: new invoices are announced to the client
 
 
 def settings_view(owner: Owner, today: date | None = None) -> SettingsView:
@@ -133,6 +134,7 @@ def settings_view(owner: Owner, today: date | None = None) -> SettingsView:
         owner.compensation,
         statutory_percent_on(owner.country, today),
         owner.next_step,
+        owner.notify_invoices,
     )
 
 
@@ -315,6 +317,19 @@ class SettingsService:
                 set_compensation(owner, raw)
             session.add(owner)
             EventLog(session).append(owner_id=owner.id or 0, kind=f"setting_{field}", at=now)
+            return settings_view(owner, now.date())
+
+    async def change_notify(self, owner_user_id: int, display: str, raw: str) -> SettingsView:
+        """i17: `notify on` / `notify off` (new invoices announced to the client);
+        `toggle` is the /settings menu's button."""
+        word = raw.strip().lower()
+        if word not in ("on", "off", "toggle"):
+            raise Refused("setting_bad", field="notify")
+        now = self.deps.clock.now()
+        async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
+            owner.notify_invoices = not owner.notify_invoices if word == "toggle" else word == "on"
+            session.add(owner)
+            EventLog(session).append(owner_id=owner.id or 0, kind="setting_notify", at=now)
             return settings_view(owner, now.date())
 
     async def show(self, owner_user_id: int, display: str) -> SettingsView:

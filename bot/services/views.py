@@ -121,6 +121,9 @@ class NewInvoice:
     timezone: str
     # A client with a poor payment record: suggest asking for part upfront (SPEC §7).
     upfront: PoorRecord | None = None
+    # What became of the new-invoice notice (bot.services.notices.NoticePlan).
+    notice: str = "none"
+    document_name: str | None = None  # the PDF given with /newinvoice, now attached
 
 
 @dataclass(frozen=True)

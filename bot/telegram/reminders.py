@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from telegram import InlineKeyboardMarkup
+
 from bot.config import Settings
 from bot.domain.delivery import Delivery, DeliveryStatus
 from bot.domain.sendtime import local_today
@@ -16,7 +18,7 @@ from bot.services.stage_context import NOTICE_DAYS
 from bot.telegram.notifier import Notifier
 from messages.reminders import ReminderItem, Sender, compose_reminder
 from messages.render import MAX_MESSAGE_LENGTH
-from messages.transfer import transfer_note
+from messages.transfer import TransferNote, transfer_note
 
 
 class ReminderSender:
@@ -43,6 +45,7 @@ class ReminderSender:
                 pay_link=button_link(self.settings, claim.invoice, owner),
                 money=claim.money,
                 context=claim.context,
+                document=claim.invoice.document_file_id is not None,
             )
             for claim in batch.claims
         ]
@@ -55,18 +58,33 @@ class ReminderSender:
         # Bank transfer details (issue 16): with an IBAN set, the text for copying and,
         # for EUR, a QR code the client's banking app reads (see messages/transfer.py).
         account = bank_account(owner)
-        if account is not None:
-            note = transfer_note(items, account, client.locale or owner.locale)
-            if len(parts[-1]) + len(note.text) + 2 <= MAX_MESSAGE_LENGTH:
-                parts[-1] = f"{parts[-1]}\n\n{note.text}"  # else the QR's caption carries them
-            if note.qr_png is not None and len(parts) == 1:
-                return await self.notifier.send_with_photo(
-                    client.chat_id, parts[0], keyboard, note.qr_png, note.qr_caption
-                )
-            if note.qr_png is not None:  # a split reminder: the QR goes just before it
-                before = await self.notifier.send_photo(
-                    client.chat_id, note.qr_png, caption=note.qr_caption
-                )
-                if before.status is DeliveryStatus.UNREACHABLE:
-                    return before  # the text would not arrive either
-        return await self.notifier.send_parts(client.chat_id, parts, keyboard)
+        note = (
+            None
+            if account is None
+            else transfer_note(items, account, client.locale or owner.locale)
+        )
+        return await send_client_message(self.notifier, client.chat_id, parts, keyboard, note)
+
+
+async def send_client_message(
+    notifier: Notifier,
+    chat_id: int,
+    parts: list[str],
+    keyboard: InlineKeyboardMarkup,
+    note: TransferNote | None,
+) -> Delivery:
+    """The one way a message to a client goes out (reminders and new-invoice notices): the
+    parts with their buttons and, with bank transfer details, their text (or, when the
+    text has no room, the QR's caption carries them) and the QR code."""
+    if note is not None:
+        if len(parts[-1]) + len(note.text) + 2 <= MAX_MESSAGE_LENGTH:
+            parts[-1] = f"{parts[-1]}\n\n{note.text}"  # else the QR's caption carries them
+        if note.qr_png is not None and len(parts) == 1:
+            return await notifier.send_with_photo(
+                chat_id, parts[0], keyboard, note.qr_png, note.qr_caption
+            )
+        if note.qr_png is not None:  # a split message: the QR goes just before it
+            before = await notifier.send_photo(chat_id, note.qr_png, caption=note.qr_caption)
+            if before.status is DeliveryStatus.UNREACHABLE:
+                return before  # the text would not arrive either
+    return await notifier.send_parts(chat_id, parts, keyboard)

@@ -18,6 +18,7 @@ from bot.db.migrate import upgrade
 from bot.db.session import create_engine, make_sessionmaker
 from bot.services import Services
 from bot.services.deps import Deps
+from bot.telegram.notices import NoticeSender
 from bot.telegram.notifier import Notifier
 from bot.telegram.reminders import ReminderSender
 from tests.conftest import OTHER_OWNER_ID, OWNER_ID, START, make_settings
@@ -42,6 +43,7 @@ def prepare(database: Path, *owners: int) -> None:
                 settings,
                 notifier,
                 ReminderSender(notifier, settings),
+                NoticeSender(notifier, settings),
             )
             services = Services.build(deps)
             for owner in owners:

@@ -29,7 +29,10 @@ def test_preview_of_a_hypothetical_invoice_prints_every_stage(tmp_path: Path) ->
     )
     assert result.returncode == 0, result.stderr
     headers = [line for line in result.stdout.splitlines() if line.startswith("=== ")]
-    assert headers == [
+    # The new-invoice notice goes when the invoice is created: now, for a hypothetical one.
+    assert headers[0].startswith("=== notice — ")
+    assert "here is a new invoice from" in result.stdout
+    assert headers[1:] == [
         "=== heads_up — 2026-12-01 09:00 CET",
         "=== due — 2026-12-04 09:00 CET",
         "=== overdue_1 — 2026-12-07 09:00 CET",

@@ -247,6 +247,9 @@ async def test_three_replicas_remind_once_within_limits_and_apply_updates_once(
         await replicas.post(message_update(chat, f"/start {token}"))
     await wait_for(lambda: all(api.messages_to(chat) for chat in chats))
     await wait_for(lambda: len(api.messages_to(OWNER)) == joined_before + CLIENTS)
+    # The reminders are what this test counts: new-invoice notices (tests/handlers/
+    # test_notice.py) would be one more message per client.
+    await owner_says(replicas, "/settings notify off")
     for index in range(CLIENTS):
         [created] = await owner_says(replicas, f"/newinvoice {client_name(index)} 100 {today}")
         assert created.startswith(f"🧾 <b>#{index + 1}</b>"), created

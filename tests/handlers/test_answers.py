@@ -29,6 +29,7 @@ async def first_reminder(
     """Acme, linked, with invoice #1 due today; the tick sends the due-today reminder."""
     await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
     await owner_says(app, bot_api, f"/newinvoice Acme {amount} {due} Website")
+    bot_api.clear()  # the new-invoice notice (tests/handlers/test_notice.py)
     await run_tick(app)
     [reminder] = sent_to(bot_api, CLIENT_USER_ID)
     bot_api.clear()
@@ -378,6 +379,7 @@ async def test_pay_now_opens_the_invoices_own_link_or_shows_instructions(
 ) -> None:
     await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
     await owner_says(app, bot_api, "/newinvoice Acme 100 2026-11-24 Logo https://pay.example/inv1")
+    bot_api.clear()  # the new-invoice notice (tests/handlers/test_notice.py)
     await run_tick(app)
     [reminder] = sent_to(bot_api, CLIENT_USER_ID)
     assert reminder.buttons[0] == {"text": "💳 Pay now", "url": "https://pay.example/inv1"}

@@ -42,6 +42,7 @@ async def reminded(app: Any, bot_api: FakeBotApi) -> None:
     """Acme, linked, with invoice #1 due today; the tick has sent the due-today reminder."""
     await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
     await owner_says(app, bot_api, "/newinvoice Acme 1000 2026-11-24 Website")
+    bot_api.clear()  # the new-invoice notice (tests/handlers/test_notice.py)
     await run_tick(app)
     assert len(sent_to(bot_api, CLIENT_USER_ID)) == 1
     bot_api.clear()

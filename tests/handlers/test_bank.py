@@ -634,6 +634,7 @@ async def test_a_confirmed_claim_is_recorded_as_the_clients_claim(
 ) -> None:
     await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
     await owner_says(app, bot_api, "/newinvoice Acme 1000 2026-11-24 Website")
+    bot_api.clear()  # the new-invoice notice (tests/handlers/test_notice.py)
     await run_tick(app)
     [reminder] = bot_api.sent("sendMessage", CLIENT_USER_ID)
     await press(app, CLIENT_USER_ID, button(reminder, "✅ I've paid"))

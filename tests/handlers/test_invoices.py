@@ -130,6 +130,7 @@ async def test_pause_until_a_date_then_reminders_restart_by_themselves(
 async def test_pause_and_resume(app: Any, clock: FrozenClock, bot_api: FakeBotApi) -> None:
     await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
     await owner_says(app, bot_api, "/newinvoice Acme 100 2026-11-24")
+    bot_api.clear()  # the new-invoice notice (tests/handlers/test_notice.py)
     await owner_says(app, bot_api, "/pause 1")
     [again] = await owner_says(app, bot_api, "/pause 1")
     assert "already paused" in again

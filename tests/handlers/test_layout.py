@@ -58,7 +58,15 @@ async def test_each_family_of_owner_buttons_reaches_its_handler(
 
 @pytest.mark.parametrize(
     "data",
-    ["o:nosuch:1", "o:card:99999999999", "z:card:1", "d:client:1", "bank:maybe:1", "o:card:x"],
+    [
+        "o:nosuch:1",
+        "o:card:99999999999",
+        "z:card:1",
+        "d:client:1",
+        "bank:maybe:1",
+        "o:card:x",
+        "c:doc:x",
+    ],
 )
 async def test_a_press_no_family_takes_is_answered_as_stale(
     app: Any, bot_api: FakeBotApi, data: str

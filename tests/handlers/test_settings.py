@@ -136,6 +136,7 @@ async def test_ladder_edit_replans_without_resending(
 ) -> None:
     await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
     await owner_says(app, bot_api, "/newinvoice Acme 100 2026-11-24 Logo")
+    bot_api.clear()  # the new-invoice notice (tests/handlers/test_notice.py)
     await tick_until(app, clock, datetime(2026, 11, 25, 12, tzinfo=UTC))  # due, overdue_1 sent
     assert len(sent_to(bot_api, CLIENT_USER_ID)) == 2
 

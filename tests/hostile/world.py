@@ -73,6 +73,7 @@ CHANGES = frozenset(
         "owner/letter_ready",  # the letter is kept, so it can be sent on as issued
         "owner/letter_sent",
         "owner/forget_done",
+        "owner/document_attached",  # i17: /attach keeps the PDF's file id
     }
 )
 # The one-sentence answers to bad input, wrong people and stale buttons.

@@ -322,6 +322,7 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         compensation=True,
         statutory_percent="15.25",
         next_step="lawyer",
+        notify=days % 2 == 1,
     )
     part = SimpleNamespace(seq=1, amount_minor=50000, due_date=DAY)
     transfer_line = SimpleNamespace(
@@ -421,6 +422,23 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
             },
         ),
         "record": SimpleNamespace(status="unknown", error="Timed out <30s>"),
+        # i17: the new-invoice notice and the owner's own document.
+        "terms": SimpleNamespace(
+            any=True,
+            fee_minor=2500,
+            fee_from=DAY,
+            interest_percent="8.5",
+            interest_from=DAY,
+            interest_statutory=days % 2 == 0,
+            compensation_minor=4000,
+            compensation_from=DAY,
+            law="PL",
+        ),
+        "document": True,
+        "document_name": "invoice <3> & co.pdf",
+        "notice": "sent",
+        "replaced": True,
+        "sent_to_client": True,
         "estimate": collection_estimate(100000),
         "parts": [part, part],
         "plan": [SimpleNamespace(stage="due", day=DAY), SimpleNamespace(stage="final", day=DAY)],
