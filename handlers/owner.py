@@ -11,7 +11,7 @@ from telegram.helpers import create_deep_linked_url
 from bot.domain.names import MAX_NAME_LENGTH, InvalidName
 from bot.services.errors import Refused
 from bot.services.views import ClientCard, NewClient
-from handlers import bank, csv_files, dialog, invoices, letters, privacy, settings
+from handlers import bank, csv_files, dialog, edits, invoices, letters, privacy, settings
 from handlers.commands import OWNER_COMMANDS, describe, publish_owner_commands
 from handlers.common import (
     AnyApplication,
@@ -184,6 +184,7 @@ def register(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
     settings.register(app, is_owner)
     bank.register(app, is_owner)
     invoices.register(app, is_owner)
+    edits.register(app, is_owner)
     csv_files.register(app, is_owner)
     letters.register(app, is_owner)
     privacy.register_owner(app, is_owner)

@@ -14,6 +14,7 @@ from datetime import date
 
 from telegram import InlineKeyboardMarkup
 
+from bot.domain.edits import NoteChanges
 from messages.keyboards import combined_answers, invoice_answers
 from messages.render import join_within_limit, render
 
@@ -86,6 +87,8 @@ class ReminderItem:
     # The stage's kind, from its name: repeatable stages share their kind's text
     # (weekly_4 reads like weekly_1).
     kind: str = ""
+    # A note of change (/edit, stage `edit_<n>`): what changed, old → new.
+    note: NoteChanges = field(default_factory=NoteChanges)
 
     def __post_init__(self) -> None:
         if not self.kind:

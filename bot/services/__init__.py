@@ -10,6 +10,7 @@ from bot.services.cardpay import CardPayService
 from bot.services.clients import ClientService
 from bot.services.decisions import DecisionService
 from bot.services.deps import Deps
+from bot.services.edits import EditService
 from bot.services.exports import ExportService
 from bot.services.imports import ImportService
 from bot.services.invoices import InvoiceService
@@ -27,6 +28,7 @@ class Services:
     owners: OwnerService
     clients: ClientService
     invoices: InvoiceService
+    edits: EditService
     reminders: ReminderService
     answers: AnswerService
     decisions: DecisionService
@@ -46,6 +48,7 @@ class Services:
             owners=OwnerService(deps),
             clients=ClientService(deps),
             invoices=InvoiceService(deps),
+            edits=EditService(deps),
             reminders=ReminderService(deps),
             answers=AnswerService(deps),
             decisions=DecisionService(deps),

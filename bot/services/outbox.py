@@ -15,8 +15,9 @@ client at a time, so one client never holds up the others.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -27,19 +28,29 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import EventLog, Reminders, StageRow
 from bot.db.session import is_postgresql
-from bot.db.tables import Client, Invoice, Owner, Payment, Reminder
+from bot.db.tables import Client, Event, Invoice, Owner, Payment, Reminder
 from bot.domain.charges import Charges
-from bot.domain.ladder import ESCALATION_STAGES, Stage, current_stage, due_now, stage_named
+from bot.domain.edits import NoteChanges, is_note, note_changes
+from bot.domain.ladder import (
+    ESCALATION_STAGES,
+    Stage,
+    Tone,
+    current_stage,
+    due_now,
+    stage_named,
+)
 from bot.domain.sendtime import local_today, next_send_moment, start_of_local_day
-from bot.domain.states import InvoiceStatus
+from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
 from bot.notify import Delivery, DeliveryStatus
 from bot.services.alerts import Alert, stage_label
 from bot.services.charging import apply_announced, stage_money
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import resume_invoice
+from bot.services.money import charges_for
 from bot.services.promises import break_promise
 from bot.services.schedule import (
+    NOTE_WAITING,
     REUSABLE,
     SendStatus,
     active_plan,
@@ -49,6 +60,7 @@ from bot.services.schedule import (
     recorded_stages,
     replan,
     timezone_for,
+    waiting_note,
     window_for,
 )
 from bot.services.stage_context import NOTICE_DAYS, stage_context
@@ -80,6 +92,8 @@ class Claim:
     # The stages done before this one (skipped ones included), as read when claiming, so
     # recording needs not read them again; None: recording reads them.
     done_before: frozenset[str] | None = None
+    # A note of change (/edit) instead of a stage: what it says changed.
+    note: NoteChanges | None = None
 
 
 @dataclass
@@ -99,6 +113,17 @@ class Sent:
 
     batch: ClientBatch
     delivery: Delivery
+
+
+def _edit_of(data: str) -> tuple[str, str, str]:
+    """An `invoice_edited` event's (field, old, new)."""
+    loaded = json.loads(data)
+    field = str(loaded.get("field"))
+    if field == "amount":
+        return field, str(loaded.get("old_minor")), str(loaded.get("new_minor"))
+    if field == "due":
+        return field, str(loaded.get("old_due")), str(loaded.get("new_due"))
+    return field, str(loaded.get("old")), str(loaded.get("new"))
 
 
 def _ids(values: Iterable[int | None]) -> list[int]:
@@ -133,7 +158,8 @@ class StageTaker:
                 }
             )
             return
-        if row.status not in REUSABLE:
+        takeable = NOTE_WAITING if is_note(stage.name) else REUSABLE
+        if row.status not in takeable:
             raise ClaimLost(stage.name)  # done already: the caller read a stale outbox
         # Of two workers, exactly one sees the row change.
         values: dict[str, Any] = {"status": status, "claimed_at": self.now}
@@ -141,7 +167,7 @@ class StageTaker:
             values |= {"attempts": col(Reminder.attempts) + attempt, "chat_id": chat_id}
         result = await self.session.exec(
             update(Reminder)
-            .where(col(Reminder.id) == row.id, col(Reminder.status).in_(list(REUSABLE)))
+            .where(col(Reminder.id) == row.id, col(Reminder.status).in_(list(takeable)))
             .values(**values)
         )
         if result.rowcount != 1:
@@ -167,6 +193,9 @@ class ReminderOutbox:
         """
         locked = await self._lock_clients(session, client_ids)
         due = await self._due_invoices(session, list(locked), now)
+        noting = await Reminders(session).stage_rows(
+            _ids(invoice.id for listed in due.values() for invoice in listed)
+        )
         batches: list[ClientBatch] = []
         to_claim: list[tuple[ClientBatch, list[Invoice]]] = []
         for client_id in client_ids:
@@ -175,7 +204,7 @@ class ReminderOutbox:
             client, owner = locked[client_id]
             batch = ClientBatch(client, owner, previous_reminded_at=client.last_reminded_at)
             batches.append(batch)
-            invoices = await self._remindable(session, batch, due.get(client_id, []), now)
+            invoices = await self._remindable(session, batch, due.get(client_id, []), now, noting)
             if invoices and self._may_remind(session, batch, invoices, now):
                 to_claim.append((batch, invoices))
         if to_claim:
@@ -218,9 +247,17 @@ class ReminderOutbox:
         return found
 
     async def _remindable(
-        self, session: AsyncSession, batch: ClientBatch, due: list[Invoice], now: datetime
+        self,
+        session: AsyncSession,
+        batch: ClientBatch,
+        due: list[Invoice],
+        now: datetime,
+        rows: dict[int, dict[str, StageRow]],
     ) -> list[Invoice]:
-        """The invoices whose turn it is; ends pauses and broken promises on the way."""
+        """The invoices whose turn it is; ends pauses and broken promises on the way.
+
+        An invoice with a note of change waiting is among them in any open state: the
+        note is news of the invoice, not a push to pay."""
         client, owner = batch.client, batch.owner
         today = local_today(now, timezone_for(client, owner))
         remindable = []
@@ -231,7 +268,10 @@ class ReminderOutbox:
             promised_for = invoice.promised_for
             if invoice.status == InvoiceStatus.PROMISED and promised_for and promised_for < today:
                 batch.alerts.append(await break_promise(session, self.deps, owner, client, invoice))
-            if invoice.status in REMINDED_STATES:
+            noting = waiting_note(rows.get(invoice.id or 0, {})) is not None
+            if invoice.status in REMINDED_STATES or (
+                noting and invoice.status not in CLOSED_STATUSES
+            ):
                 remindable.append(invoice)
             else:
                 # Not the ladder's turn (paused, promised, disputed …): wait for the state.
@@ -281,7 +321,20 @@ class ReminderOutbox:
                 assert invoice.id is not None
                 existing = rows[invoice.id]
                 done = recorded_stages(existing)
+                note = await self._claim_note(
+                    session, taker, invoice, existing, client.chat_id, today
+                )
+                if note is not None:
+                    # The note goes alone for this invoice; its stage waits for a later day.
+                    invoice.next_reminder_at = None
+                    session.add(invoice)
+                    batch.claims.append(replace(note, done_before=frozenset(done)))
+                    continue
                 ladder = await invoice_ladder(session, invoice, owner)
+                if invoice.status not in REMINDED_STATES:
+                    invoice.next_reminder_at = plan_next(invoice, client, owner, done, now, ladder)
+                    session.add(invoice)
+                    continue
                 due = due_now(ladder, invoice.due_date, today, done)
                 if due is None:
                     invoice.next_reminder_at = plan_next(invoice, client, owner, done, now, ladder)
@@ -317,6 +370,51 @@ class ReminderOutbox:
             if batch.claims:
                 client.last_reminded_at = now
                 session.add(client)
+
+    @staticmethod
+    async def _claim_note(
+        session: AsyncSession,
+        taker: StageTaker,
+        invoice: Invoice,
+        rows: dict[str, StageRow],
+        chat_id: int | None,
+        today: date,
+    ) -> Claim | None:
+        """Take the invoice's waiting note of change, if it still has something to say."""
+        name = waiting_note(rows)
+        if name is None:
+            return None
+        assert invoice.id is not None
+        stage = Stage(name, 0, Tone.FRIENDLY)
+        queued = await session.get(Reminder, rows[name].id)
+        assert queued is not None
+        edits = (
+            await session.exec(
+                select(Event)
+                .where(
+                    Event.invoice_id == invoice.id,
+                    Event.kind == "invoice_edited",
+                    col(Event.created_at) >= queued.due_at,
+                )
+                .order_by(col(Event.id))
+            )
+        ).all()
+        changes = note_changes(
+            [_edit_of(event.data) for event in edits], invoice.amount_minor, invoice.due_date
+        )
+        if not changes:
+            # Changed and changed back before it went out: nothing to tell.
+            await taker.take(invoice, rows[name], stage, None)
+            return None
+        await taker.take(invoice, rows[name], stage, chat_id)
+        owed = await charges_for(session, invoice, today)
+        return Claim(
+            invoice,
+            stage,
+            money=ItemMoney(due_now_minor=owed.due_now_minor),
+            owed=owed,
+            note=changes,
+        )
 
     @staticmethod
     async def _payments(session: AsyncSession, invoices: list[Invoice]) -> dict[int, list[Payment]]:
@@ -422,9 +520,10 @@ class ReminderOutbox:
                 row.last_error = (delivery.error or "")[:300] or None
                 if status == SendStatus.SENT:
                     row.sent_at = now
-                    invoice.unanswered_reminders += 1
-                    # Delivered: what it announced is now on the invoice, as it said.
-                    apply_announced(session, invoice, claim.money, now)
+                    if claim.note is None:  # a note of change asks nothing and announces nothing
+                        invoice.unanswered_reminders += 1
+                        # Delivered: what it announced is now on the invoice, as it said.
+                        apply_announced(session, invoice, claim.money, now)
                 session.add(row)
                 events.append(
                     EventLog.entry_about(
@@ -518,7 +617,9 @@ class ReminderOutbox:
     ) -> datetime | None:
         if row.status == SendStatus.UNDELIVERED:
             return None  # parked until the client can be reached again
-        if row.status == SendStatus.RETRY and invoice.status in REMINDED_STATES:
+        if row.status == SendStatus.RETRY and (
+            invoice.status in REMINDED_STATES or is_note(row.stage)
+        ):
             return now + BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
         # Sent, failed for good or unknown: the ladder moves on, tomorrow at the earliest.
         timezone = timezone_for(client, owner)
@@ -563,7 +664,7 @@ class ReminderOutbox:
                     reason="timeout",
                 )
             ]
-        if row.status != SendStatus.SENT:
+        if row.status != SendStatus.SENT or claim.note is not None:
             return []
         alerts = []
         if stage in ESCALATION_STAGES:

@@ -24,6 +24,7 @@ from bot import metrics
 from bot.db.locks import REMINDER_TICK, exclusive_turn
 from bot.db.repositories import EventLog, Invoices, Owners
 from bot.db.tables import Client, Instalment, Invite, Invoice, Owner, Plan, Reminder
+from bot.domain.edits import NoteChanges
 from bot.domain.sendtime import local_today
 from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
 from bot.notify import Delivery, DeliveryStatus
@@ -317,6 +318,7 @@ class ReminderService:
                 pay_link=button_link(self.deps.settings, claim.invoice, owner),
                 money=claim.money,
                 context=claim.context,
+                note=claim.note or NoteChanges(),
             )
             for claim in batch.claims
         ]
