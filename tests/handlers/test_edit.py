@@ -31,6 +31,7 @@ async def invoice_for_acme(app: Any, bot_api: FakeBotApi, due: str = "2026-12-04
 
 async def the_invoice(app: Any) -> Invoice:
     [invoice] = await rows(app, Invoice)
+    assert isinstance(invoice, Invoice)
     return invoice
 
 
