@@ -193,7 +193,9 @@ class ReminderOutbox:
         """
         locked = await self._lock_clients(session, client_ids)
         due = await self._due_invoices(session, list(locked), now)
-        noting = await Reminders(session).stage_rows(
+        # The outbox of every due invoice, read once: whether a note of change waits, and
+        # (for those claimed) which stages are done.
+        outbox = await Reminders(session).stage_rows(
             _ids(invoice.id for listed in due.values() for invoice in listed)
         )
         batches: list[ClientBatch] = []
@@ -204,12 +206,12 @@ class ReminderOutbox:
             client, owner = locked[client_id]
             batch = ClientBatch(client, owner, previous_reminded_at=client.last_reminded_at)
             batches.append(batch)
-            invoices = await self._remindable(session, batch, due.get(client_id, []), now, noting)
+            invoices = await self._remindable(session, batch, due.get(client_id, []), now, outbox)
             if invoices and self._may_remind(session, batch, invoices, now):
                 to_claim.append((batch, invoices))
         if to_claim:
             taker = StageTaker(session, now)
-            await self._claim_stages(session, taker, to_claim, now)
+            await self._claim_stages(session, taker, to_claim, outbox, now)
             await taker.insert()  # the UNIQUE constraint decides who got each stage
         await session.flush()
         return batches
@@ -309,10 +311,10 @@ class ReminderOutbox:
         session: AsyncSession,
         taker: StageTaker,
         to_claim: list[tuple[ClientBatch, list[Invoice]]],
+        rows: dict[int, dict[str, StageRow]],
         now: datetime,
     ) -> None:
         invoices = [invoice for _, listed in to_claim for invoice in listed]
-        rows = await Reminders(session).stage_rows(_ids(invoice.id for invoice in invoices))
         payments = await self._payments(session, invoices)
         for batch, listed in to_claim:
             client, owner = batch.client, batch.owner
