@@ -35,6 +35,8 @@ from bot.services.owners import owner_transaction
 from bot.services.schedule import (
     SendStatus,
     invoice_ladder,
+    plan_next,
+    recorded_stages,
     replan,
     timezone_for,
     waiting_note,
@@ -120,6 +122,16 @@ class EditService:
             await session.flush()
             await replan(session, invoice, client, owner, now)
             owed = await charges_for(session, invoice, today)
+            # The owner hears when the next reminder goes, not the note's first chance.
+            rows = (await Reminders(session).stage_rows([invoice.id or 0]))[invoice.id or 0]
+            next_reminder = plan_next(
+                invoice,
+                client,
+                owner,
+                recorded_stages(rows),
+                now,
+                await invoice_ladder(session, invoice, owner),
+            )
             return Edited(
                 field,
                 invoice_view(invoice, client, owed),
@@ -131,7 +143,7 @@ class EditService:
                 new if isinstance(new, str) or new is None else None,
                 noted,
                 withdrawn,
-                invoice.next_reminder_at,
+                next_reminder,
                 timezone_for(client, owner),
             )
 

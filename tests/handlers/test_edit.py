@@ -110,6 +110,9 @@ async def test_a_client_already_reminded_gets_one_note_of_a_changed_due_date(
 
     [reply] = await owner_says(app, bot_api, "/edit 1 due 2026-12-18")
     assert "Acme has already been reminded, so they get a short note of the change." in reply
+    assert (
+        "Next reminder: Dec 18, 2026, 9:00:00\u202fAM (UTC)." in reply
+    )  # the ladder's, not the note
 
     # One reminder a day: the note goes out the next morning, once however often we look.
     await tick_until(app, clock, datetime(2026, 12, 2, 15, tzinfo=UTC))
