@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from bot.app import build_application, close_application
 from bot.clock import FrozenClock
+from bot.config import Settings
 from bot.db.tables import Event, Invoice, Reminder
 from scheduler import run_tick
 from tests.conftest import CLIENT_USER_ID, OTHER_OWNER_ID, OWNER_ID
@@ -319,3 +322,52 @@ async def test_edit_is_owner_only(app: Any, bot_api: FakeBotApi) -> None:
 
     assert (await the_invoice(app)).amount_minor == 120000
     assert OWNER_ID not in {call.chat_id for call in bot_api.calls}
+
+
+# --- the note's delivery: never lost, never twice ----------------------------------------
+async def test_a_note_interrupted_by_a_crash_is_never_sent_twice(
+    settings: Settings, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    app = build_application(settings, clock, request=bot_api)
+    async with app:
+        await invoice_for_acme(app, bot_api, due="2026-11-24")
+        await run_tick(app)  # due today, sent
+        await owner_says(app, bot_api, "/edit 1 amount 1100")
+        clock.advance(timedelta(days=1))
+        bot_api.clear()
+        # The process dies inside the Bot API call: the claim is committed, nothing after.
+        bot_api.raise_on("sendMessage", SystemExit(1))
+        with contextlib.suppress(SystemExit):
+            await run_tick(app)
+    await close_application(app)
+
+    restarted = build_application(settings, clock, request=bot_api)
+    async with restarted:
+        await tick_until(restarted, clock, datetime(2026, 11, 25, 18, tzinfo=UTC))
+        stages = {r.stage: r.status for r in await rows(restarted, Reminder)}
+        assert stages["edit_1"] == "unknown"
+        assert not any("short note" in text for text in client_texts(bot_api))
+        alerts = [call.text for call in sent_to(bot_api, OWNER_ID)]
+        assert any("note of change" in a and "interrupted while sending" in a for a in alerts)
+    await close_application(restarted)
+
+
+async def test_a_note_for_a_client_who_blocked_the_bot_waits_until_they_come_back(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    await invoice_for_acme(app, bot_api, due="2026-11-24")
+    await run_tick(app)
+    await owner_says(app, bot_api, "/edit 1 due 2026-12-10")
+    bot_api.fail(
+        "sendMessage", 403, "Forbidden: bot was blocked by the user", chat_id=CLIENT_USER_ID
+    )
+    await tick_until(app, clock, datetime(2026, 11, 26, 12, tzinfo=UTC))
+    assert {r.stage: r.status for r in await rows(app, Reminder)}["edit_1"] == "undelivered"
+    bot_api.clear()
+
+    await send_text(app, CLIENT_USER_ID, "/start")
+    await tick_until(app, clock, datetime(2026, 11, 26, 14, tzinfo=UTC))
+
+    notes = [text for text in client_texts(bot_api) if "a short note" in text]
+    assert len(notes) == 1
+    assert "Due date: <b>Dec 10, 2026</b> (was Nov 24, 2026)." in notes[0]
