@@ -7,8 +7,7 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 from telegram.ext import CommandHandler, filters
 
-from handlers.common import AnyApplication, Context, reply, services
-from handlers.invoices import guarded
+from handlers.common import AnyApplication, Context, guarded, reply, services
 from messages.keyboards import owner_buttons
 
 

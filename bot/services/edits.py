@@ -21,6 +21,7 @@ from bot.db.repositories import EventLog, Reminders
 from bot.db.tables import Invoice, Owner, Reminder
 from bot.domain.edits import FIELDS, NOTED_FIELDS, freed_stages, is_note, note_name
 from bot.domain.invoice_input import InvoiceInputError, check_description, is_pay_link
+from bot.domain.reminding import SendStatus
 from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
 from bot.services.deps import Deps
 from bot.services.errors import Refused
@@ -33,7 +34,6 @@ from bot.services.invoices import (
 from bot.services.money import charges_for, client_today
 from bot.services.owners import owner_transaction
 from bot.services.schedule import (
-    SendStatus,
     invoice_ladder,
     plan_next,
     recorded_stages,

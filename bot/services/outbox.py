@@ -7,7 +7,7 @@ UNIQUE (invoice, stage) and the order claim → send → record, as for one clie
 - a stage is inserted (or a reusable row taken back) and committed as `sending` before
   its message is sent, so it can never be sent twice;
 - a crash after the claim leaves it `sending`, and a later tick marks it `unknown` and
-  tells the owner (ReminderService._recover_interrupted).
+  tells the owner (ReminderService.recover_interrupted).
 Groups are an optimisation only: a group that cannot be claimed or recorded together
 (a concurrent /remind took a stage, a bug in one client's data) is done again one
 client at a time, so one client never holds up the others.
@@ -20,7 +20,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -30,18 +29,26 @@ from bot.db.repositories import EventLog, Reminders, StageRow
 from bot.db.session import is_postgresql
 from bot.db.tables import Client, Event, Invoice, Owner, Payment, Reminder
 from bot.domain.charges import Charges
-from bot.domain.edits import NoteChanges, is_note, note_changes
-from bot.domain.ladder import (
-    ESCALATION_STAGES,
-    Stage,
-    Tone,
-    current_stage,
-    due_now,
-    stage_named,
+from bot.domain.delivery import Delivery, DeliveryStatus
+from bot.domain.edits import NoteChanges, note_changes
+from bot.domain.ladder import ESCALATION_STAGES, Stage, current_stage, due_now, stage_named
+from bot.domain.reminder_data import InstalmentInfo, ItemMoney, StageContext
+from bot.domain.reminding import (
+    MISSED,
+    REUSABLE,
+    SendStatus,
+    client_turn,
+    engine_speaks,
+    ladder_speaks,
+    pause_ended,
+    promise_broken,
+    retries,
+    retry_at,
+    stage_outcome,
+    takeable,
 )
-from bot.domain.sendtime import local_today, next_send_moment, start_of_local_day
-from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
-from bot.notify import Delivery, DeliveryStatus
+from bot.domain.sendtime import local_today, start_of_local_day
+from bot.domain.states import InvoiceStatus
 from bot.services.alerts import Alert, stage_label
 from bot.services.charging import apply_announced, stage_money
 from bot.services.deps import Deps
@@ -50,9 +57,6 @@ from bot.services.invoices import resume_invoice
 from bot.services.money import charges_for
 from bot.services.promises import break_promise
 from bot.services.schedule import (
-    NOTE_WAITING,
-    REUSABLE,
-    SendStatus,
     active_plan,
     instalment_stage,
     invoice_ladder,
@@ -64,16 +68,8 @@ from bot.services.schedule import (
     window_for,
 )
 from bot.services.stage_context import NOTICE_DAYS, stage_context
-from messages.reminders import InstalmentInfo, ItemMoney, StageContext
 
 Row = TypeVar("Row", Invoice, Client)
-
-MAX_ATTEMPTS = 4
-BACKOFF = (timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
-# The states in which the engine itself speaks: the ladder, or a plan's instalments.
-REMINDED_STATES = frozenset({InvoiceStatus.OPEN, InvoiceStatus.IN_PLAN})
-# Deliveries that provably did not reach the client.
-MISSED = frozenset({DeliveryStatus.UNREACHABLE, DeliveryStatus.RETRY})
 
 
 class ClaimLost(Exception):
@@ -158,8 +154,8 @@ class StageTaker:
                 }
             )
             return
-        takeable = NOTE_WAITING if is_note(stage.name) else REUSABLE
-        if row.status not in takeable:
+        free = takeable(stage.name)
+        if row.status not in free:
             raise ClaimLost(stage.name)  # done already: the caller read a stale outbox
         # Of two workers, exactly one sees the row change.
         values: dict[str, Any] = {"status": status, "claimed_at": self.now}
@@ -167,7 +163,7 @@ class StageTaker:
             values |= {"attempts": col(Reminder.attempts) + attempt, "chat_id": chat_id}
         result = await self.session.exec(
             update(Reminder)
-            .where(col(Reminder.id) == row.id, col(Reminder.status).in_(list(takeable)))
+            .where(col(Reminder.id) == row.id, col(Reminder.status).in_(list(free)))
             .values(**values)
         )
         if result.rowcount != 1:
@@ -264,16 +260,12 @@ class ReminderOutbox:
         today = local_today(now, timezone_for(client, owner))
         remindable = []
         for invoice in due:
-            paused_until = invoice.paused_until
-            if invoice.status == InvoiceStatus.PAUSED and paused_until and paused_until <= now:
+            if pause_ended(invoice.status, invoice.paused_until, now):
                 await resume_invoice(session, self.deps, owner, client, invoice, "pause_ended")
-            promised_for = invoice.promised_for
-            if invoice.status == InvoiceStatus.PROMISED and promised_for and promised_for < today:
+            if promise_broken(invoice.status, invoice.promised_for, today):
                 batch.alerts.append(await break_promise(session, self.deps, owner, client, invoice))
             noting = waiting_note(rows.get(invoice.id or 0, {})) is not None
-            if invoice.status in REMINDED_STATES or (
-                noting and invoice.status not in CLOSED_STATUSES
-            ):
+            if engine_speaks(invoice.status, noting):
                 remindable.append(invoice)
             else:
                 # Not the ladder's turn (paused, promised, disputed …): wait for the state.
@@ -285,20 +277,18 @@ class ReminderOutbox:
     ) -> bool:
         """Whether the client may be reminded now; if not, when to look again."""
         client, owner = batch.client, batch.owner
-        if client.chat_id is None or client.unreachable or client.blocked or client.paused:
-            # Parked: the client joining or coming back re-plans these invoices.
-            self._schedule(session, invoices, None)
-            return False
-        timezone, window = timezone_for(client, owner), window_for(owner)
-        if not window.allows(now.astimezone(ZoneInfo(timezone))):
-            self._schedule(session, invoices, next_send_moment(now, timezone, window))
-            return False
-        today, last = local_today(now, timezone), client.last_reminded_at
-        if last is not None and local_today(last, timezone) == today:
-            tomorrow = start_of_local_day(today + timedelta(days=1), timezone)
-            self._schedule(session, invoices, next_send_moment(tomorrow, timezone, window))
-            return False
-        return True
+        turn = client_turn(
+            # Parked when unreachable: the client joining or coming back re-plans these.
+            reachable=client.chat_id is not None
+            and not (client.unreachable or client.blocked or client.paused),
+            timezone=timezone_for(client, owner),
+            window=window_for(owner),
+            now=now,
+            last_reminded_at=client.last_reminded_at,
+        )
+        if not turn.now:
+            self._schedule(session, invoices, turn.look_again)
+        return turn.now
 
     @staticmethod
     def _schedule(session: AsyncSession, invoices: list[Invoice], moment: datetime | None) -> None:
@@ -333,7 +323,7 @@ class ReminderOutbox:
                     batch.claims.append(replace(note, done_before=frozenset(done)))
                     continue
                 ladder = await invoice_ladder(session, invoice, owner)
-                if invoice.status not in REMINDED_STATES:
+                if not ladder_speaks(invoice.status):
                     invoice.next_reminder_at = plan_next(invoice, client, owner, done, now, ladder)
                     session.add(invoice)
                     continue
@@ -387,7 +377,7 @@ class ReminderOutbox:
         if name is None:
             return None
         assert invoice.id is not None
-        stage = Stage(name, 0, Tone.FRIENDLY)
+        stage = Stage(name, 0)
         queued = await session.get(Reminder, rows[name].id)
         assert queued is not None
         edits = (
@@ -597,15 +587,7 @@ class ReminderOutbox:
 
     @staticmethod
     def _stage_status(delivery: Delivery, row: Reminder) -> str:
-        if delivery.status is DeliveryStatus.SENT:
-            return SendStatus.SENT
-        if delivery.status is DeliveryStatus.UNREACHABLE:
-            return SendStatus.UNDELIVERED
-        if delivery.status is DeliveryStatus.UNKNOWN:
-            return SendStatus.UNKNOWN
-        if delivery.status is DeliveryStatus.RETRY and row.attempts < MAX_ATTEMPTS:
-            return SendStatus.RETRY
-        return SendStatus.FAILED
+        return stage_outcome(delivery.status, row.attempts)
 
     @staticmethod
     def _next_look(
@@ -619,10 +601,8 @@ class ReminderOutbox:
     ) -> datetime | None:
         if row.status == SendStatus.UNDELIVERED:
             return None  # parked until the client can be reached again
-        if row.status == SendStatus.RETRY and (
-            invoice.status in REMINDED_STATES or is_note(row.stage)
-        ):
-            return now + BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
+        if row.status == SendStatus.RETRY and retries(invoice.status, row.stage):
+            return retry_at(now, row.attempts)
         # Sent, failed for good or unknown: the ladder moves on, tomorrow at the earliest.
         timezone = timezone_for(client, owner)
         tomorrow = start_of_local_day(local_today(now, timezone) + timedelta(days=1), timezone)
