@@ -979,6 +979,7 @@ HOMOGRAPHS = {
             "pause",
             "link",
             "links",
+            "web",  # "link web": the usual Brazilian term
             "chat",
             "status",
             "online",
