@@ -47,7 +47,8 @@ UPDATE_SECONDS = Histogram(
 
 
 def reminder_recorded(stage: str, outcome: str) -> None:
-    REMINDERS.labels(stage=stage, outcome=outcome).inc()
+    # Notes of change are numbered per invoice (edit_1, edit_2, …): one label for them all.
+    REMINDERS.labels(stage="edit" if stage.startswith("edit_") else stage, outcome=outcome).inc()
 
 
 def alert_delivered(sent: bool) -> None:

@@ -12,6 +12,7 @@ from handlers import (
     dialog,
     documents,
     edge,
+    edits,
     errors,
     ignored,
     invoices,
@@ -60,6 +61,7 @@ def register(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
     bank.register(app, is_owner)
     invoices.register(app, is_owner)
     documents.register(app, is_owner)  # before csv_files: a PDF with /attach is not an import
+    edits.register(app, is_owner)
     csv_files.register(app, is_owner)
     letters.register(app, is_owner)
     privacy.register_owner(app, is_owner)

@@ -30,6 +30,7 @@ OWNER_COMMANDS: tuple[str, ...] = (
     "remind",
     "writeoff",
     "void",
+    "edit",
     "report",
     "letter",
     "attach",

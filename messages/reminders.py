@@ -14,6 +14,7 @@ from datetime import date
 
 from telegram import InlineKeyboardMarkup
 
+from bot.domain.edits import NoteChanges
 from bot.domain.reminder_data import InstalmentInfo, ItemMoney, StageContext
 from messages.keyboards import combined_answers, invoice_answers
 from messages.render import join_within_limit, render
@@ -44,6 +45,8 @@ class ReminderItem:
     kind: str = ""
     # The owner attached their own invoice document (/attach): a 📄 button sends it.
     document: bool = False
+    # A note of change (/edit, stage `edit_<n>`): what changed, old → new.
+    note: NoteChanges = field(default_factory=NoteChanges)
 
     def __post_init__(self) -> None:
         if not self.kind:

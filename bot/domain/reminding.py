@@ -12,14 +12,16 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.delivery import DeliveryStatus
+from bot.domain.edits import is_note
 from bot.domain.schedule import SendWindow
 from bot.domain.sendtime import local_today, next_send_moment, start_of_local_day
-from bot.domain.states import InvoiceStatus
+from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
 
 
 class SendStatus:
     """Outbox row states. Only RETRY and UNDELIVERED may be taken for sending again."""
 
+    PENDING = "pending"  # a note of change (/edit) queued, not yet taken for sending
     SENDING = "sending"
     SENT = "sent"
     SKIPPED = "skipped"
@@ -30,6 +32,8 @@ class SendStatus:
 
 
 REUSABLE = frozenset({SendStatus.RETRY, SendStatus.UNDELIVERED})
+# A note of change may be taken while queued or free to be sent again.
+NOTE_WAITING = REUSABLE | {SendStatus.PENDING}
 MAX_ATTEMPTS = 4
 BACKOFF = (timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
 # The states in which the engine itself speaks: the ladder, or a plan's instalments.
@@ -52,6 +56,25 @@ def ladder_speaks(status: str) -> bool:
     """Whether the engine reminds an invoice in this state; any other waits for the state
     to change (a promise, plan proposal, claim, dispute or pause)."""
     return status in REMINDED_STATES
+
+
+def engine_speaks(status: str, note_waiting: bool) -> bool:
+    """Whether the engine has something for an invoice in this state: the ladder's turn,
+    or a note of change (/edit) waiting, which goes out in any open state (it is news of
+    the invoice, not a push to pay)."""
+    return ladder_speaks(status) or (note_waiting and status not in CLOSED_STATUSES)
+
+
+def takeable(stage: str) -> frozenset[str]:
+    """The outbox row states from which a stage may be taken for sending: a note of change
+    also while queued (`pending`)."""
+    return NOTE_WAITING if is_note(stage) else REUSABLE
+
+
+def retries(status: str, stage: str) -> bool:
+    """Whether a stage that did not get through is tried again soon: in the ladder's
+    states, and a note of change in any state (it waits for no one's turn)."""
+    return ladder_speaks(status) or is_note(stage)
 
 
 @dataclass(frozen=True)

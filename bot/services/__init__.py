@@ -11,6 +11,7 @@ from bot.services.clients import ClientService
 from bot.services.decisions import DecisionService
 from bot.services.deps import Deps
 from bot.services.documents import DocumentService
+from bot.services.edits import EditService
 from bot.services.exports import ExportService
 from bot.services.imports import ImportService
 from bot.services.invoices import InvoiceService
@@ -29,6 +30,7 @@ class Services:
     owners: OwnerService
     clients: ClientService
     invoices: InvoiceService
+    edits: EditService
     reminders: ReminderService
     answers: AnswerService
     decisions: DecisionService
@@ -50,6 +52,7 @@ class Services:
             owners=OwnerService(deps),
             clients=ClientService(deps),
             invoices=InvoiceService(deps),
+            edits=EditService(deps),
             reminders=ReminderService(deps),
             answers=AnswerService(deps),
             decisions=DecisionService(deps),

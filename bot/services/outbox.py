@@ -15,8 +15,9 @@ client at a time, so one client never holds up the others.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -26,9 +27,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import EventLog, Reminders, StageRow
 from bot.db.session import is_postgresql
-from bot.db.tables import Client, Invoice, Owner, Payment, Reminder
+from bot.db.tables import Client, Event, Invoice, Owner, Payment, Reminder
 from bot.domain.charges import Charges
 from bot.domain.delivery import Delivery, DeliveryStatus
+from bot.domain.edits import NoteChanges, note_changes
 from bot.domain.ladder import ESCALATION_STAGES, Stage, current_stage, due_now, stage_named
 from bot.domain.reminder_data import InstalmentInfo, ItemMoney, StageContext
 from bot.domain.reminding import (
@@ -36,11 +38,14 @@ from bot.domain.reminding import (
     REUSABLE,
     SendStatus,
     client_turn,
+    engine_speaks,
     ladder_speaks,
     pause_ended,
     promise_broken,
+    retries,
     retry_at,
     stage_outcome,
+    takeable,
 )
 from bot.domain.sendtime import local_today, start_of_local_day
 from bot.domain.states import InvoiceStatus
@@ -49,6 +54,7 @@ from bot.services.charging import apply_announced, stage_money
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import resume_invoice
+from bot.services.money import charges_for
 from bot.services.promises import break_promise
 from bot.services.schedule import (
     active_plan,
@@ -58,6 +64,7 @@ from bot.services.schedule import (
     recorded_stages,
     replan,
     timezone_for,
+    waiting_note,
     window_for,
 )
 from bot.services.stage_context import NOTICE_DAYS, stage_context
@@ -81,6 +88,8 @@ class Claim:
     # The stages done before this one (skipped ones included), as read when claiming, so
     # recording needs not read them again; None: recording reads them.
     done_before: frozenset[str] | None = None
+    # A note of change (/edit) instead of a stage: what it says changed.
+    note: NoteChanges | None = None
 
 
 @dataclass
@@ -100,6 +109,17 @@ class Sent:
 
     batch: ClientBatch
     delivery: Delivery
+
+
+def _edit_of(data: str) -> tuple[str, str, str]:
+    """An `invoice_edited` event's (field, old, new)."""
+    loaded = json.loads(data)
+    field = str(loaded.get("field"))
+    if field == "amount":
+        return field, str(loaded.get("old_minor")), str(loaded.get("new_minor"))
+    if field == "due":
+        return field, str(loaded.get("old_due")), str(loaded.get("new_due"))
+    return field, str(loaded.get("old")), str(loaded.get("new"))
 
 
 def _ids(values: Iterable[int | None]) -> list[int]:
@@ -134,7 +154,8 @@ class StageTaker:
                 }
             )
             return
-        if row.status not in REUSABLE:
+        free = takeable(stage.name)
+        if row.status not in free:
             raise ClaimLost(stage.name)  # done already: the caller read a stale outbox
         # Of two workers, exactly one sees the row change.
         values: dict[str, Any] = {"status": status, "claimed_at": self.now}
@@ -142,7 +163,7 @@ class StageTaker:
             values |= {"attempts": col(Reminder.attempts) + attempt, "chat_id": chat_id}
         result = await self.session.exec(
             update(Reminder)
-            .where(col(Reminder.id) == row.id, col(Reminder.status).in_(list(REUSABLE)))
+            .where(col(Reminder.id) == row.id, col(Reminder.status).in_(list(free)))
             .values(**values)
         )
         if result.rowcount != 1:
@@ -168,6 +189,11 @@ class ReminderOutbox:
         """
         locked = await self._lock_clients(session, client_ids)
         due = await self._due_invoices(session, list(locked), now)
+        # The outbox of every due invoice, read once: whether a note of change waits, and
+        # (for those claimed) which stages are done.
+        outbox = await Reminders(session).stage_rows(
+            _ids(invoice.id for listed in due.values() for invoice in listed)
+        )
         batches: list[ClientBatch] = []
         to_claim: list[tuple[ClientBatch, list[Invoice]]] = []
         for client_id in client_ids:
@@ -176,12 +202,12 @@ class ReminderOutbox:
             client, owner = locked[client_id]
             batch = ClientBatch(client, owner, previous_reminded_at=client.last_reminded_at)
             batches.append(batch)
-            invoices = await self._remindable(session, batch, due.get(client_id, []), now)
+            invoices = await self._remindable(session, batch, due.get(client_id, []), now, outbox)
             if invoices and self._may_remind(session, batch, invoices, now):
                 to_claim.append((batch, invoices))
         if to_claim:
             taker = StageTaker(session, now)
-            await self._claim_stages(session, taker, to_claim, now)
+            await self._claim_stages(session, taker, to_claim, outbox, now)
             await taker.insert()  # the UNIQUE constraint decides who got each stage
         await session.flush()
         return batches
@@ -219,9 +245,17 @@ class ReminderOutbox:
         return found
 
     async def _remindable(
-        self, session: AsyncSession, batch: ClientBatch, due: list[Invoice], now: datetime
+        self,
+        session: AsyncSession,
+        batch: ClientBatch,
+        due: list[Invoice],
+        now: datetime,
+        rows: dict[int, dict[str, StageRow]],
     ) -> list[Invoice]:
-        """The invoices whose turn it is; ends pauses and broken promises on the way."""
+        """The invoices whose turn it is; ends pauses and broken promises on the way.
+
+        An invoice with a note of change waiting is among them in any open state: the
+        note is news of the invoice, not a push to pay."""
         client, owner = batch.client, batch.owner
         today = local_today(now, timezone_for(client, owner))
         remindable = []
@@ -230,7 +264,8 @@ class ReminderOutbox:
                 await resume_invoice(session, self.deps, owner, client, invoice, "pause_ended")
             if promise_broken(invoice.status, invoice.promised_for, today):
                 batch.alerts.append(await break_promise(session, self.deps, owner, client, invoice))
-            if ladder_speaks(invoice.status):
+            noting = waiting_note(rows.get(invoice.id or 0, {})) is not None
+            if engine_speaks(invoice.status, noting):
                 remindable.append(invoice)
             else:
                 # Not the ladder's turn (paused, promised, disputed …): wait for the state.
@@ -266,10 +301,10 @@ class ReminderOutbox:
         session: AsyncSession,
         taker: StageTaker,
         to_claim: list[tuple[ClientBatch, list[Invoice]]],
+        rows: dict[int, dict[str, StageRow]],
         now: datetime,
     ) -> None:
         invoices = [invoice for _, listed in to_claim for invoice in listed]
-        rows = await Reminders(session).stage_rows(_ids(invoice.id for invoice in invoices))
         payments = await self._payments(session, invoices)
         for batch, listed in to_claim:
             client, owner = batch.client, batch.owner
@@ -278,7 +313,20 @@ class ReminderOutbox:
                 assert invoice.id is not None
                 existing = rows[invoice.id]
                 done = recorded_stages(existing)
+                note = await self._claim_note(
+                    session, taker, invoice, existing, client.chat_id, today
+                )
+                if note is not None:
+                    # The note goes alone for this invoice; its stage waits for a later day.
+                    invoice.next_reminder_at = None
+                    session.add(invoice)
+                    batch.claims.append(replace(note, done_before=frozenset(done)))
+                    continue
                 ladder = await invoice_ladder(session, invoice, owner)
+                if not ladder_speaks(invoice.status):
+                    invoice.next_reminder_at = plan_next(invoice, client, owner, done, now, ladder)
+                    session.add(invoice)
+                    continue
                 due = due_now(ladder, invoice.due_date, today, done)
                 if due is None:
                     invoice.next_reminder_at = plan_next(invoice, client, owner, done, now, ladder)
@@ -314,6 +362,51 @@ class ReminderOutbox:
             if batch.claims:
                 client.last_reminded_at = now
                 session.add(client)
+
+    @staticmethod
+    async def _claim_note(
+        session: AsyncSession,
+        taker: StageTaker,
+        invoice: Invoice,
+        rows: dict[str, StageRow],
+        chat_id: int | None,
+        today: date,
+    ) -> Claim | None:
+        """Take the invoice's waiting note of change, if it still has something to say."""
+        name = waiting_note(rows)
+        if name is None:
+            return None
+        assert invoice.id is not None
+        stage = Stage(name, 0)
+        queued = await session.get(Reminder, rows[name].id)
+        assert queued is not None
+        edits = (
+            await session.exec(
+                select(Event)
+                .where(
+                    Event.invoice_id == invoice.id,
+                    Event.kind == "invoice_edited",
+                    col(Event.created_at) >= queued.due_at,
+                )
+                .order_by(col(Event.id))
+            )
+        ).all()
+        changes = note_changes(
+            [_edit_of(event.data) for event in edits], invoice.amount_minor, invoice.due_date
+        )
+        if not changes:
+            # Changed and changed back before it went out: nothing to tell.
+            await taker.take(invoice, rows[name], stage, None)
+            return None
+        await taker.take(invoice, rows[name], stage, chat_id)
+        owed = await charges_for(session, invoice, today)
+        return Claim(
+            invoice,
+            stage,
+            money=ItemMoney(due_now_minor=owed.due_now_minor),
+            owed=owed,
+            note=changes,
+        )
 
     @staticmethod
     async def _payments(session: AsyncSession, invoices: list[Invoice]) -> dict[int, list[Payment]]:
@@ -419,9 +512,10 @@ class ReminderOutbox:
                 row.last_error = (delivery.error or "")[:300] or None
                 if status == SendStatus.SENT:
                     row.sent_at = now
-                    invoice.unanswered_reminders += 1
-                    # Delivered: what it announced is now on the invoice, as it said.
-                    apply_announced(session, invoice, claim.money, now)
+                    if claim.note is None:  # a note of change asks nothing and announces nothing
+                        invoice.unanswered_reminders += 1
+                        # Delivered: what it announced is now on the invoice, as it said.
+                        apply_announced(session, invoice, claim.money, now)
                 session.add(row)
                 events.append(
                     EventLog.entry_about(
@@ -507,7 +601,7 @@ class ReminderOutbox:
     ) -> datetime | None:
         if row.status == SendStatus.UNDELIVERED:
             return None  # parked until the client can be reached again
-        if row.status == SendStatus.RETRY and ladder_speaks(invoice.status):
+        if row.status == SendStatus.RETRY and retries(invoice.status, row.stage):
             return retry_at(now, row.attempts)
         # Sent, failed for good or unknown: the ladder moves on, tomorrow at the earliest.
         timezone = timezone_for(client, owner)
@@ -552,7 +646,7 @@ class ReminderOutbox:
                     reason="timeout",
                 )
             ]
-        if row.status != SendStatus.SENT:
+        if row.status != SendStatus.SENT or claim.note is not None:
             return []
         alerts = []
         if stage in ESCALATION_STAGES:

@@ -13,13 +13,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import Invoices, Reminders, StageRow
 from bot.db.tables import Client, Instalment, Invoice, Owner, Plan, Reminder
+from bot.domain.edits import is_note
 from bot.domain.ladder import DEFAULT_LADDER, Stage, ladder_from_pairs, next_stage
 from bot.domain.plans import Instalment as PlannedInstalment
 from bot.domain.plans import paid_instalments
-from bot.domain.reminding import REUSABLE
+from bot.domain.reminding import NOTE_WAITING, REUSABLE
 from bot.domain.schedule import SendWindow, parse_days, parse_hours
 from bot.domain.sendtime import stage_send_moment, start_of_local_day
-from bot.domain.states import InvoiceStatus
+from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
 from bot.services.plans import find_plan
 
 # Each instalment of an accepted plan is reminded on its own: a heads-up and its due day.
@@ -60,6 +61,14 @@ def timezone_for(client: Client, owner: Owner) -> str:
 def recorded_stages(rows: Mapping[str, Reminder] | Mapping[str, StageRow]) -> set[str]:
     """Stages that count as done for the ladder: anything not free to be sent again."""
     return {stage for stage, row in rows.items() if row.status not in REUSABLE}
+
+
+def waiting_note(rows: Mapping[str, Reminder] | Mapping[str, StageRow]) -> str | None:
+    """The invoice's note of change still to be sent (/edit), if any."""
+    return next(
+        (stage for stage, row in rows.items() if is_note(stage) and row.status in NOTE_WAITING),
+        None,
+    )
 
 
 def instalment_stage(stage_name: str) -> tuple[int, str] | None:
@@ -137,9 +146,11 @@ async def replan(
     assert invoice.id is not None
     rows = (await Reminders(session).stage_rows([invoice.id]))[invoice.id]
     ladder = await invoice_ladder(session, invoice, owner)
-    invoice.next_reminder_at = plan_next(
-        invoice, client, owner, recorded_stages(rows), not_before, ladder
-    )
+    moment = plan_next(invoice, client, owner, recorded_stages(rows), not_before, ladder)
+    if waiting_note(rows) is not None and invoice.status not in CLOSED_STATUSES:
+        # A note of change goes out in any open state, at the engine's next chance.
+        moment = not_before if moment is None else min(moment, not_before)
+    invoice.next_reminder_at = moment
     session.add(invoice)
 
 

@@ -9,6 +9,7 @@ from telegram import InlineKeyboardMarkup
 
 from bot.config import Settings
 from bot.domain.delivery import Delivery, DeliveryStatus
+from bot.domain.edits import NoteChanges
 from bot.domain.sendtime import local_today
 from bot.services.bank import bank_account
 from bot.services.cardpay import button_link
@@ -46,6 +47,7 @@ class ReminderSender:
                 money=claim.money,
                 context=claim.context,
                 document=claim.invoice.document_file_id is not None,
+                note=claim.note or NoteChanges(),
             )
             for claim in batch.claims
         ]

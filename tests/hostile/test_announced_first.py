@@ -4,13 +4,16 @@ message announced it first, with its amount and its date.
 Hypothesis draws an owner's money settings and ladder, a client owing several invoices
 (some added or imported late, long overdue), jumps of simulated time (the bot down for
 weeks), and a ladder edited on the way; everything goes through the Application with the
-fake Bot API recording what was delivered, and the events say what was applied.
+fake Bot API recording what was delivered, and the events say what was applied. An
+owner's /edit may move a due date on the way (earlier or later), with charges announced
+and not yet counting.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -68,6 +71,9 @@ class Scenario:
     invoices: tuple[Added, ...]
     jumps: tuple[int, ...]  # days the clock moves between looks (long ones: downtime)
     edit: tuple[int, str] | None  # after which jump the ladder is edited, and how
+    # After which jump the first invoice added by /newinvoice has its due date moved, by
+    # how many days (/edit).
+    move: tuple[int, int] | None = None
 
 
 scenarios = st.builds(
@@ -89,7 +95,9 @@ scenarios = st.builds(
     ).map(tuple),
     jumps=st.lists(st.sampled_from((1, 2, 3, 6, 9, 20, 45)), min_size=3, max_size=9).map(tuple),
     edit=st.one_of(st.none(), st.tuples(st.integers(0, 4), st.sampled_from(LADDER_EDITS))),
+    move=st.one_of(st.none(), st.tuples(st.integers(1, 3), st.sampled_from((-40, -9, 12, 45)))),
 )
+CREATED = re.compile(r"<b>#(\d+)</b>")
 _examples = itertools.count(1)
 _numbers = itertools.count(9001)
 
@@ -125,10 +133,20 @@ async def play(
     ):
         await owner_says(app, bot_api, command)
     await add_linked_client(app, bot_api, name, user_id)
+    added_by_hand: list[tuple[int, date]] = []  # (number, due date)
     for step, jump in enumerate((0, *scenario.jumps)):
         clock.advance(timedelta(days=jump))
         if scenario.edit is not None and scenario.edit[0] == step:
             await owner_says(app, bot_api, f"/settings ladder {scenario.edit[1]}")
+        if scenario.move is not None and scenario.move[0] == step and added_by_hand:
+            number, was = added_by_hand[0]
+            moved = was + timedelta(days=scenario.move[1])
+            answer = await owner_says(app, bot_api, f"/edit {number} due {moved.isoformat()}")
+            hypothesis.event(
+                "due date moved, a charge taken off"
+                if "taken off" in answer[0]
+                else "due date moved"
+            )
         today = clock.now().date()
         for added in (a for a in scenario.invoices if a.step == step):
             due = today + timedelta(days=added.due_in)
@@ -136,7 +154,12 @@ async def play(
                 row = f"{next(_numbers)},{name},{added.amount},EUR,{due.isoformat()},Work,open,\n"
                 await upload(app, bot_api, (INVOICE_HEADER + row).encode())
             else:
-                await owner_says(app, bot_api, f"/newinvoice {name} {added.amount} {due} Work")
+                replies = await owner_says(
+                    app, bot_api, f"/newinvoice {name} {added.amount} {due} Work"
+                )
+                created = CREATED.search(replies[0])
+                assert created is not None
+                added_by_hand.append((int(created.group(1)), due))
         # One look in the morning and one in the afternoon: sends need the window.
         for hours in (0, 5):
             clock.advance(timedelta(hours=hours))

@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.db.session import create_engine, make_sessionmaker
 from bot.services import Services
 from bot.services.deps import Deps
+from bot.telegram.notices import NoticeSender
 from bot.telegram.notifier import Notifier
 from bot.telegram.reminders import ReminderSender
 from tests.fakes.bot_api import FakeBotApi
@@ -33,6 +34,7 @@ async def services(
             settings,
             notifier,
             send_reminder=ReminderSender(notifier, settings),
+            send_notice=NoticeSender(notifier, settings),
         )
         yield Services.build(deps)
     await engine.dispose()

@@ -10,13 +10,18 @@ import pytest
 from bot.domain.delivery import DeliveryStatus
 from bot.domain.reminding import (
     MAX_ATTEMPTS,
+    NOTE_WAITING,
+    REUSABLE,
     SendStatus,
     client_turn,
+    engine_speaks,
     ladder_speaks,
     pause_ended,
     promise_broken,
+    retries,
     retry_at,
     stage_outcome,
+    takeable,
 )
 from bot.domain.schedule import SendWindow, parse_days, parse_hours
 from bot.domain.states import InvoiceStatus
@@ -160,3 +165,28 @@ def test_a_sends_outcome_sets_the_stage(
 def test_a_retry_backs_off(attempts: int, wait: timedelta) -> None:
     now = utc(3, 11)
     assert retry_at(now, attempts) == now + wait
+
+
+@pytest.mark.parametrize(
+    "status", [InvoiceStatus.PAUSED, InvoiceStatus.PROMISED, InvoiceStatus.DISPUTED]
+)
+def test_a_waiting_note_of_change_is_sent_in_any_open_state(status: str) -> None:
+    assert not engine_speaks(status, note_waiting=False)
+    assert engine_speaks(status, note_waiting=True)
+
+
+def test_a_note_of_change_waits_no_more_once_the_invoice_is_closed() -> None:
+    assert not engine_speaks(InvoiceStatus.PAID, note_waiting=True)
+
+
+def test_a_note_of_change_is_taken_while_pending_a_stage_never_is() -> None:
+    assert SendStatus.PENDING in takeable("edit_2")
+    assert takeable("edit_2") == NOTE_WAITING
+    assert takeable("firm") == REUSABLE
+    assert SendStatus.PENDING not in takeable("firm")
+
+
+def test_a_note_of_change_is_retried_in_any_state_a_stage_only_in_the_ladders() -> None:
+    assert retries(InvoiceStatus.PAUSED, "edit_1")
+    assert not retries(InvoiceStatus.PAUSED, "firm")
+    assert retries(InvoiceStatus.OPEN, "firm")

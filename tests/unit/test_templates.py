@@ -419,6 +419,15 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
                 "since": "2026-12-24",  # events keep days as ISO text
                 "way": "chat",
                 "reference": "ch_3N<&>",
+                # /edit: old → new, each kind under its own keys
+                "stage": "edit_1",
+                "field": "amount",
+                "old_minor": "120000",
+                "new_minor": "110000",
+                "old_due": "2026-12-04",
+                "new_due": "2026-12-20",
+                "old": "Site <old>",
+                "new": "https://pay.example/3?a=1&b=2",
             },
         ),
         "record": SimpleNamespace(status="unknown", error="Timed out <30s>"),
@@ -502,6 +511,19 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         "choice": "later",
         "day": DAY,
         "when": MOMENT,
+        # /edit: what changed, old → new.
+        "edit": SimpleNamespace(
+            field="amount",
+            old_amount_minor=120000,
+            new_amount_minor=110000,
+            old_due=DAY,
+            new_due=DAY,
+            old_text="Site <old>",
+            new_text="Site & <new>",
+            noted=True,
+            withdrawn=("fee",),
+            next_reminder_at=MOMENT,
+        ),
         "until": DAY,
         "changed": True,
         "side": "owner",
@@ -975,6 +997,7 @@ HOMOGRAPHS = {
             "pause",
             "link",
             "links",
+            "web",  # "link web": the usual Brazilian term
             "chat",
             "status",
             "online",
