@@ -35,6 +35,7 @@ OWNER_COMMANDS: tuple[str, ...] = (
     "export",
     "import",
     "forget",
+    "repeat",
     "settings",
     "cancel",
 )

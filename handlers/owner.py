@@ -11,7 +11,7 @@ from telegram.helpers import create_deep_linked_url
 from bot.domain.names import MAX_NAME_LENGTH, InvalidName
 from bot.services.errors import Refused
 from bot.services.views import ClientCard, NewClient
-from handlers import bank, csv_files, dialog, invoices, letters, privacy, settings
+from handlers import bank, csv_files, dialog, invoices, letters, privacy, repeats, settings
 from handlers.commands import OWNER_COMMANDS, describe, publish_owner_commands
 from handlers.common import (
     AnyApplication,
@@ -170,6 +170,7 @@ OWNER_ONLY = (
     "export",
     "import",
     "forget",
+    "repeat",
     *(command for command in invoices.COMMANDS if command != "invoices"),
 )
 
@@ -187,4 +188,5 @@ def register(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
     csv_files.register(app, is_owner)
     letters.register(app, is_owner)
     privacy.register_owner(app, is_owner)
+    repeats.register(app, is_owner)
     app.add_handler(CommandHandler(list(OWNER_ONLY), refuse, filters=~is_owner))

@@ -17,6 +17,7 @@ from bot.services.letters import LetterService
 from bot.services.owners import OwnerService
 from bot.services.privacy import PrivacyService
 from bot.services.reminders import ReminderService
+from bot.services.repeats import RepeatService
 from bot.services.reports import ReportService
 from bot.services.settings import SettingsService
 
@@ -38,6 +39,7 @@ class Services:
     privacy: PrivacyService
     cardpay: CardPayService
     bank: BankService
+    repeats: RepeatService
 
     @classmethod
     def build(cls, deps: Deps) -> Services:
@@ -57,4 +59,5 @@ class Services:
             privacy=PrivacyService(deps),
             cardpay=CardPayService(deps),
             bank=BankService(deps),
+            repeats=RepeatService(deps),
         )

@@ -38,6 +38,7 @@ from bot.services.invoices import load_invoice, parse_invoice_number
 from bot.services.money import charges_for
 from bot.services.outbox import REMINDED_STATES, ClaimLost, ClientBatch, ReminderOutbox, Sent
 from bot.services.owners import get_or_create_owner
+from bot.services.repeats import RepeatService
 from bot.services.schedule import (
     SendStatus,
     active_plan,
@@ -80,6 +81,7 @@ class ReminderService:
         self.deps = deps
         self.alerts = AlertSender(deps)
         self.outbox = ReminderOutbox(deps)
+        self.repeats = RepeatService(deps)
         # Housekeeping: when each check last looked, and last swept everything.
         self._looked_at: dict[str, datetime] = {}
         self._swept_at: dict[str, datetime] = {}
@@ -129,6 +131,8 @@ class ReminderService:
                 self._spawn_alerts(dispatch, await self._recover_interrupted(now), report)
                 self._spawn_alerts(dispatch, await self._unopened_invites(now), report)
                 self._spawn_alerts(dispatch, await self._missed_instalments(now), report)
+                # /repeat: invoices whose issue day has come (one index range read).
+                self._spawn_alerts(dispatch, await self.repeats.housekeeping(now), report)
                 kept_house = now
             due = await self._clients_with_due_work(now)
             if due:
