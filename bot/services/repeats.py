@@ -89,6 +89,19 @@ async def _active_series_of(session: AsyncSession, invoice: Invoice) -> Recurrin
     return found.first()
 
 
+async def _later_of_a_stopped_series(session: AsyncSession, invoice: Invoice) -> int | None:
+    """The number of the latest invoice of an earlier series `invoice` belongs to, when a
+    later one than `invoice` was issued in it."""
+    found = await session.exec(
+        select(Invoice.number)
+        .join(RecurringSeries, col(RecurringSeries.last_invoice_id) == Invoice.id)
+        .join(RecurringInvoice, col(RecurringInvoice.series_id) == RecurringSeries.id)
+        .where(RecurringInvoice.invoice_id == invoice.id, Invoice.id != invoice.id)
+        .order_by(col(RecurringSeries.id).desc())
+    )
+    return found.first()
+
+
 class RepeatService:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
@@ -114,6 +127,11 @@ class RepeatService:
             running = await _active_series_of(session, invoice)
             if running is not None:
                 raise Refused("repeat_already", number=number, period=running.period)
+            later = await _later_of_a_stopped_series(session, invoice)
+            if later is not None:
+                # Its next occurrences were issued already: starting again from it would
+                # issue them twice.
+                raise Refused("repeat_not_latest", number=number, latest=later)
             assert owner.id is not None and client.id is not None and invoice.id is not None
             today = local_today(now, timezone_for(client, owner))
             following = next_occurrence(invoice.due_date, period, 0, today)

@@ -228,9 +228,16 @@ async def test_stop_on_any_invoice_of_the_series_stops_it(
     [listed] = await owner_says(app, bot_api, "/repeat")
     assert listed.startswith("Nothing repeats yet.")
 
-    # Stopped, it may be set again, on the latest invoice.
+    # Stopped, it may be set again, on the latest invoice: not from #1, which would issue
+    # the one due 10 Jan a second time.
+    [older] = await owner_says(app, bot_api, "/repeat 1 monthly")
+    assert older == (
+        "Invoice #1 was already followed by #2 when it last repeated; set the repeat on the "
+        "latest one, e.g. <code>/repeat 2 monthly</code>."
+    )
     [restarted] = await owner_says(app, bot_api, "/repeat 2 monthly")
     assert restarted.startswith("🔁 Invoice <b>#2</b> for Acme now repeats monthly")
+    assert "The next one is due on Feb 10, 2027" in restarted
 
 
 async def test_a_blocked_client_stops_the_repeat_and_the_owner_is_told_once(

@@ -410,6 +410,7 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
             stopped=False,
         ),
         "period": "quarterly",
+        "latest": 5,
         "my_promise": SimpleNamespace(invoice_number=3, promised_for=DAY, status="broken"),
         "my_plan": SimpleNamespace(
             invoice_number=3, kind="monthly", status="accepted", instalments=days
