@@ -356,20 +356,20 @@ async def test_two_replicas_ticking_at_once_issue_each_invoice_once(
     [
         (
             "/repeat 1",
-            "Please write it as <code>/repeat 3 monthly</code> (weekly, monthly, quarterly or "
-            "yearly) or <code>/repeat 3 stop</code>; <code>/repeat</code> alone lists what "
-            "repeats.",
+            "Please write it as <code>/repeat 3 monthly</code> (<code>weekly</code>, "
+            "<code>monthly</code>, <code>quarterly</code> or <code>yearly</code>) or "
+            "<code>/repeat 3 stop</code>; <code>/repeat</code> alone lists what repeats.",
         ),
         (
             "/repeat 1 every month",
-            "Please write it as <code>/repeat 3 monthly</code> (weekly, monthly, quarterly or "
-            "yearly) or <code>/repeat 3 stop</code>; <code>/repeat</code> alone lists what "
-            "repeats.",
+            "Please write it as <code>/repeat 3 monthly</code> (<code>weekly</code>, "
+            "<code>monthly</code>, <code>quarterly</code> or <code>yearly</code>) or "
+            "<code>/repeat 3 stop</code>; <code>/repeat</code> alone lists what repeats.",
         ),
         (
             "/repeat 1 daily",
-            '"daily" isn\'t a period I know; use weekly, monthly, quarterly or yearly, e.g. '
-            "<code>/repeat 1 monthly</code>.",
+            '"daily" isn\'t a period I know; use <code>weekly</code>, <code>monthly</code>, '
+            "<code>quarterly</code> or <code>yearly</code>, e.g. <code>/repeat 1 monthly</code>.",
         ),
         (
             "/repeat x monthly",
