@@ -6,8 +6,7 @@ from telegram import Update
 from telegram.ext import CommandHandler, filters
 
 from bot.services.errors import Refused
-from handlers.common import AnyApplication, Context, reply, reply_text, services
-from handlers.invoices import guarded
+from handlers.common import AnyApplication, Context, guarded, reply, reply_text, services
 from messages import render
 from messages.render import join_within_limit
 

@@ -335,8 +335,8 @@ async def test_two_replicas_ticking_at_once_issue_each_invoice_once(
             clock.set(issue_moment(due))
             # The tick's turn is bypassed: the claim alone must keep the issue single.
             await asyncio.gather(
-                services_of(first).reminders.repeats.housekeeping(clock.now()),
-                services_of(second).reminders.repeats.housekeeping(clock.now()),
+                services_of(first).repeats.housekeeping(clock.now()),
+                services_of(second).repeats.housekeeping(clock.now()),
                 run_tick(first),
                 run_tick(second),
             )
