@@ -21,6 +21,7 @@ from handlers import (
     payments,
     pending,
     privacy,
+    repeats,
     settings,
     strangers,
     updates,
@@ -41,6 +42,7 @@ OWNER_ONLY = (
     "export",
     "import",
     "forget",
+    "repeat",
     *(command for command in invoices.COMMANDS if command != "invoices"),
 )
 
@@ -65,6 +67,7 @@ def register(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
     csv_files.register(app, is_owner)
     letters.register(app, is_owner)
     privacy.register_owner(app, is_owner)
+    repeats.register(app, is_owner)
     owner.register_refusal(app, is_owner, OWNER_ONLY)
     client.register(app)
     privacy.register_client(app)

@@ -37,6 +37,7 @@ OWNER_COMMANDS: tuple[str, ...] = (
     "export",
     "import",
     "forget",
+    "repeat",
     "settings",
     "cancel",
 )

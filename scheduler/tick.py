@@ -101,6 +101,9 @@ class Engine:
                 self._spawn_alerts(dispatch, await self.reminders.recover_interrupted(now), report)
                 self._spawn_alerts(dispatch, await self.reminders.unopened_invites(now), report)
                 self._spawn_alerts(dispatch, await self.reminders.missed_instalments(now), report)
+                # /repeat: invoices whose issue day has come (one index range read); the
+                # service returns the owner alerts of series it stopped, sent from here.
+                self._spawn_alerts(dispatch, await self.services.repeats.housekeeping(now), report)
                 kept_house = now
             due = await self.reminders.due_clients(now, CLIENTS_PER_TICK)
             if due:

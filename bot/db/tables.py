@@ -393,3 +393,47 @@ class StatementLine(SQLModel, table=True):
     invoice_id: int | None = Field(default=None, foreign_key="invoices.id")
     created_at: datetime = Field(sa_column=_utc())
     decided_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class RecurringSeries(SQLModel, table=True):
+    """/repeat: an invoice that comes back every period, issued by the tick by itself.
+
+    `seq` is the last occurrence issued (0: the invoice /repeat was set on); the tick
+    claims the next one with a conditional UPDATE on it, in the transaction that adds the
+    invoice, so however many replicas tick, each occurrence becomes one invoice.
+    """
+
+    __tablename__ = "recurring_series"
+    __table_args__ = (
+        # The tick's only question: which series are due to issue? Stopped ones are NULL.
+        Index("ix_recurring_series_next_issue", "next_issue_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int = Field(foreign_key="owners.id", index=True)
+    client_id: int = Field(foreign_key="clients.id", index=True)
+    period: str = Field(max_length=12)  # weekly, monthly, quarterly, yearly
+    # The first invoice's due date: every next one is counted from it (month ends kept).
+    anchor_due: date
+    seq: int = 0
+    next_seq: int = 1
+    next_due: date
+    next_issue_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    # The latest invoice of the series: the next one copies its amount, currency, text.
+    last_invoice_id: int = Field(foreign_key="invoices.id")
+    last_issued_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    created_at: datetime = Field(sa_column=_utc())
+    stopped_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    stop_reason: str | None = Field(default=None, max_length=16)  # owner, blocked, forgotten
+
+
+class RecurringInvoice(SQLModel, table=True):
+    """The invoices of a series, by occurrence: UNIQUE, so none is ever issued twice."""
+
+    __tablename__ = "recurring_invoices"
+    __table_args__ = (UniqueConstraint("series_id", "seq", name="uq_recurring_invoices_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    series_id: int = Field(foreign_key="recurring_series.id", index=True)
+    seq: int
+    invoice_id: int = Field(foreign_key="invoices.id", index=True)

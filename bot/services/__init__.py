@@ -20,6 +20,7 @@ from bot.services.notices import NoticeService
 from bot.services.owners import OwnerService
 from bot.services.privacy import PrivacyService
 from bot.services.reminders import ReminderService
+from bot.services.repeats import RepeatService
 from bot.services.reports import ReportService
 from bot.services.settings import SettingsService
 
@@ -44,6 +45,7 @@ class Services:
     bank: BankService
     notices: NoticeService
     documents: DocumentService
+    repeats: RepeatService
 
     @classmethod
     def build(cls, deps: Deps) -> Services:
@@ -66,4 +68,5 @@ class Services:
             bank=BankService(deps),
             notices=NoticeService(deps),
             documents=DocumentService(deps),
+            repeats=RepeatService(deps),
         )

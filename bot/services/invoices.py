@@ -390,6 +390,22 @@ class InvoiceService:
             return created
         outcome = await NoticeService(self.deps).send(created.invoice.id)
         return replace(created, notice=str(outcome))
+    async def add_in(
+        self,
+        session: AsyncSession,
+        owner: Owner,
+        client: Client,
+        amount_minor: int,
+        currency: str,
+        due: date,
+        description: str,
+        pay_link: str | None = None,
+    ) -> NewInvoice:
+        """Add an invoice inside the caller's transaction, exactly as /newinvoice does
+        (numbered, planned, announced): /repeat issues its invoices through here."""
+        return await self._add(
+            session, owner, client, amount_minor, currency, due, description, pay_link
+        )
 
     # --- reading -------------------------------------------------------------------------
     async def list(self, owner_user_id: int, display: str, which: str) -> list[InvoiceView]:

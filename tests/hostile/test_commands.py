@@ -171,7 +171,9 @@ async def test_every_command_survives_poisoned_arguments(world: World) -> None:
     lines += [f"/newinvoice Acme 100 2026-12-20 {poison}" for poison in POISONS]
     # The commands that read a second argument after the invoice number (#2 is overdue).
     lines += [
-        f"/{command} 2 {poison}" for command in ("paid", "pause", "letter") for poison in POISONS
+        f"/{command} 2 {poison}"
+        for command in ("paid", "pause", "letter", "repeat")
+        for poison in POISONS
     ]
     for line_ in lines:
         await world.restore()

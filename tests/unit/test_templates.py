@@ -396,6 +396,23 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
             due_date=DAY,
             description="Site <b>redesign</b> & hosting",
         ),
+        # /repeat: a series as the owner sees it.
+        "repeat": SimpleNamespace(
+            first_number=3,
+            last_number=5,
+            client_name="Acme <&>",
+            period="monthly",
+            amount_minor=100000,
+            currency="EUR",
+            description="Site <b>redesign</b> & hosting",
+            next_due=DAY,
+            next_issue=DAY,
+            last_issued=DAY,
+            issue_now=days == 1,
+            stopped=False,
+        ),
+        "period": "quarterly",
+        "latest": 5,
         "my_promise": SimpleNamespace(invoice_number=3, promised_for=DAY, status="broken"),
         "my_plan": SimpleNamespace(
             invoice_number=3, kind="monthly", status="accepted", instalments=days
