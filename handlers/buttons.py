@@ -233,9 +233,11 @@ async def _owner_action(
         await letters.send_to_client(update, context, target, who)
     else:
         decided = await services(context).decisions.decide(user_id, display, number, action)
-        await _edit_keyboard(
-            update, owner_chosen(plain("buttons/chosen", locale, choice=action), target)
-        )
+        query = update.callback_query
+        # On a daily digest the other invoices' buttons stay: only this one's row changes.
+        current = getattr(query.message, "reply_markup", None) if query is not None else None
+        label = plain("buttons/chosen", locale, choice=action)
+        await _edit_keyboard(update, owner_chosen(label, target, current))
         await invoices.reply_decided(update, locale, decided)
 
 

@@ -47,7 +47,13 @@ async def on_text(update: Update, context: Context) -> None:
         _, _, locale = await invoices.owner_context(update, context)
         await reply(update, "owner/csv/import_waiting", locale)
         return
-    if awaiting.kind in ("setting", "money_setting", "law_setting", "client_timezone"):
+    if awaiting.kind in (
+        "setting",
+        "money_setting",
+        "law_setting",
+        "digest_setting",
+        "client_timezone",
+    ):
         from handlers import settings  # here, because handlers.settings imports this module
 
         context.user_data.pop(AWAITING, None)
@@ -57,6 +63,8 @@ async def on_text(update: Update, context: Context) -> None:
             await settings.apply_money(update, context, awaiting.reason, text)
         elif awaiting.kind == "law_setting":  # i13c
             await settings.apply_law(update, context, awaiting.reason, text)
+        elif awaiting.kind == "digest_setting":  # issue 17: the daily digest
+            await settings.apply_digest(update, context, text)
         else:
             await settings.apply_client(update, context, awaiting.target, "timezone", text)
         return

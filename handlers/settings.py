@@ -39,7 +39,7 @@ def menu(locale: str) -> InlineKeyboardMarkup:
             plain("buttons/setting", locale, field=field),
             callback_data=owner_callback(f"set{field}", 0),
         )
-        for field in (*FIELDS, *MONEY_FIELDS, *LAW_FIELDS, "iban", "ladder")
+        for field in (*FIELDS, *MONEY_FIELDS, *LAW_FIELDS, "iban", "digest", "ladder")
     ]
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
@@ -82,6 +82,9 @@ async def settings_command(update: Update, context: Context) -> None:
     if field in LAW_FIELDS:
         await apply_law(update, context, field, " ".join(args[1:]))
         return
+    if field == "digest":
+        await apply_digest(update, context, " ".join(args[1:]))
+        return
     await apply(update, context, field, " ".join(args[1:]))
 
 
@@ -111,6 +114,18 @@ async def apply_law(update: Update, context: Context, field: str, value: str) ->
         return
     names = invoices.stage_names(locale)
     await reply(update, "law/saved", locale, field=field, settings=view, stage_names=names)
+
+
+async def apply_digest(update: Update, context: Context, value: str) -> None:
+    """`/settings digest 18:30` or `off`: the owner's daily summary (issue 17)."""
+    user_id, display, locale = await invoices.owner_context(update, context)
+    try:
+        digest = await services(context).digests.change(user_id, display, value)
+    except Refused as refusal:
+        given = invoices.clipped(refusal.details.get("given", ""))
+        await reply(update, "owner/digest/refused", locale, given=given)
+        return
+    await reply(update, "owner/digest/saved", locale, digest=digest)
 
 
 async def ladder(update: Update, context: Context, words: list[str]) -> None:
@@ -159,6 +174,9 @@ async def settings_button(update: Update, context: Context, action: str, target:
         )
     elif action == "setladder":
         await ladder(update, context, [])
+    elif action == "setdigest":
+        context.user_data[AWAITING] = Awaiting("digest_setting", 0, "digest")
+        await reply(update, "owner/digest/ask", locale)
     elif action.startswith("set") and action[3:] in LAW_FIELDS:  # i13c
         context.user_data[AWAITING] = Awaiting("law_setting", 0, action[3:])
         await reply(update, "law/ask", locale, field=action[3:])

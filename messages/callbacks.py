@@ -67,6 +67,7 @@ OWNER_ACTIONS = (
     "setnextstep",
     *(f"set{field}" for field in ("latefee", "interest", "settlement", "earlydiscount")),
     "setiban",  # bank transfers: IBAN, BIC, account holder
+    "setdigest",  # issue 17: the owner's daily digest
     *(f"set{field}" for field in ("country", "compensation")),  # i13c: the law's country
     *(f"lang{code}" for code in ("en", "pt", "ru", "pl")),
     "clang",

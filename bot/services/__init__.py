@@ -10,6 +10,7 @@ from bot.services.cardpay import CardPayService
 from bot.services.clients import ClientService
 from bot.services.decisions import DecisionService
 from bot.services.deps import Deps
+from bot.services.digest import DigestService
 from bot.services.exports import ExportService
 from bot.services.imports import ImportService
 from bot.services.invoices import InvoiceService
@@ -38,6 +39,7 @@ class Services:
     privacy: PrivacyService
     cardpay: CardPayService
     bank: BankService
+    digests: DigestService
 
     @classmethod
     def build(cls, deps: Deps) -> Services:
@@ -57,4 +59,5 @@ class Services:
             privacy=PrivacyService(deps),
             cardpay=CardPayService(deps),
             bank=BankService(deps),
+            digests=DigestService(deps),
         )

@@ -32,6 +32,7 @@ from bot.services.alerts import Alert, AlertSender, stage_label
 from bot.services.bank import bank_account
 from bot.services.cardpay import button_link
 from bot.services.deps import Deps
+from bot.services.digest import Digest, DigestService
 from bot.services.dispatch import Dispatch, GroupHandler
 from bot.services.errors import Refused
 from bot.services.invoices import load_invoice, parse_invoice_number
@@ -73,6 +74,7 @@ class TickReport:
     alerts: int = 0
     skipped: bool = False  # another replica had the tick
     rounds: int = 0  # rounds of due clients drained in this tick (see ReminderService._drain)
+    digests: int = 0  # owners' daily digests sent
 
 
 class ReminderService:
@@ -80,6 +82,7 @@ class ReminderService:
         self.deps = deps
         self.alerts = AlertSender(deps)
         self.outbox = ReminderOutbox(deps)
+        self.digests = DigestService(deps)
         # Housekeeping: when each check last looked, and last swept everything.
         self._looked_at: dict[str, datetime] = {}
         self._swept_at: dict[str, datetime] = {}
@@ -129,6 +132,7 @@ class ReminderService:
                 self._spawn_alerts(dispatch, await self._recover_interrupted(now), report)
                 self._spawn_alerts(dispatch, await self._unopened_invites(now), report)
                 self._spawn_alerts(dispatch, await self._missed_instalments(now), report)
+                self._spawn_digests(dispatch, await self.digests.claim_due(now), report)
                 kept_house = now
             due = await self._clients_with_due_work(now)
             if due:
@@ -172,6 +176,17 @@ class ReminderService:
                 report.alerts += 1
 
             dispatch.spawn(send, "an alert")
+
+    def _spawn_digests(self, dispatch: Dispatch, digests: list[Digest], report: TickReport) -> None:
+        """Daily digests, claimed already, go out like alerts: in the owner's turn."""
+        for digest in digests:
+
+            async def send(digest: Digest = digest) -> None:
+                async with dispatch.pacer.turn(digest.chat_id):
+                    delivery = await self.digests.send(digest)
+                report.digests += delivery.sent
+
+            dispatch.spawn(send, "a daily digest")
 
     async def _clients_with_due_work(self, now: datetime) -> list[int]:
         """The clients whose invoices have waited longest, at most CLIENTS_PER_TICK.

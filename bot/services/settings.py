@@ -33,6 +33,7 @@ from bot.domain.schedule import ScheduleError, format_days, parse_days, parse_ho
 from bot.domain.text import one_line
 from bot.services.clients import client_view
 from bot.services.deps import Deps
+from bot.services.digest import schedule_digest
 from bot.services.errors import Refused
 from bot.services.owners import owner_transaction
 from bot.services.schedule import ladder_for, reschedule_client
@@ -104,6 +105,7 @@ class SettingsView:
     compensation: bool = False
     statutory_percent: str | None = None  # the statutory rate today, when there is a table
     next_step: str = "call"
+    digest_time: str | None = None  # the daily digest's local time; None: off
 
 
 def settings_view(owner: Owner, today: date | None = None) -> SettingsView:
@@ -133,6 +135,7 @@ def settings_view(owner: Owner, today: date | None = None) -> SettingsView:
         owner.compensation,
         statutory_percent_on(owner.country, today),
         owner.next_step,
+        owner.digest_time,
     )
 
 
@@ -334,6 +337,8 @@ class SettingsService:
             if field in RESCHEDULING:
                 for client in await Clients(session).for_owner(owner.id or 0):
                     await reschedule_client(session, client, owner, now)
+            if field == "timezone":  # the digest keeps its local time in the new zone
+                schedule_digest(owner, now)
             return settings_view(owner)
 
     async def edit_ladder(self, owner_user_id: int, display: str, words: list[str]) -> SettingsView:
