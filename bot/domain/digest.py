@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 DEFAULT_DIGEST_TIME = "09:00"
 OFF_WORDS = frozenset({"off", "none", "no", "-"})
-_HH_MM = re.compile(r"^([01]?\d|2[0-3])[:.h]([0-5]\d)$")
+_HH_MM = re.compile(r"^([01]?\d|2[0-3])[:.h]([0-5]\d)$", re.ASCII)
 
 
 class DigestTimeError(ValueError):
