@@ -22,6 +22,7 @@ from tests.fakes.updates import callback_update
 from tests.handlers.engine_helpers import (
     add_linked_client,
     button,
+    engine_of,
     owner_says,
     press,
     rows,
@@ -343,3 +344,19 @@ async def test_digest_is_set_from_the_settings_menu(app: Any, bot_api: FakeBotAp
     [saved] = await owner_says(app, bot_api, "18:00")
     assert saved.startswith("✅ Saved. Every day at 18:00 (UTC)")
     assert (await owner_row(app)).digest_time == "18:00"
+
+
+async def test_the_tick_finds_due_digests_by_the_index_however_many_owners(app: Any) -> None:
+    from sqlalchemy import text
+
+    from bot.services.digest import DIGESTS_PER_LOOK, due_owners
+
+    statement = due_owners(datetime(2026, 11, 25, 9, tzinfo=UTC), DIGESTS_PER_LOOK)
+    async with engine_of(app).connect() as connection:
+        dialect = connection.dialect.name
+        sql = str(statement.compile(connection, compile_kwargs={"literal_binds": True}))
+        if dialect == "postgresql":
+            await connection.execute(text("SET enable_seqscan = off"))  # a near-empty table
+        explain = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
+        plan = " ".join(str(row) for row in (await connection.execute(text(explain + sql))).all())
+    assert "ix_owners_next_digest" in plan
