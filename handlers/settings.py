@@ -122,8 +122,7 @@ async def apply_digest(update: Update, context: Context, value: str) -> None:
     try:
         digest = await services(context).digests.change(user_id, display, value)
     except Refused as refusal:
-        given = invoices.clipped(refusal.details.get("given", ""))
-        await reply(update, "owner/digest/refused", locale, given=given)
+        await invoices.refuse(update, locale, refusal, "settings")
         return
     await reply(update, "owner/digest/saved", locale, digest=digest)
 

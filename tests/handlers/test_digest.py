@@ -360,3 +360,27 @@ async def test_the_tick_finds_due_digests_by_the_index_however_many_owners(app: 
         explain = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
         plan = " ".join(str(row) for row in (await connection.execute(text(explain + sql))).all())
     assert "ix_owners_next_digest" in plan
+
+
+async def test_a_digest_telegram_could_not_take_is_tried_again_and_a_blocked_owner_is_skipped(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    await owner_says(app, bot_api, "/newinvoice Acme 1200 2026-11-20 Website")
+    await run_tick(app)
+    bot_api.clear()
+    bot_api.fail("sendMessage", 502, "Bad Gateway", chat_id=OWNER_ID)  # network trouble
+    clock.set(NOV_25_9AM)
+    await run_tick(app)
+    assert digests(bot_api) == []
+    assert (await owner_row(app)).next_digest_at == NOV_25_9AM + timedelta(minutes=5)
+    await tick_until(app, clock, NOV_25_9AM + timedelta(minutes=5), step=timedelta(minutes=1))
+    assert len(digests(bot_api)) == 1  # once, five minutes late
+
+    # The owner blocked the bot: Telegram's 403 ends that day's digest, nothing breaks.
+    await owner_says(app, bot_api, "/paid 1 100")
+    bot_api.clear()
+    bot_api.fail("sendMessage", 403, "Forbidden: bot was blocked by the user", chat_id=OWNER_ID)
+    await tick_until(app, clock, datetime(2026, 11, 26, 9, 30, tzinfo=UTC), step=TEN_MINUTES)
+    assert digests(bot_api) == []
+    assert (await owner_row(app)).next_digest_at == datetime(2026, 11, 27, 9, tzinfo=UTC)
