@@ -159,9 +159,12 @@ async def test_digest_lists_decisions_waiting_with_the_alerts_buttons(
     ]
 
 
+_press_ids = iter(range(990_000, 10**9))
+
+
 async def press_on(app: Any, message: Call, data: str) -> None:
     """A tap on a button of `message`, which Telegram delivers with that message's keyboard."""
-    update = callback_update(990_000 + len(data) + hash(data) % 1000, OWNER_ID, data)
+    update = callback_update(next(_press_ids), OWNER_ID, data)
     update["callback_query"]["message"]["reply_markup"] = message.params["reply_markup"]
     await app.process_update(Update.de_json(update, app.bot))
 
