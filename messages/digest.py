@@ -9,51 +9,24 @@ number, on the last part.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
 
 from telegram import InlineKeyboardMarkup
 
+from bot.domain.digest import SECTIONS, DigestContent, DigestLine
 from messages.keyboards import numbered_owner_buttons
 from messages.render import join_within_limit, render
 
-# The order the owner reads them in: what happened, then what needs them today.
-SECTIONS = ("decisions", "promises", "overdue", "payments", "reminders")
 # Telegram takes at most 100 buttons on a message: up to three per decision.
 MAX_DECISIONS_WITH_BUTTONS = 30
 
-
-@dataclass(frozen=True)
-class DigestLine:
-    number: int
-    client_name: str
-    amount_minor: int = 0  # outstanding, or the payment / the claimed amount
-    currency: str = ""
-    stage: str = ""  # reminders: the stage that went out
-    kind: str = ""  # decisions: the invoice status; payments: how the money came
-    reason: str = ""  # disputes: the client's reason
-    parts: int = 0  # plan proposals: how many instalments
-    actions: tuple[str, ...] = field(default=())  # decisions: the alert's owner buttons
+__all__ = ["DigestContent", "DigestLine", "Total", "compose_digest", "totals"]
 
 
 @dataclass(frozen=True)
 class Total:
     currency: str
     minor: int
-
-
-@dataclass(frozen=True)
-class DigestContent:
-    today: date
-    reminders: tuple[DigestLine, ...] = ()
-    payments: tuple[DigestLine, ...] = ()
-    promises: tuple[DigestLine, ...] = ()
-    decisions: tuple[DigestLine, ...] = ()
-    overdue: tuple[DigestLine, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return not any(getattr(self, section) for section in SECTIONS)
 
 
 def totals(lines: Sequence[DigestLine]) -> list[Total]:

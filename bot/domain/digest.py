@@ -8,12 +8,46 @@ missed day. Pure: the tick and the setting use these to move `next_digest_at`.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DEFAULT_DIGEST_TIME = "09:00"
 OFF_WORDS = frozenset({"off", "none", "no", "-"})
 _HH_MM = re.compile(r"^([01]?\d|2[0-3])[:.h]([0-5]\d)$", re.ASCII)
+
+
+# The order the owner reads them in: what needs them today, then what happened.
+SECTIONS = ("decisions", "promises", "overdue", "payments", "reminders")
+
+
+@dataclass(frozen=True)
+class DigestLine:
+    number: int
+    client_name: str
+    amount_minor: int = 0  # outstanding, or the payment / the claimed amount
+    currency: str = ""
+    stage: str = ""  # reminders: the stage that went out
+    kind: str = ""  # decisions: the invoice status; payments: how the money came
+    reason: str = ""  # disputes: the client's reason
+    parts: int = 0  # plan proposals: how many instalments
+    actions: tuple[str, ...] = field(default=())  # decisions: the alert's owner buttons
+
+
+@dataclass(frozen=True)
+class DigestContent:
+    """What one owner's digest says (the service gathers it, messages/ renders it)."""
+
+    today: date
+    reminders: tuple[DigestLine, ...] = ()
+    payments: tuple[DigestLine, ...] = ()
+    promises: tuple[DigestLine, ...] = ()
+    decisions: tuple[DigestLine, ...] = ()
+    overdue: tuple[DigestLine, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not any(getattr(self, section) for section in SECTIONS)
 
 
 class DigestTimeError(ValueError):

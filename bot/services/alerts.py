@@ -5,19 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot import metrics
 from bot.db.tables import Client, Invoice, Owner
 from bot.domain.charges import Charges
+from bot.domain.delivery import Delivery
 from bot.domain.escalation import collection_estimate
-from bot.notify import Delivery
 from bot.services.deps import Deps
 from messages import render
 from messages.keyboards import owner_buttons
-
-if TYPE_CHECKING:
-    from telegram import InlineKeyboardMarkup  # built by messages/, passed through
 
 log = logging.getLogger(__name__)
 
@@ -116,15 +113,4 @@ class AlertSender:
             log.warning(
                 "alert %s to owner chat %s: %s", alert.template, alert.chat_id, delivery.status
             )
-        return delivery
-
-    async def send_parts(
-        self, chat_id: int, parts: list[str], keyboard: InlineKeyboardMarkup | None, what: str
-    ) -> Delivery:
-        """A message to the owner already split in parts (the daily digest): the same
-        pacing, 429 and 403 handling as every alert, the buttons on the last part."""
-        delivery = await self.deps.notifier.send_parts(chat_id, parts, keyboard)
-        metrics.alert_delivered(delivery.sent)
-        if not delivery.sent:
-            log.warning("%s to owner chat %s: %s", what, chat_id, delivery.status)
         return delivery

@@ -23,25 +23,25 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.db.repositories import EventLog
 from bot.db.tables import Client, Dispute, Invoice, Owner, Payment, Reminder
+from bot.domain.delivery import Delivery, DeliveryStatus
 from bot.domain.digest import (
+    DigestContent,
+    DigestLine,
     DigestTimeError,
     is_digest_day_due,
     local_day,
     next_digest_at,
     parse_digest_time,
 )
+from bot.domain.reminding import SendStatus
 from bot.domain.sendtime import start_of_local_day
 from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
 from bot.domain.text import one_line
-from bot.notify import Delivery, DeliveryStatus
-from bot.services.alerts import AlertSender
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.money import charges_of
 from bot.services.owners import owner_transaction
 from bot.services.plans import proposed_plan
-from bot.services.schedule import SendStatus
-from messages.digest import DigestContent, DigestLine, compose_digest
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,6 @@ def due_owners(now: datetime, limit: int) -> SelectOfScalar[Owner]:
 class DigestService:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
-        self.alerts = AlertSender(deps)
 
     # --- the setting ---------------------------------------------------------------------
     async def change(self, owner_user_id: int, display: str, raw: str) -> DigestSetting:
@@ -164,12 +163,10 @@ class DigestService:
             sent_on,
         )
 
-    async def send(self, digest: Digest) -> Delivery:
-        parts, keyboard = compose_digest(digest.content, digest.locale)
-        delivery = await self.alerts.send_parts(digest.chat_id, parts, keyboard, "owner/digest")
+    async def sent(self, digest: Digest, delivery: Delivery) -> None:
+        """What Telegram answered (the engine sends it, bot.telegram.digest renders it)."""
         if delivery.status is DeliveryStatus.RETRY:
             await self._retry_later(digest)
-        return delivery
 
     async def _retry_later(self, digest: Digest) -> None:
         """Telegram could not take it (network trouble): not delivered, so the claim is

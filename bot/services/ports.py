@@ -1,0 +1,38 @@
+"""What the services need from the outside world, as protocols: the adapters in
+bot.telegram implement them and bot.app wires them in, so services never import Telegram."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.domain.delivery import Delivery
+
+if TYPE_CHECKING:
+    from bot.services.outbox import ClientBatch
+
+
+class Notifier(Protocol):
+    """Sends to Telegram and says what became of it (bot.telegram.notifier.Notifier)."""
+
+    async def settle(self) -> None: ...
+
+    async def send(self, chat_id: int, text: str, keyboard: Any = None) -> Delivery: ...
+
+    async def send_parts(
+        self, chat_id: int, parts: list[str], keyboard: Any = None
+    ) -> Delivery: ...
+
+    async def send_document(
+        self, chat_id: int, document: str, *, caption: str, keyboard: Any = None
+    ) -> Delivery: ...
+
+    async def alert(
+        self, chat_id: int, template: str, locale: str, keyboard: Any = None, /, **data: object
+    ) -> Delivery: ...
+
+
+class SendReminder(Protocol):
+    """Sends one client their claimed reminder (bot.telegram.reminders.ReminderSender)."""
+
+    async def __call__(self, batch: ClientBatch, now: datetime, /) -> Delivery: ...
