@@ -8,11 +8,12 @@ and claims each with a conditional UPDATE of `next_digest_at` before it is sent:
 moves it sends, so a digest goes out once across restarts and replicas. A digest that a
 crash interrupts after its claim is lost for the day rather than sent twice (as alerts
 are); one Telegram could not take (network trouble) is tried again a few minutes later.
+The service returns the claimed digests as values; the engine (scheduler.tick) sends them
+through bot.telegram.digest and tells `sent` what Telegram answered.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -42,8 +43,6 @@ from bot.services.errors import Refused
 from bot.services.money import charges_of
 from bot.services.owners import owner_transaction
 from bot.services.plans import proposed_plan
-
-log = logging.getLogger(__name__)
 
 # Owners claimed per look; the rest stay due and are taken at the next look (a tick).
 DIGESTS_PER_LOOK = 500
