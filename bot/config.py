@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.domain.digest import DigestTimeError, parse_digest_time
 from bot.domain.schedule import ScheduleError, parse_days, parse_hours
 
 SUPPORTED_LOCALES = ("en", "pt", "ru", "pl")
@@ -30,6 +31,7 @@ EXAMPLES: dict[str, str] = {
     "default_timezone": "DEFAULT_TIMEZONE=Europe/Warsaw",
     "default_locale": "DEFAULT_LOCALE=en",
     "default_currency": "DEFAULT_CURRENCY=EUR",
+    "default_digest": "DEFAULT_DIGEST=09:00",
     "tick_seconds": "TICK_SECONDS=60",
     "webhook_secret": "WEBHOOK_SECRET=a-long-random-string_of_letters-digits",
     "webhook_url": "WEBHOOK_URL=https://bot.example.com/telegram",
@@ -59,6 +61,8 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     default_locale: str = "en"
     default_currency: str = "EUR"
+    # New owners' daily digest time (their local time), or `off`; /settings digest changes it.
+    default_digest: str = "09:00"
     log_level: str = "INFO"
     # Where /healthz and /metrics listen in polling mode (webhook mode: WEBHOOK_PORT).
     http_port: int | None = Field(default=None, ge=1, le=65535)
@@ -165,6 +169,14 @@ class Settings(BaseSettings):
         if not is_currency(value):
             raise ValueError(f"{value!r} is not an ISO 4217 currency code such as EUR")
         return value
+
+    @field_validator("default_digest")
+    @classmethod
+    def _digest(cls, value: str) -> str:
+        try:
+            return parse_digest_time(value) or "off"
+        except DigestTimeError:
+            raise ValueError(f"{value!r} is not a time of day such as 09:00, or off") from None
 
     @field_validator("webhook_secret")
     @classmethod

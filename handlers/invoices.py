@@ -283,9 +283,11 @@ async def decision_button(
     user_id, display, locale = who
     decided = await services(context).decisions.decide(user_id, display, str(target), action)
     await tell_client(context, decided.note)
-    await edit_keyboard(
-        update, owner_chosen(plain("buttons/chosen", locale, choice=action), target)
-    )
+    query = update.callback_query
+    # On a daily digest the other invoices' buttons stay: only this one's row changes.
+    current = getattr(query.message, "reply_markup", None) if query is not None else None
+    label = plain("buttons/chosen", locale, choice=action)
+    await edit_keyboard(update, owner_chosen(label, target, current))
     await reply_decided(update, locale, decided)
 
 

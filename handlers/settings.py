@@ -51,7 +51,7 @@ def menu(locale: str) -> InlineKeyboardMarkup:
             plain("buttons/setting", locale, field=field),
             callback_data=owner_callback(f"set{field}", 0),
         )
-        for field in (*FIELDS, *MONEY_FIELDS, *LAW_FIELDS, "iban", "notify", "ladder")
+        for field in (*FIELDS, *MONEY_FIELDS, *LAW_FIELDS, "iban", "notify", "digest", "ladder")
     ]
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
@@ -97,6 +97,9 @@ async def settings_command(update: Update, context: Context) -> None:
     if field == "notify":
         await apply_notify(update, context, " ".join(args[1:]))
         return
+    if field == "digest":
+        await apply_digest(update, context, " ".join(args[1:]))
+        return
     await apply(update, context, field, " ".join(args[1:]))
 
 
@@ -137,6 +140,17 @@ async def apply_notify(update: Update, context: Context, value: str) -> None:
         await refuse(update, locale, refusal, "settings")
         return
     await reply(update, "owner/settings_saved", locale, field="notify", settings=view)
+
+
+async def apply_digest(update: Update, context: Context, value: str) -> None:
+    """`/settings digest 18:30` or `off`: the owner's daily summary (issue 17)."""
+    user_id, display, locale = await owner_context(update, context)
+    try:
+        digest = await services(context).digests.change(user_id, display, value)
+    except Refused as refusal:
+        await refuse(update, locale, refusal, "settings")
+        return
+    await reply(update, "owner/digest/saved", locale, digest=digest)
 
 
 async def ladder(update: Update, context: Context, words: list[str]) -> None:
@@ -187,6 +201,9 @@ async def settings_button(update: Update, context: Context, action: str, target:
         await ladder(update, context, [])
     elif action == "setnotify":  # a toggle: nothing to type
         await apply_notify(update, context, "toggle")
+    elif action == "setdigest":
+        set_awaiting(context, Awaiting("digest_setting", 0, "digest"))
+        await reply(update, "owner/digest/ask", locale)
     elif action.startswith("set") and action[3:] in LAW_FIELDS:  # i13c
         context.user_data[AWAITING] = Awaiting("law_setting", 0, action[3:])
         await reply(update, "law/ask", locale, field=action[3:])
@@ -255,6 +272,8 @@ async def setting_answer(update: Update, context: Context, awaiting: Awaiting, t
         await apply_money(update, context, awaiting.reason, text)
     elif awaiting.kind == "law_setting":
         await apply_law(update, context, awaiting.reason, text)
+    elif awaiting.kind == "digest_setting":  # issue 17: the daily digest
+        await apply_digest(update, context, text)
     else:
         await apply_client(update, context, awaiting.target, "timezone", text)
 
@@ -263,5 +282,8 @@ def register(app: AnyApplication, is_owner: filters.BaseFilter) -> None:
     app.add_handler(
         CallbackQueryHandler(owner_press(_settings_press), pattern=pattern("o", SETTINGS_ACTIONS))
     )
-    answers_text(("setting", "money_setting", "law_setting", "client_timezone"), setting_answer)
+    answers_text(
+        ("setting", "money_setting", "law_setting", "digest_setting", "client_timezone"),
+        setting_answer,
+    )
     app.add_handler(CommandHandler("settings", settings_command, filters=is_owner))

@@ -73,6 +73,7 @@ OWNER_ACTIONS = (
     *(f"set{field}" for field in ("latefee", "interest", "settlement", "earlydiscount")),
     "setnotify",  # i17: the new-invoice notice on / off (a toggle)
     "setiban",  # bank transfers: IBAN, BIC, account holder
+    "setdigest",  # issue 17: the owner's daily digest
     *(f"set{field}" for field in ("country", "compensation")),  # i13c: the law's country
     *(f"lang{code}" for code in ("en", "pt", "ru", "pl")),
     "clang",

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from messages.callbacks import client_callback, owner_callback
+from messages.callbacks import client_callback, owner_callback, parse_callback
 from messages.render import plain
 
 
@@ -107,6 +107,25 @@ def owner_buttons(locale: str, *buttons: tuple[str, int]) -> InlineKeyboardMarku
     return InlineKeyboardMarkup([row[i : i + 3] for i in range(0, len(row), 3)])
 
 
+def numbered_owner_buttons(
+    locale: str, rows: Sequence[tuple[int, Sequence[str]]]
+) -> InlineKeyboardMarkup:
+    """Owner actions for several invoices in one message (the daily digest): a row per
+    invoice number, each label led by its number so that no press is ambiguous."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    f"#{number} {_label(f'owner_{action}', locale)}",
+                    callback_data=owner_callback(action, number),
+                )
+                for action in actions
+            ]
+            for number, actions in rows
+        ]
+    )
+
+
 def _button(label: str, action: str, invoice_id: int) -> InlineKeyboardButton:
     return InlineKeyboardButton(label, callback_data=client_callback(action, invoice_id))
 
@@ -151,7 +170,25 @@ def chosen(label: str, invoice_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[_button(f"✓ {label}", "noop", invoice_id)]])
 
 
-def owner_chosen(label: str, number: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(f"✓ {label}", callback_data=owner_callback("card", number))]]
+def owner_chosen(
+    label: str, number: int, current: InlineKeyboardMarkup | None = None
+) -> InlineKeyboardMarkup:
+    """The owner's choice on invoice #number, shown and inert. On a message about several
+    invoices (the daily digest) only that invoice's row changes: the rest still work."""
+    done = [InlineKeyboardButton(f"✓ {label}", callback_data=owner_callback("card", number))]
+    if current is None:
+        return InlineKeyboardMarkup([done])
+    rows: list[list[InlineKeyboardButton]] = []
+    for row in current.inline_keyboard:
+        if {_owner_target(button) for button in row} != {number}:
+            rows.append(list(row))
+        elif done not in rows:
+            rows.append(done)
+    return InlineKeyboardMarkup(rows if done in rows else [done])
+
+
+def _owner_target(button: InlineKeyboardButton) -> int | None:
+    callback = parse_callback(
+        button.callback_data if isinstance(button.callback_data, str) else None
     )
+    return callback.target if callback is not None and callback.side == "o" else None

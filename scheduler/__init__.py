@@ -63,14 +63,15 @@ async def run_tick(app: AnyApplication) -> None:
         log.debug("tick: another replica is running it")
         return
     metrics.TICK_SECONDS.observe(time.perf_counter() - started)
-    if report.messages_sent or report.failures or report.alerts:
+    if report.messages_sent or report.failures or report.alerts or report.digests:
         log.info(
-            "tick: %s messages (%s reminders) in %s rounds, %s failures, %s alerts",
+            "tick: %s messages (%s reminders) in %s rounds, %s failures, %s alerts, %s digests",
             report.messages_sent,
             report.reminders_sent,
             report.rounds,
             report.failures,
             report.alerts,
+            report.digests,
         )
 
 

@@ -3,8 +3,9 @@
 The database owns the schedule (bot.services.reminders reads what is due, claims it and
 records what Telegram answered); this module runs the steps concurrently at Telegram's
 pace (scheduler.dispatch) and sends what the steps return: each client's message through
-bot.telegram.reminders, the owner alerts through bot.services.alerts. Housekeeping (the
-checks that only alert the owner) runs once per TICK_SECONDS of draining, as between ticks.
+bot.telegram.reminders, the owner alerts through bot.services.alerts, the owners' daily
+digests through bot.telegram.digest. Housekeeping (the checks that only alert the owner,
+and the digests due) runs once per TICK_SECONDS of draining, as between ticks.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from datetime import datetime, timedelta
 
 from bot.services import Services
 from bot.services.alerts import Alert, AlertSender
+from bot.services.digest import Digest
 from bot.services.notices import NoticePlan
 from bot.services.outbox import ClaimLost, ClientBatch, Sent
+from bot.telegram.digest import send_digest
 from scheduler.dispatch import Dispatch, GroupHandler
 
 log = logging.getLogger(__name__)
@@ -38,12 +41,14 @@ class TickReport:
     skipped: bool = False  # another replica had the tick
     rounds: int = 0  # rounds of due clients drained in this tick (see Engine._drain)
     notices_sent: int = 0  # new-invoice notices the tick sent (after a crash, or retried)
+    digests: int = 0  # owners' daily digests sent
 
 
 class Engine:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.reminders = services.reminders
+        self.digests = services.digests
         self.deps = services.deps
         self.alerts = AlertSender(services.deps)
         # A clean stop (SIGTERM): claim nothing more; what is claimed is sent and recorded.
@@ -104,6 +109,7 @@ class Engine:
                 # /repeat: invoices whose issue day has come (one index range read); the
                 # service returns the owner alerts of series it stopped, sent from here.
                 self._spawn_alerts(dispatch, await self.services.repeats.housekeeping(now), report)
+                self._spawn_digests(dispatch, await self.digests.claim_due(now), report)
                 kept_house = now
             due = await self.reminders.due_clients(now, CLIENTS_PER_TICK)
             if due:
@@ -131,6 +137,19 @@ class Engine:
                 report.alerts += 1
 
             dispatch.spawn(send, "an alert")
+
+    def _spawn_digests(self, dispatch: Dispatch, digests: list[Digest], report: TickReport) -> None:
+        """Daily digests, claimed already, go out like alerts: in the owner's turn. One that
+        Telegram could not take (network trouble) is handed back for a later tick."""
+        for digest in digests:
+
+            async def send(digest: Digest = digest) -> None:
+                async with dispatch.pacer.turn(digest.chat_id):
+                    delivery = await send_digest(self.deps.notifier, digest)
+                await self.digests.sent(digest, delivery)
+                report.digests += delivery.sent
+
+            dispatch.spawn(send, "a daily digest")
 
     async def _remind(
         self, client_ids: list[int], now: datetime, report: TickReport, dispatch: Dispatch

@@ -198,6 +198,9 @@ def make_settings(**overrides: Any) -> Settings:
         "default_timezone": "UTC",
         "default_locale": "en",
         "default_currency": "EUR",
+        # The daily digest is an extra owner message at 09:00: tests of other behaviour
+        # would count it; tests/handlers/test_digest.py turns it on.
+        "default_digest": "off",
     }
     values.update(overrides)
     return load_settings(**values)

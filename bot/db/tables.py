@@ -17,6 +17,10 @@ def _utc(nullable: bool = False, index: bool = False) -> Column[datetime]:
 
 class Owner(SQLModel, table=True):
     __tablename__ = "owners"
+    __table_args__ = (
+        # The tick's digest question: whose daily digest is due? A range read of this index.
+        Index("ix_owners_next_digest", "next_digest_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     telegram_user_id: int = Field(sa_type=BigInteger, unique=True)
@@ -59,6 +63,12 @@ class Owner(SQLModel, table=True):
     next_client_number: int = 1
     next_invoice_number: int = 1
     created_at: datetime = Field(sa_column=_utc())
+    # The daily digest (/settings digest): local time "HH:MM", None when off; when it is
+    # next due (UTC, None when off), claimed by a conditional UPDATE so it goes out once;
+    # and the owner's local day it last went out for.
+    digest_time: str | None = Field(default="09:00", max_length=5)
+    next_digest_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    digest_sent_on: date | None = None
 
 
 class Client(SQLModel, table=True):

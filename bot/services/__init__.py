@@ -10,6 +10,7 @@ from bot.services.cardpay import CardPayService
 from bot.services.clients import ClientService
 from bot.services.decisions import DecisionService
 from bot.services.deps import Deps
+from bot.services.digest import DigestService
 from bot.services.documents import DocumentService
 from bot.services.edits import EditService
 from bot.services.exports import ExportService
@@ -46,6 +47,7 @@ class Services:
     notices: NoticeService
     documents: DocumentService
     repeats: RepeatService
+    digests: DigestService
 
     @classmethod
     def build(cls, deps: Deps) -> Services:
@@ -69,4 +71,5 @@ class Services:
             notices=NoticeService(deps),
             documents=DocumentService(deps),
             repeats=RepeatService(deps),
+            digests=DigestService(deps),
         )

@@ -390,6 +390,7 @@ class InvoiceService:
             return created
         outcome = await NoticeService(self.deps).send(created.invoice.id)
         return replace(created, notice=str(outcome))
+
     async def add_in(
         self,
         session: AsyncSession,

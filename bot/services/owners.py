@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import EventLog, Owners
 from bot.db.tables import Owner
+from bot.domain.digest import next_digest_at, parse_digest_time
 from bot.domain.text import one_line
 from bot.services.deps import Deps
 from bot.services.views import OwnerView
@@ -44,6 +45,13 @@ async def get_or_create_owner(
         reminder_hours=settings.reminder_hours,
         reminder_days=settings.reminder_days,
         created_at=deps.clock.now(),
+    )
+    # The daily digest (DEFAULT_DIGEST, 09:00 unless set) in the owner's time zone.
+    owner.digest_time = parse_digest_time(settings.default_digest)
+    owner.next_digest_at = (
+        None
+        if owner.digest_time is None
+        else next_digest_at(deps.clock.now(), owner.digest_time, owner.timezone, None)
     )
     session.add(owner)
     await session.flush()

@@ -20,6 +20,10 @@ class Notifier(Protocol):
 
     async def send(self, chat_id: int, text: str, keyboard: Any = None) -> Delivery: ...
 
+    async def send_parts(
+        self, chat_id: int, parts: list[str], keyboard: Any = None
+    ) -> Delivery: ...
+
     async def send_document(
         self, chat_id: int, document: str, *, caption: str, keyboard: Any = None
     ) -> Delivery: ...

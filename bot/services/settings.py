@@ -34,6 +34,7 @@ from bot.domain.schedule import ScheduleError, format_days, parse_days, parse_ho
 from bot.domain.text import one_line
 from bot.services.clients import client_view
 from bot.services.deps import Deps
+from bot.services.digest import schedule_digest
 from bot.services.errors import Refused
 from bot.services.owners import owner_transaction
 from bot.services.schedule import ladder_for, reschedule_client
@@ -105,6 +106,7 @@ class SettingsView:
     statutory_percent: str | None = None  # the statutory rate today, when there is a table
     next_step: str = "call"
     notify: bool = True  # i17: new invoices are announced to the client
+    digest_time: str | None = None  # the daily digest's local time; None: off
 
 
 def settings_view(owner: Owner, today: date | None = None) -> SettingsView:
@@ -135,6 +137,7 @@ def settings_view(owner: Owner, today: date | None = None) -> SettingsView:
         statutory_percent_on(owner.country, today),
         owner.next_step,
         owner.notify_invoices,
+        owner.digest_time,
     )
 
 
@@ -349,6 +352,8 @@ class SettingsService:
             if field in RESCHEDULING:
                 for client in await Clients(session).for_owner(owner.id or 0):
                     await reschedule_client(session, client, owner, now)
+            if field == "timezone":  # the digest keeps its local time in the new zone
+                schedule_digest(owner, now)
             return settings_view(owner)
 
     async def edit_ladder(self, owner_user_id: int, display: str, words: list[str]) -> SettingsView:

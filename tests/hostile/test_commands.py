@@ -59,6 +59,7 @@ SETTINGS_BAD = {
         "remove",
     ),
     "nextstep": ("sue", "lawyer court", "²", "call" * 2000),
+    "digest": ("25:00", "9", "noon", "²", "１２:００", "09:00 daily", "-1:00", "9" * 2000),
     "nonsense": ("1",),
 }
 

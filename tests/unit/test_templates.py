@@ -323,6 +323,7 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         statutory_percent="15.25",
         next_step="lawyer",
         notify=days % 2 == 1,
+        digest_time="09:00",
     )
     part = SimpleNamespace(seq=1, amount_minor=50000, due_date=DAY)
     transfer_line = SimpleNamespace(
@@ -632,6 +633,23 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
             rate_beyond_table=True,
             compensation_minor=17092,
         ),
+        # The owner's daily digest (issue 17).
+        "digest": SimpleNamespace(time="09:00", timezone="Europe/Warsaw", next_at=MOMENT),
+        "digest_line": SimpleNamespace(
+            number=3,
+            client_name="Acme <&>",
+            amount_minor=100000,
+            currency="EUR",
+            stage="weekly_1",
+            kind=status,
+            reason="quality",
+            parts=days,
+            actions=("confirm", "notrecv"),
+        ),
+        "digest_totals": [
+            SimpleNamespace(currency="EUR", minor=100000),
+            SimpleNamespace(currency="PLN", minor=50050),
+        ],
         "report": Report(
             today=DAY,
             aging=(
