@@ -19,7 +19,7 @@ from bot.domain.plans import MAX_PROMISE_DAYS
 from bot.services.answers import Answer
 from bot.services.errors import Refused
 from handlers import invoices, letters, owner, privacy, settings
-from handlers.common import AnyApplication, Context, reply, sender_locale, services
+from handlers.common import AnyApplication, Context, presser, reply, sender_locale, services
 from handlers.pending import AWAITING, Awaiting
 from messages import render
 from messages.callbacks import REASON_CODES, parse_callback
@@ -69,14 +69,16 @@ async def client_button(update: Update, context: Context, action: str, invoice_i
     assert query is not None and chat is not None
     answers = services(context).answers
     try:
+        who = presser(update)
         if action in ("pay", "more", "noop"):
-            found = await answers.look(invoice_id, chat.id)
+            found = await answers.look(invoice_id, chat.id, who)
         elif action in SUBMENUS:
-            found = await answers.check_choice(invoice_id, chat.id, action)
+            found = await answers.check_choice(invoice_id, chat.id, action, who)
         else:
             found = await _answer(update, context, action, invoice_id, chat.id)
     except Refused as refusal:
-        template = f"client/{refusal.code}" if refusal.code in ("not_yours", "stale") else None
+        known = ("not_yours", "not_contact", "stale")
+        template = f"client/{refusal.code}" if refusal.code in known else None
         text = (
             render(template, sender_locale(update, context))
             if template
@@ -90,19 +92,19 @@ async def client_button(update: Update, context: Context, action: str, invoice_i
 async def _answer(
     update: Update, context: Context, action: str, invoice_id: int, chat_id: int
 ) -> Answer:
-    answers = services(context).answers
+    answers, who = services(context).answers, presser(update)
     if action == "paid":
-        return await answers.claim_paid(invoice_id, chat_id)
+        return await answers.claim_paid(invoice_id, chat_id, who)
     if action in ("l3", "l7", "l14"):
-        return await answers.promise(invoice_id, chat_id, days=int(action[1:]))
+        return await answers.promise(invoice_id, chat_id, days=int(action[1:]), user=who)
     if action == "ldate":
-        return await answers.check_choice(invoice_id, chat_id, "later")
+        return await answers.check_choice(invoice_id, chat_id, "later", who)
     if action.startswith("p"):
-        return await answers.propose_plan(invoice_id, chat_id, action[1:])
+        return await answers.propose_plan(invoice_id, chat_id, action[1:], who)
     if action.startswith("r"):
-        return await answers.check_choice(invoice_id, chat_id, "problem")
+        return await answers.check_choice(invoice_id, chat_id, "problem", who)
     assert action.startswith("s")
-    return await answers.dispute(invoice_id, chat_id, REASON_CODES[action[1:]], "")
+    return await answers.dispute(invoice_id, chat_id, REASON_CODES[action[1:]], "", who)
 
 
 async def _after_client_choice(
@@ -207,6 +209,10 @@ async def _owner_action(
     number = str(target)
     if action == "invite":
         await owner.send_invite(update, context, target, locale)
+    elif action == "invitemore":
+        await owner.invite_more_button(update, context, target, locale)
+    elif action == "rmcontact":
+        await owner.remove_contact(update, context, target, locale)
     elif action == "card":
         card = await services(context).invoices.card(user_id, display, number)
         await invoices.send_card(update, context, card, locale)

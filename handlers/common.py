@@ -9,6 +9,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.config import SUPPORTED_LOCALES
 from bot.services import Services
+from bot.services.views import User
 from messages import render
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -67,3 +68,9 @@ async def reply_text(
 def display_name(update: Update) -> str:
     user = update.effective_user
     return user.full_name if user else ""
+
+
+def presser(update: Update) -> User:
+    """Who pressed a client's button (or typed an answer): their id and first name."""
+    user = update.effective_user
+    return User(user.id, user.first_name) if user else User(0)

@@ -23,7 +23,7 @@ from handlers.common import (
     services,
 )
 from messages import render
-from messages.keyboards import owner_buttons
+from messages.keyboards import owner_buttons, with_contact_buttons
 from messages.render import join_within_limit, plain
 
 
@@ -73,6 +73,25 @@ async def send_invite(update: Update, context: Context, client_id: int, locale: 
     await send_invite_messages(update, context, created, locale)
 
 
+async def invite_contact(update: Update, context: Context) -> None:
+    """/invite <client>: a link for one more contact (a person or a group chat)."""
+    user = update.effective_user
+    assert user is not None
+    locale = await _owner_locale(update, context)
+    ref = " ".join(context.args or [])
+    if not ref.strip():
+        await reply(
+            update, "owner/refused", locale, code="invite_usage", given="", command="invite"
+        )
+        return
+    try:
+        created = await services(context).clients.invite_more(user.id, user.full_name, ref)
+    except Refused as refusal:
+        await invoices.refuse(update, locale, refusal, "invite")
+        return
+    await send_invite_messages(update, context, created, locale)
+
+
 async def send_invite_messages(
     update: Update, context: Context, created: NewClient, locale: str
 ) -> None:
@@ -80,13 +99,18 @@ async def send_invite_messages(
     assert user is not None
     owner = await services(context).owners.ensure(user.id, user.full_name)
     link = create_deep_linked_url(context.bot.username, created.invite.token)
+    # The same token through `startgroup`: Telegram asks which group to add the bot to,
+    # then sends `/start <token>` there (handlers.client.start_in_group).
+    group_link = create_deep_linked_url(context.bot.username, created.invite.token, group=True)
     await reply(
         update,
         "owner/new_client",
         locale,
         client=created.client,
         already_existed=created.already_existed,
+        more=created.more,
         link=link,
+        group_link=group_link,
         expires_at=created.invite.expires_at.date(),
     )
     # A separate message, so the owner can forward it to the client as it is.
@@ -94,6 +118,7 @@ async def send_invite_messages(
         "client": created.client,
         "business_name": owner.business_name,
         "link": link,
+        "group_link": group_link,
     }
     button = InlineKeyboardButton(plain("owner/invite_button", locale, **data), url=link)
     await reply(update, "owner/invite_forward", locale, InlineKeyboardMarkup([[button]]), **data)
@@ -135,14 +160,37 @@ def client_card_buttons(card: ClientCard, locale: str) -> InlineKeyboardMarkup |
     client = card.summary.client
     if client.forgotten_at is not None:
         return None  # nobody left to invite, pause or set a language for
-    return owner_buttons(
+    keyboard = owner_buttons(
         locale,
-        ("invite", client.id),
+        ("invitemore", client.number) if card.contacts else ("invite", client.id),
         ("unpauseall" if client.paused else "pauseall", client.id),
         ("unblock" if client.blocked else "block", client.id),
         ("clang", client.id),
         ("ctz", client.id),
     )
+    return with_contact_buttons(keyboard, card.contacts, locale)
+
+
+async def remove_contact(update: Update, context: Context, contact_id: int, locale: str) -> None:
+    """The card's ✖ button: that chat gets no more reminders of the client."""
+    user = update.effective_user
+    assert user is not None
+    removed = await services(context).contacts.remove(user.id, user.full_name, contact_id)
+    await reply(
+        update,
+        "owner/contact_removed",
+        locale,
+        client=removed.client,
+        contact=removed.contact,
+        last=removed.last,
+    )
+
+
+async def invite_more_button(update: Update, context: Context, number: int, locale: str) -> None:
+    user = update.effective_user
+    assert user is not None
+    created = await services(context).clients.invite_more(user.id, user.full_name, str(number))
+    await send_invite_messages(update, context, created, locale)
 
 
 async def client_switch(
@@ -163,6 +211,7 @@ OWNER_ONLY = (
     "newclient",
     "clients",
     "client",
+    "invite",
     "settings",
     "newinvoice",
     "cancel",
@@ -179,6 +228,7 @@ def register(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
     app.add_handler(CommandHandler("newclient", new_client, filters=is_owner))
     app.add_handler(CommandHandler("clients", list_clients, filters=is_owner))
     app.add_handler(CommandHandler("client", show_client, filters=is_owner))
+    app.add_handler(CommandHandler("invite", invite_contact, filters=is_owner))
     app.add_handler(CommandHandler("help", help_command, filters=is_owner))
     dialog.register(app, is_owner)
     settings.register(app, is_owner)

@@ -15,7 +15,7 @@ from telegram.ext import MessageHandler, filters
 
 from bot.services.errors import Refused
 from handlers import dialog, invoices
-from handlers.common import AnyApplication, Context, reply, sender_locale, services
+from handlers.common import AnyApplication, Context, presser, reply, sender_locale, services
 
 AWAITING = "awaiting"
 
@@ -63,10 +63,12 @@ async def on_text(update: Update, context: Context) -> None:
     answers = services(context).answers
     try:
         if awaiting.kind == "promise_date":
-            found = await answers.promise(awaiting.target, chat.id, text=text)
+            found = await answers.promise(awaiting.target, chat.id, text=text, user=presser(update))
             template = "client/promise_done" if not found.repeated else "client/repeated"
         else:
-            found = await answers.dispute(awaiting.target, chat.id, awaiting.reason, text)
+            found = await answers.dispute(
+                awaiting.target, chat.id, awaiting.reason, text, presser(update)
+            )
             template = "client/problem_done" if not found.repeated else "client/repeated"
     except Refused as refusal:
         locale = sender_locale(update, context)

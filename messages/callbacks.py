@@ -47,6 +47,8 @@ OWNER_ACTIONS = (
     "remind",
     "card",
     "invite",
+    "invitemore",  # the client card: a link for one more contact (target: client number)
+    "rmcontact",  # the client card: remove a contact (target: contact id)
     "confirm",
     "notrecv",
     "accept",

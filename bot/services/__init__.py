@@ -8,6 +8,7 @@ from bot.services.answers import AnswerService
 from bot.services.bank import BankService
 from bot.services.cardpay import CardPayService
 from bot.services.clients import ClientService
+from bot.services.contacts import ContactService
 from bot.services.decisions import DecisionService
 from bot.services.deps import Deps
 from bot.services.exports import ExportService
@@ -38,6 +39,7 @@ class Services:
     privacy: PrivacyService
     cardpay: CardPayService
     bank: BankService
+    contacts: ContactService
 
     @classmethod
     def build(cls, deps: Deps) -> Services:
@@ -57,4 +59,5 @@ class Services:
             privacy=PrivacyService(deps),
             cardpay=CardPayService(deps),
             bank=BankService(deps),
+            contacts=ContactService(deps),
         )

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import InlineKeyboardMarkup
 
 from bot import metrics
 from bot.db.locks import REMINDER_TICK, exclusive_turn
@@ -36,7 +37,15 @@ from bot.services.dispatch import Dispatch, GroupHandler
 from bot.services.errors import Refused
 from bot.services.invoices import load_invoice, parse_invoice_number
 from bot.services.money import charges_for
-from bot.services.outbox import REMINDED_STATES, ClaimLost, ClientBatch, ReminderOutbox, Sent
+from bot.services.outbox import (
+    REMINDED_STATES,
+    ClaimLost,
+    ClientBatch,
+    ReminderOutbox,
+    Sent,
+    Target,
+    combined_delivery,
+)
 from bot.services.owners import get_or_create_owner
 from bot.services.schedule import (
     SendStatus,
@@ -49,7 +58,7 @@ from bot.services.stage_context import NOTICE_DAYS
 from bot.services.updates import UPDATES_KEPT, UpdateLog
 from messages.reminders import ReminderItem, Sender, compose_reminder
 from messages.render import MAX_MESSAGE_LENGTH
-from messages.transfer import transfer_note
+from messages.transfer import TransferNote, transfer_note
 
 log = logging.getLogger(__name__)
 
@@ -261,10 +270,7 @@ class ReminderService:
     async def _send_one(
         self, batch: ClientBatch, now: datetime, dispatch: Dispatch, recorder: GroupHandler[Sent]
     ) -> None:
-        assert batch.client.chat_id is not None
-        async with dispatch.pacer.turn(batch.client.chat_id):
-            delivery = await self._send(batch, now)
-        recorder.add(Sent(batch, delivery))
+        recorder.add(await self._send(batch, now, dispatch))
 
     async def _record(
         self, outcomes: list[Sent], now: datetime, report: TickReport, dispatch: Dispatch
@@ -298,9 +304,28 @@ class ReminderService:
         )
 
     # --- sending -----------------------------------------------------------------------
-    async def _send(self, batch: ClientBatch, now: datetime) -> Delivery:
+    async def _send(
+        self, batch: ClientBatch, now: datetime, dispatch: Dispatch | None = None
+    ) -> Sent:
+        """The reminder, composed once, to each of the client's reachable contacts (one
+        message per chat, each chat paced on its own); one event for the stage."""
+        parts, keyboard, note = self._compose(batch, now)
+        each: list[tuple[Target, Delivery]] = []
+        for target in batch.targets:
+            if dispatch is None:
+                delivery = await self._send_to(target.chat_id, parts, keyboard, note)
+            else:
+                async with dispatch.pacer.turn(target.chat_id):
+                    delivery = await self._send_to(target.chat_id, parts, keyboard, note)
+            each.append((target, delivery))
+        if not each:  # every contact went out of reach since the claim
+            return Sent(batch, Delivery(DeliveryStatus.UNREACHABLE, error="no contact"))
+        return Sent(batch, combined_delivery([delivery for _, delivery in each]), tuple(each))
+
+    def _compose(
+        self, batch: ClientBatch, now: datetime
+    ) -> tuple[list[str], InlineKeyboardMarkup, TransferNote | None]:
         client, owner = batch.client, batch.owner
-        assert client.chat_id is not None
         today = local_today(now, timezone_for(client, owner))
         items = [
             ReminderItem(
@@ -329,21 +354,31 @@ class ReminderService:
         # Bank transfer details (issue 16): with an IBAN set, the text for copying and,
         # for EUR, a QR code the client's banking app reads (see messages/transfer.py).
         account = bank_account(owner)
-        if account is not None:
-            note = transfer_note(items, account, client.locale or owner.locale)
-            if len(parts[-1]) + len(note.text) + 2 <= MAX_MESSAGE_LENGTH:
-                parts[-1] = f"{parts[-1]}\n\n{note.text}"  # else the QR's caption carries them
-            if note.qr_png is not None and len(parts) == 1:
-                return await self.deps.notifier.send_with_photo(
-                    client.chat_id, parts[0], keyboard, note.qr_png, note.qr_caption
-                )
-            if note.qr_png is not None:  # a split reminder: the QR goes just before it
-                before = await self.deps.notifier.send_photo(
-                    client.chat_id, note.qr_png, caption=note.qr_caption
-                )
-                if before.status is DeliveryStatus.UNREACHABLE:
-                    return before  # the text would not arrive either
-        return await self.deps.notifier.send_parts(client.chat_id, parts, keyboard)
+        if account is None:
+            return parts, keyboard, None
+        note = transfer_note(items, account, client.locale or owner.locale)
+        if len(parts[-1]) + len(note.text) + 2 <= MAX_MESSAGE_LENGTH:
+            parts[-1] = f"{parts[-1]}\n\n{note.text}"  # else the QR's caption carries them
+        return parts, keyboard, note
+
+    async def _send_to(
+        self,
+        chat_id: int,
+        parts: list[str],
+        keyboard: InlineKeyboardMarkup,
+        note: TransferNote | None,
+    ) -> Delivery:
+        if note is not None and note.qr_png is not None and len(parts) == 1:
+            return await self.deps.notifier.send_with_photo(
+                chat_id, parts[0], keyboard, note.qr_png, note.qr_caption
+            )
+        if note is not None and note.qr_png is not None:  # a split reminder: the QR first
+            before = await self.deps.notifier.send_photo(
+                chat_id, note.qr_png, caption=note.qr_caption
+            )
+            if before.status is DeliveryStatus.UNREACHABLE:
+                return before  # the text would not arrive either
+        return await self.deps.notifier.send_parts(chat_id, parts, keyboard)
 
     # --- housekeeping --------------------------------------------------------------------
     # The two checks below look, each tick, only at what may have changed since the last
@@ -602,9 +637,10 @@ class ReminderService:
                     batch = await self.outbox.claim_current(session, owner, client, invoice, now)
             except (IntegrityError, ClaimLost):
                 raise Refused("remind_busy", number=number) from None
-            delivery = await self._send(batch, now)
+            sent = await self._send(batch, now)
+            delivery = sent.delivery
             async with session.begin():
-                alerts = await self.outbox.record(session, [Sent(batch, delivery)], now)
+                alerts = await self.outbox.record(session, [sent], now)
             metrics.reminders_recorded(batch.claims, delivery.status)
         await self._send_alerts(alerts, TickReport())
         if not delivery.sent:
