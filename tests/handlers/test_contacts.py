@@ -95,7 +95,7 @@ async def bot_membership(app: Any, status: str) -> None:
 
 async def invoice_id(app: Any) -> int:
     [invoice] = await rows(app, Invoice)
-    assert invoice.id is not None
+    assert isinstance(invoice.id, int)
     return invoice.id
 
 
