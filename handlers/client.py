@@ -50,10 +50,11 @@ async def start_in_group(update: Update, context: Context) -> None:
 
 
 async def on_membership(update: Update, context: Context) -> None:
-    """The bot's own membership changed: removed from a group or blocked in a private chat
-    (that contact is out of reach, the owner hears once), or back (reachable again)."""
+    """The bot's own membership in a group changed: removed (that contact is out of reach,
+    the owner hears once) or added back (reachable again). A private chat's block is
+    learnt from the next send's 403, as it always was, and a `/start` brings it back."""
     change, chat = update.my_chat_member, update.effective_chat
-    if change is None or chat is None:
+    if change is None or chat is None or chat.type == ChatType.PRIVATE:
         return
     status = change.new_chat_member.status
     contacts = services(context).contacts
@@ -75,7 +76,7 @@ async def _open_invite(update: Update, context: Context, token: str) -> None:
         user_name=user.first_name,
     )
     linked = result.outcome in (RedeemOutcome.LINKED, RedeemOutcome.ALREADY_LINKED)
-    if not linked and not group and await strangers.silenced(update, context):
+    if not linked and await strangers.silenced(update, context):
         return  # a bad link from a stranger answered within the hour
     locale = sender_locale(update, context)
     if result.client is not None and result.client.locale:

@@ -368,6 +368,10 @@ async def test_bot_removed_from_the_group_marks_it_unreachable_and_tells_the_own
     assert sent_to(bot_api, GROUP_ID) == []
     assert len(sent_to(bot_api, CLIENT_USER_ID)) == 1
 
+    await bot_membership(app, "member")  # added back: the group is reachable again
+    group = next(c for c in await rows(app, ClientContact) if c.chat_id == GROUP_ID)
+    assert not group.unreachable
+
 
 async def test_owner_commands_in_a_linked_group_still_point_to_the_private_chat(
     app: Any, bot_api: FakeBotApi
@@ -384,3 +388,17 @@ async def test_owner_commands_in_a_linked_group_still_point_to_the_private_chat(
 
     [pointer] = bot_api.texts(GROUP_ID)
     assert "Acme" not in pointer
+
+
+async def test_forget_erases_every_contact(app: Any, bot_api: FakeBotApi) -> None:
+    await with_accountant(app, bot_api)
+    [client] = await rows(app, Client)
+
+    await press(app, OWNER_ID, f"o:forgetyes:{client.id}")
+
+    assert await rows(app, ClientContact) == []
+    [client] = await rows(app, Client)
+    assert client.chat_id is None and client.forgotten_at is not None
+    await press(app, ACCOUNTANT_ID, f"c:paid:{await invoice_id(app)}")
+    [invoice] = await rows(app, Invoice)
+    assert invoice.status == "open"
