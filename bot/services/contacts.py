@@ -257,3 +257,14 @@ async def is_contact_chat(session: AsyncSession, chat_id: int) -> bool:
         select(col(ClientContact.id)).where(ClientContact.chat_id == chat_id).limit(1)
     )
     return found.first() is not None
+
+
+async def other_chats(session: AsyncSession, client: Client) -> tuple[int, ...]:
+    """The reachable contacts' chats besides `client.chat_id` (the first): a message for
+    the client as a whole (thanks, the owner's decision) reaches each of them too."""
+    assert client.id is not None
+    return tuple(
+        contact.chat_id
+        for contact in await Contacts(session).of_client(client.id)
+        if not contact.unreachable and contact.chat_id != client.chat_id
+    )

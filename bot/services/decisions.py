@@ -21,6 +21,7 @@ from bot.domain.invoice_input import MAX_AMOUNT_MINOR
 from bot.domain.money import MoneyError, parse_amount, to_minor
 from bot.domain.states import InvoiceStatus
 from bot.services.cardpay import button_link
+from bot.services.contacts import other_chats
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import load_invoice, parse_invoice_number, resume_invoice
@@ -59,6 +60,7 @@ class _Message:
     locale: str
     data: dict[str, Any]
     with_buttons: bool = False
+    also: tuple[int, ...] = ()  # the client's other reachable contacts
 
 
 class DecisionService:
@@ -340,6 +342,7 @@ class DecisionService:
                 **data,
             },
             buttons,
+            await other_chats(session, client),
         )
 
     async def _tell_client(self, note: _Message, invoice: Invoice, owner: Owner) -> None:
@@ -350,6 +353,7 @@ class DecisionService:
             if note.with_buttons
             else None
         )
-        await self.deps.notifier.alert(
-            note.chat_id, note.template, note.locale, keyboard, **note.data
-        )
+        for chat_id in (note.chat_id, *note.also):
+            await self.deps.notifier.alert(
+                chat_id, note.template, note.locale, keyboard, **note.data
+            )

@@ -402,3 +402,19 @@ async def test_forget_erases_every_contact(app: Any, bot_api: FakeBotApi) -> Non
     await press(app, ACCOUNTANT_ID, f"c:paid:{await invoice_id(app)}")
     [invoice] = await rows(app, Invoice)
     assert invoice.status == "open"
+
+
+async def test_the_thanks_for_a_payment_reaches_every_contact(
+    app: Any, bot_api: FakeBotApi
+) -> None:
+    await with_accountant(app, bot_api)
+    await press(app, ACCOUNTANT_ID, f"c:paid:{await invoice_id(app)}")
+    bot_api.clear()
+
+    await press(app, OWNER_ID, "o:confirm:1")
+
+    [invoice] = await rows(app, Invoice)
+    assert invoice.status == "paid"
+    for chat in (CLIENT_USER_ID, ACCOUNTANT_ID):
+        [thanks] = bot_api.texts(chat)
+        assert "#1" in thanks
