@@ -26,6 +26,7 @@ from benchmarks._data import CHAT_BASE, KINDS, due_now_books
 from benchmarks._report import emit, table, verdict
 from bot.app import services_of
 from bot.db.tables import Reminder
+from scheduler import tick_engine
 
 RATE_TARGET = 27.0
 LATENCY = 0.04
@@ -58,7 +59,7 @@ async def run(kind: str, messages: int) -> dict[str, Any]:
             telegram_base_url=server.base_url,
             telegram_base_file_url=server.file_url,
         ) as app:
-            reminders = services_of(app).reminders
+            reminders = tick_engine(app)
             server.reset()  # count from here: getMe and the like are not reminders
             watch = Stopwatch()
             ticks = sent = 0

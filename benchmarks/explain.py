@@ -1,6 +1,6 @@
 """The query plan of every statement an idle tick runs, on the benchmark databases.
 
-Records the SQL the real `ReminderService.tick()` sends when nothing is due, then shows
+Records the SQL the real `Engine.tick()` (scheduler.tick) sends when nothing is due, then shows
 each statement's plan: `EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN (ANALYZE, BUFFERS)` on
 PostgreSQL (inside a transaction that is rolled back). An idle tick should be a handful
 of index look-ups, none of which grows with the number of invoices.
@@ -26,7 +26,7 @@ from benchmarks._common import (
     without_rate_limiter,
 )
 from benchmarks._data import KINDS, SIZES, Dataset, ensure
-from bot.app import services_of
+from scheduler import tick_engine
 from tests.fakes.bot_api import FakeBotApi
 
 
@@ -34,7 +34,7 @@ async def explain(dataset: Dataset) -> None:
     url = await ensure(dataset)
     async with running_app(url, request=FakeBotApi()) as app:
         without_rate_limiter(app)
-        reminders = services_of(app).reminders
+        reminders = tick_engine(app)
         await reminders.tick()  # warm: connections, caches
         engine = engine_of(app)
         statements: list[tuple[str, Any]] = []

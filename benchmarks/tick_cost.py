@@ -1,6 +1,6 @@
 """Tick cost: one reminder tick on 10k, 100k and 1M open invoices, SQLite and PostgreSQL.
 
-Drives the real `ReminderService.tick()` of an Application built by
+Drives the real `Engine.tick()` (scheduler.tick) of an Application built by
 `bot.app.build_application`, with a frozen clock and the in-process fake Bot API (no
 latency). Two figures per database:
 - idle: a tick when nothing is due (median of many), target < 10 ms at 1M invoices;
@@ -51,8 +51,11 @@ from benchmarks._data import (
 from benchmarks._report import emit, median, percentile, table, verdict
 from bot.app import services_of
 from bot.clock import FrozenClock
-from bot.notify import Delivery, Notifier
+from bot.domain.delivery import Delivery
+from bot.services import ports
 from bot.services.reminders import FULL_SWEEP_EVERY
+from bot.telegram.notifier import Notifier
+from scheduler import tick_engine
 from tests.fakes.bot_api import FakeBotApi
 
 IDLE_TARGET_MS = 10.0
@@ -63,7 +66,7 @@ MAX_DUE_TICKS = 20
 
 async def sweep_ticks(app: Any, clock: FrozenClock, runs: int = 3) -> dict[str, float]:
     """Idle ticks that also sweep all housekeeping (the first of a process, then hourly)."""
-    reminders = services_of(app).reminders
+    reminders = tick_engine(app)
     times: list[float] = []
     for _ in range(runs):
         clock.advance(FULL_SWEEP_EVERY + timedelta(seconds=1))
@@ -77,7 +80,7 @@ async def sweep_ticks(app: Any, clock: FrozenClock, runs: int = 3) -> dict[str, 
 
 
 async def idle_ticks(app: Any, runs: int) -> dict[str, float]:
-    reminders = services_of(app).reminders
+    reminders = tick_engine(app)
     for _ in range(WARM_UP_TICKS):
         await reminders.tick()
     times: list[float] = []
@@ -111,7 +114,7 @@ class TimedSends:
     answer into a Message, and the in-process fake answering (it never waits, so this is
     CPU time, not overlapping anything else)."""
 
-    def __init__(self, notifier: Notifier) -> None:
+    def __init__(self, notifier: Notifier | ports.Notifier) -> None:
         self.seconds = 0.0
         self._notifier, self._send = notifier, notifier.send
 
@@ -135,7 +138,7 @@ async def due_ticks(
 ) -> dict[str, Any]:
     invoice_ids = due_invoice_ids(dataset)
     mark = await make_due(url, invoice_ids, NOW - timedelta(hours=1))
-    reminders = services_of(app).reminders
+    reminders = tick_engine(app)
     bot_api.clear()
     profiler = cProfile.Profile() if profile else None
     sent = ticks = 0

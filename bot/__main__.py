@@ -70,11 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.telegram_bot_token.get_secret_value())
     # These two look at the database as it is: they must not change it.
     if args.command == "doctor":
-        from bot.cli_doctor import doctor
+        from bot.cli.doctor import doctor
 
         return doctor(settings)
     if args.command == "backup":
-        from bot.cli_backup import backup
+        from bot.cli.backup import backup
 
         return backup(settings, args.path)
     if not migrate(settings):
@@ -83,14 +83,14 @@ def main(argv: list[str] | None = None) -> int:
         print("duebot: the database is up to date.")
         return 0
     if args.command == "preview":
-        from bot.cli_preview import preview
+        from bot.cli.preview import preview
 
         return preview(settings, args)
     if args.command == "export":
-        from bot.cli_export import export
+        from bot.cli.export import export
 
         return export(settings, args)
-    from bot.cli_run import run
+    from bot.cli.run import run
 
     return run(settings)
 

@@ -16,18 +16,19 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db.session import create_engine, make_sessionmaker
 from bot.health import HEALTH_KEY, EngineStatus
-from bot.notify import Notifier
-from bot.persistence import (
+from bot.services import Services
+from bot.services.deps import Deps
+from bot.telegram.notifier import Notifier
+from bot.telegram.persistence import (
     DatabasePersistence,
     StateCodec,
     WriteThroughApplication,
     save_before_speaking,
 )
-from bot.ratelimit import TelegramPacer
-from bot.services import Services
-from bot.services.deps import Deps
+from bot.telegram.ratelimit import TelegramPacer
+from bot.telegram.reminders import ReminderSender
 from bot.web import Context, Route, routes
-from handlers.pending import Awaiting
+from handlers.common import CONTEXT_TYPES, Awaiting
 
 ENGINE_KEY = "engine"
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -49,6 +50,7 @@ def build_application(
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=UTC))
+        .context_types(CONTEXT_TYPES)  # the owner resolved once per update (handlers.edge)
         # Keeps everything we send under Telegram's ~30 messages/s, however many sends
         # run at once; 429s are handled by the Notifier, which must record them. Before a
         # message answers an update, the state that update changed is saved.
@@ -63,11 +65,13 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     app: AnyApplication = builder.build()
+    notifier = Notifier(app.bot)
     deps = Deps(
         sessions=sessions,
         clock=clock,
         settings=settings,
-        notifier=Notifier(app.bot),
+        notifier=notifier,
+        send_reminder=ReminderSender(notifier, settings),
     )
     app.bot_data[handlers.SERVICES_KEY] = Services.build(deps)
     app.bot_data[ENGINE_KEY] = engine

@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.domain.schedule import ScheduleError, SendWindow, parse_days, parse_hours
+from bot.domain.schedule import ScheduleError, parse_days, parse_hours
 
 SUPPORTED_LOCALES = ("en", "pt", "ru", "pl")
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
@@ -192,10 +192,6 @@ class Settings(BaseSettings):
         if value not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return value
-
-    @property
-    def send_window(self) -> SendWindow:
-        return SendWindow(parse_hours(self.reminder_hours), parse_days(self.reminder_days))
 
     @property
     def webhook_mode(self) -> bool:

@@ -4,35 +4,35 @@ and the ✅ Confirm / ⏭ Skip buttons of a doubtful match."""
 from __future__ import annotations
 
 import contextlib
-import re
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, filters
 
+from bot.domain.statements import looks_like_statement
 from bot.services.bank import Offer, StatementRejected, StatementSummary
 from bot.services.errors import Refused
-from handlers.common import AnyApplication, Context, reply, sender_locale, services
-from handlers.invoices import clipped, owner_context
+from handlers.common import (
+    AnyApplication,
+    Context,
+    clipped,
+    owner_context,
+    reads_documents,
+    reply,
+    sender_locale,
+    services,
+)
 from messages import render
-from messages.callbacks import MAX_TARGET
+from messages.callbacks import (
+    BANK_ACTIONS,
+    bank_callback,
+    parse_callback,
+    pattern,
+)
 from messages.render import MessageTooLong, plain
 
-# bank:ok:<statement line id> / bank:skip:<id>; a number past an INTEGER column is stale.
-OFFER_PATTERN = r"^bank:(ok|skip):(\d{1,10})$"
 LISTED_UNMATCHED = 20
-
-
-async def set_iban(update: Update, context: Context, value: str) -> None:
-    """`/settings iban <IBAN> [BIC] <account holder>` (or `none`); also the menu's answer."""
-    user_id, display, locale = await owner_context(update, context)
-    try:
-        account = await services(context).bank.set_account(user_id, display, value.split())
-    except Refused as refusal:
-        await refuse(update, locale, refusal)
-        return
-    await reply(update, "owner/bank/iban_saved", locale, account=account)
 
 
 async def refuse(update: Update, locale: str, refusal: Refused | StatementRejected) -> None:
@@ -78,11 +78,11 @@ def offer_keyboard(offer: Offer, locale: str) -> InlineKeyboardMarkup:
             [
                 InlineKeyboardButton(
                     plain("owner/bank/button", locale, choice="confirm"),
-                    callback_data=f"bank:ok:{offer.line_id}",
+                    callback_data=bank_callback("ok", offer.line_id),
                 ),
                 InlineKeyboardButton(
                     plain("owner/bank/button", locale, choice="skip"),
-                    callback_data=f"bank:skip:{offer.line_id}",
+                    callback_data=bank_callback("skip", offer.line_id),
                 ),
             ]
         ]
@@ -92,20 +92,16 @@ def offer_keyboard(offer: Offer, locale: str) -> InlineKeyboardMarkup:
 async def on_offer_button(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
-    match = re.match(OFFER_PATTERN, query.data or "")
-    if (
-        not services(context).owners.is_owner(user.id)
-        or match is None
-        or int(match.group(2)) > MAX_TARGET  # past what an INTEGER id column holds
-    ):
+    callback = parse_callback(query.data)  # an id past an INTEGER column is stale
+    if not services(context).owners.is_owner(user.id) or callback is None:
         await query.answer(render("client/not_yours", sender_locale(update, context)))
         return
     await query.answer()
     user_id, display, locale = await owner_context(update, context)
-    decision = "confirm" if match.group(1) == "ok" else "skip"
+    decision = "confirm" if callback.action == "ok" else "skip"
     try:
         decided = await services(context).bank.decide_offer(
-            user_id, display, int(match.group(2)), decision
+            user_id, display, callback.target, decision
         )
     except Refused as refusal:
         await refuse(update, locale, refusal)
@@ -119,7 +115,7 @@ async def on_offer_button(update: Update, context: Context) -> None:
                         locale,
                         choice="confirmed" if decision == "confirm" else "skipped",
                     ),
-                    callback_data=f"bank:{match.group(1)}:{match.group(2)}",
+                    callback_data=bank_callback(callback.action, callback.target),
                 )
             ]
         ]
@@ -132,5 +128,6 @@ async def on_offer_button(update: Update, context: Context) -> None:
 
 
 def register(app: AnyApplication, is_owner: filters.BaseFilter) -> None:
-    # Before the general button handler (handlers.buttons), which would call these stale.
-    app.add_handler(CallbackQueryHandler(on_offer_button, pattern=r"^bank:"))
+    # Before the stale-press handler (handlers.buttons), which takes what no family took.
+    app.add_handler(CallbackQueryHandler(on_offer_button, pattern=pattern("bank", BANK_ACTIONS)))
+    reads_documents(looks_like_statement, import_statement)

@@ -1,33 +1,40 @@
-"""Inline buttons: client answers on reminders, owner decisions on alerts and cards.
+"""The client's buttons on reminders (`c:<action>:<invoice id>`), and the stale press.
 
-Callback data is parsed and checked on arrival; every callback is answered, and a
-forged, foreign or stale press changes nothing and says so briefly. A choice made is
-shown by replacing the keyboard with the choice itself.
+Each family of buttons is routed to its handler by pattern (the owner's families are
+registered by handlers.invoices, .owner, .settings, .privacy and .letters); a press
+matching none of them is stale. Callback data is parsed and checked on arrival; every
+callback is answered, and a forged, foreign or stale press changes nothing and says so
+briefly. A choice made is shown by replacing the keyboard with the choice itself.
 """
 
 from __future__ import annotations
 
-import contextlib
 from datetime import date, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler
 
 from bot.domain.plans import MAX_PROMISE_DAYS
 from bot.services.answers import Answer
 from bot.services.errors import Refused
-from handlers import invoices, letters, owner, privacy, settings
-from handlers.common import AnyApplication, Context, presser, reply, sender_locale, services
-from handlers.pending import AWAITING, Awaiting
+from handlers.common import (
+    AnyApplication,
+    Awaiting,
+    Context,
+    edit_keyboard,
+    presser,
+    reply,
+    sender_locale,
+    services,
+    set_awaiting,
+)
 from messages import render
-from messages.callbacks import REASON_CODES, parse_callback
+from messages.callbacks import CLIENT_ACTIONS, REASON_CODES, parse_callback, pattern
 from messages.keyboards import (
     chosen,
     invoice_answers,
     later_menu,
-    owner_chosen,
     plan_menu,
     problem_menu,
     skip_details,
@@ -37,27 +44,21 @@ from messages.render import plain
 SUBMENUS = {"later": later_menu, "plan": plan_menu, "problem": problem_menu}
 
 
-async def on_button(update: Update, context: Context) -> None:
+async def on_client_button(update: Update, context: Context) -> None:
     query = update.callback_query
-    if query is None:
-        return
+    assert query is not None
     callback = parse_callback(query.data)
     # No chat: a press on an inline-mode message, which this bot never sends.
     if callback is None or update.effective_chat is None:
-        await query.answer(render("client/stale", sender_locale(update, context)))
+        await on_stale(update, context)
         return
-    if callback.side == "c":
-        await client_button(update, context, callback.action, callback.target)
-    else:
-        await owner_button(update, context, callback.action, callback.target)
+    await client_button(update, context, callback.action, callback.target)
 
 
-async def _edit_keyboard(update: Update, keyboard: InlineKeyboardMarkup | None) -> None:
+async def on_stale(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None
-    # A message too old to edit, or one already showing this, leaves the answer standing.
-    with contextlib.suppress(BadRequest):
-        await query.edit_message_reply_markup(keyboard)
+    await query.answer(render("client/stale", sender_locale(update, context)))
 
 
 def _chosen(answer: Answer, choice: str, **data: Any) -> InlineKeyboardMarkup:
@@ -123,7 +124,7 @@ async def _after_client_choice(
         return
     if action in SUBMENUS:
         await query.answer(render(f"client/{action}_pick", found.locale))
-        await _edit_keyboard(update, SUBMENUS[action](found.invoice_id, found.locale))
+        await edit_keyboard(update, SUBMENUS[action](found.invoice_id, found.locale))
         return
     await query.answer()
     data = _answer_data(found)
@@ -136,10 +137,10 @@ async def _after_client_choice(
             number=found.number,
         )
     elif action == "paid":
-        await _edit_keyboard(update, _chosen(found, "paid"))
+        await edit_keyboard(update, _chosen(found, "paid"))
         await reply(update, "client/claim_done", found.locale, **data)
     elif action == "ldate":
-        _await(context, Awaiting("promise_date", found.invoice_id))
+        set_awaiting(context, Awaiting("promise_date", found.invoice_id))
         await reply(
             update,
             "client/later_ask_date",
@@ -149,19 +150,19 @@ async def _after_client_choice(
             max_days=MAX_PROMISE_DAYS,
         )
     elif action.startswith("l"):
-        await _edit_keyboard(update, _chosen(found, "later", day=found.promised_for))
+        await edit_keyboard(update, _chosen(found, "later", day=found.promised_for))
         await reply(update, "client/promise_done", found.locale, **data)
     elif action.startswith("p"):
-        await _edit_keyboard(update, _chosen(found, "plan"))
+        await edit_keyboard(update, _chosen(found, "plan"))
         await reply(update, "client/plan_done", found.locale, **data)
     elif action.startswith("r"):
         code = action[1:]
-        _await(context, Awaiting("dispute_details", found.invoice_id, REASON_CODES[code]))
-        await _edit_keyboard(update, skip_details(found.invoice_id, code, found.locale))
+        set_awaiting(context, Awaiting("dispute_details", found.invoice_id, REASON_CODES[code]))
+        await edit_keyboard(update, skip_details(found.invoice_id, code, found.locale))
         await reply(update, "client/problem_ask_details", found.locale, number=found.number)
     else:  # details skipped: the dispute is open
-        _await(context, None)
-        await _edit_keyboard(update, _chosen(found, "problem"))
+        set_awaiting(context, None)
+        await edit_keyboard(update, _chosen(found, "problem"))
         await reply(update, "client/problem_done", found.locale, **data)
 
 
@@ -180,70 +181,10 @@ def _example_day(context: Context, days: int) -> date:
     return services(context).deps.clock.now().date() + timedelta(days=days)
 
 
-def _await(context: Context, awaiting: Awaiting | None) -> None:
-    assert context.user_data is not None
-    if awaiting is None:
-        context.user_data.pop(AWAITING, None)
-    else:
-        context.user_data[AWAITING] = awaiting
-
-
-async def owner_button(update: Update, context: Context, action: str, target: int) -> None:
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and user is not None
-    if not services(context).owners.is_owner(user.id):
-        await query.answer(render("client/not_yours", sender_locale(update, context)))
-        return
-    await query.answer()
-    user_id, display, locale = await invoices.owner_context(update, context)
-    try:
-        await _owner_action(update, context, action, target, (user_id, display, locale))
-    except Refused as refusal:
-        await invoices.refuse(update, locale, refusal, action)
-
-
-async def _owner_action(
-    update: Update, context: Context, action: str, target: int, who: tuple[int, str, str]
-) -> None:
-    user_id, display, locale = who
-    number = str(target)
-    if action == "invite":
-        await owner.send_invite(update, context, target, locale)
-    elif action == "invitemore":
-        await owner.invite_more_button(update, context, target, locale)
-    elif action == "rmcontact":
-        await owner.remove_contact(update, context, target, locale)
-    elif action == "card":
-        card = await services(context).invoices.card(user_id, display, number)
-        await invoices.send_card(update, context, card, locale)
-    elif action == "pause":
-        await invoices.pause_invoice(update, context, user_id, display, locale, number, None)
-    elif action == "resume":
-        await invoices.resume_invoice(update, context, user_id, display, locale, number)
-    elif action == "remind":
-        await invoices.remind_invoice(update, context, user_id, display, locale, number)
-    elif action == "adjust":
-        await services(context).decisions.waiting_for_adjustment(user_id, display, number)
-        _await(context, Awaiting("adjust_amount", target))
-        await reply(update, "owner/adjust_ask", locale, number=target)
-    elif action == "offerplan":
-        decided = await services(context).decisions.offer_plan(user_id, display, number)
-        await invoices.reply_decided(update, locale, decided)
-    elif action.startswith(("set", "lang", "cl", "ctz")):
-        await settings.settings_button(update, context, action, target)
-    elif action in ("pauseall", "unpauseall", "block", "unblock"):
-        await owner.client_switch(update, context, target, action, locale)
-    elif action in ("forgetyes", "forgetno"):
-        await privacy.forget_button(update, context, action, target, who)
-    elif action == "sendletter":
-        await letters.send_to_client(update, context, target, who)
-    else:
-        decided = await services(context).decisions.decide(user_id, display, number, action)
-        await _edit_keyboard(
-            update, owner_chosen(plain("buttons/chosen", locale, choice=action), target)
-        )
-        await invoices.reply_decided(update, locale, decided)
-
-
 def register(app: AnyApplication) -> None:
-    app.add_handler(CallbackQueryHandler(on_button))
+    app.add_handler(CallbackQueryHandler(on_client_button, pattern=pattern("c", CLIENT_ACTIONS)))
+
+
+def register_stale(app: AnyApplication) -> None:
+    """After every family: a press none of them took (forged, foreign or stale)."""
+    app.add_handler(CallbackQueryHandler(on_stale))

@@ -7,8 +7,15 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ChatMemberHandler, CommandHandler, filters
 
 from bot.services.views import RedeemOutcome
-from handlers import owner, privacy, strangers
-from handlers.common import AnyApplication, Context, reply, reply_text, sender_locale, services
+from handlers.common import (
+    AnyApplication,
+    Context,
+    reply,
+    reply_text,
+    sender_locale,
+    services,
+    silenced,
+)
 from messages import render
 from messages.keyboards import combined_answers, invoice_answers
 
@@ -28,8 +35,6 @@ async def start(update: Update, context: Context) -> None:
         return
     if context.args:
         await _open_invite(update, context, context.args[0])
-    elif services(context).owners.is_owner(user.id):
-        await owner.start(update, context)
     elif clients := await services(context).clients.reconnect(chat.id):
         # A client who blocked the bot and came back: reachable again, reminders resume.
         await reply(
@@ -76,7 +81,7 @@ async def _open_invite(update: Update, context: Context, token: str) -> None:
         user_name=user.first_name,
     )
     linked = result.outcome in (RedeemOutcome.LINKED, RedeemOutcome.ALREADY_LINKED)
-    if not linked and await strangers.silenced(update, context):
+    if not linked and await silenced(update, context):
         return  # a bad link from a stranger answered within the hour
     locale = sender_locale(update, context)
     if result.client is not None and result.client.locale:
@@ -134,4 +139,3 @@ def register_start(app: AnyApplication) -> None:
 def register(app: AnyApplication) -> None:
     app.add_handler(CommandHandler("help", client_help))
     app.add_handler(CommandHandler("invoices", client_invoices, filters=filters.ChatType.PRIVATE))
-    privacy.register_client(app)

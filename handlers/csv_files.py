@@ -19,12 +19,21 @@ from bot.domain.csv_format import (
     MAX_ROWS,
     Problem,
 )
-from bot.domain.statements import looks_like_statement
 from bot.services.imports import ImportRejected, ImportSummary
-from handlers import bank
-from handlers.common import AnyApplication, Context, reply, reply_text, sender_locale, services
-from handlers.invoices import owner_context, status_name
-from handlers.pending import AWAITING, Awaiting
+from handlers.common import (
+    AWAITING,
+    DOCUMENT_READERS,
+    AnyApplication,
+    Awaiting,
+    Context,
+    answers_text,
+    owner_context,
+    reply,
+    reply_text,
+    sender_locale,
+    services,
+    status_name,
+)
 from messages import render
 from messages.render import MessageTooLong, fragment
 
@@ -106,9 +115,10 @@ async def on_document(update: Update, context: Context) -> None:
         return
     upload = await context.bot.get_file(message.document.file_id)
     data = bytes(await upload.download_as_bytearray())
-    if looks_like_statement(data):  # a bank statement, not clients or invoices (issue 16)
-        await bank.import_statement(update, context, data, (user_id, display, locale))
-        return
+    for accepts, reader in DOCUMENT_READERS:  # a bank statement, say (issue 16)
+        if accepts(data):
+            await reader(update, context, data, (user_id, display, locale))
+            return
     try:
         summary = await services(context).imports.import_csv(user_id, display, data)
     except ImportRejected as rejected:
@@ -171,7 +181,14 @@ async def refuse(update: Update, context: Context) -> None:
     await reply(update, "common/not_owner", sender_locale(update, context))
 
 
+async def import_waiting(update: Update, context: Context, awaiting: Awaiting, text: str) -> None:
+    """/import waits for a document; text gets a reminder."""
+    _, _, locale = await owner_context(update, context)
+    await reply(update, "owner/csv/import_waiting", locale)
+
+
 def register(app: AnyApplication, is_owner: filters.BaseFilter) -> None:
+    answers_text(("import",), import_waiting)
     app.add_handler(CommandHandler("export", export, filters=is_owner))
     app.add_handler(CommandHandler("import", ask_for_file, filters=is_owner))
     documents = filters.Document.ALL & filters.ChatType.PRIVATE

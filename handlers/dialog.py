@@ -19,10 +19,24 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.services.errors import Refused
-from handlers import invoices
-from handlers.common import AnyApplication, Context, reply, sender_locale, services
+from handlers.common import (
+    AnyApplication,
+    Context,
+    owner_context,
+    refuse,
+    reply,
+    reply_created,
+    sender_locale,
+    services,
+    takes_text,
+)
 from messages import render
-from messages.callbacks import MAX_TARGET
+from messages.callbacks import (
+    DIALOG_ACTIONS,
+    dialog_callback,
+    parse_callback,
+    pattern,
+)
 from messages.render import plain
 
 CLIENT, AMOUNT, DUE, DESCRIPTION = "client", "amount", "due", "description"
@@ -59,7 +73,7 @@ def _end(context: Context) -> None:
 
 
 async def start(update: Update, context: Context) -> None:
-    user_id, display, locale = await invoices.owner_context(update, context)
+    user_id, display, locale = await owner_context(update, context)
     summaries = await services(context).clients.summaries(user_id, display)
     # A forgotten client can't get new invoices: no button to offer them.
     summaries = [s for s in summaries if s.client.forgotten_at is None]
@@ -68,7 +82,11 @@ async def start(update: Update, context: Context) -> None:
         await reply(update, "owner/no_clients", locale)
         return
     buttons = [
-        [InlineKeyboardButton(s.client.name, callback_data=f"d:client:{s.client.id}")]
+        [
+            InlineKeyboardButton(
+                s.client.name, callback_data=dialog_callback("client", s.client.id or 0)
+            )
+        ]
         for s in summaries[:MAX_CLIENT_BUTTONS]
     ]
     _go(context, CLIENT)
@@ -79,21 +97,21 @@ async def on_button(update: Update, context: Context) -> None:
     """d:client:<id>, d:due:<days>, d:skip:0 — a press that fits the step in progress."""
     query = update.callback_query
     assert query is not None
-    # PTB lets a press without data past the pattern; and an id past what a column holds
-    # would overflow the query at the last step instead of finding nothing.
-    kind, _, value = (query.data or "").removeprefix("d:").partition(":")
+    # Parsed again: an id past what a column holds would overflow the query at the last
+    # step instead of finding nothing.
+    callback = parse_callback(query.data)
     dialog = _dialog(context)
+    kind = callback.action if callback is not None else ""
     expected = {"client": CLIENT, "due": DUE, "skip": DESCRIPTION}.get(kind)
-    fits = value.isdecimal() and int(value) <= MAX_TARGET
-    if dialog is None or expected is None or dialog.get("step") != expected or not fits:
+    if callback is None or dialog is None or expected is None or dialog.get("step") != expected:
         await query.answer(render("client/stale", sender_locale(update, context)))
         return
     await query.answer()
     if kind == "client":
-        _go(context, AMOUNT, client_id=int(value))
+        _go(context, AMOUNT, client_id=callback.target)
         await _ask_amount(update, context)
     elif kind == "due":
-        await _take_due(update, context, f"in {int(value)} days")
+        await _take_due(update, context, f"in {callback.target} days")
     else:
         await _finish(update, context, dialog, "")
 
@@ -117,35 +135,36 @@ async def take_text(update: Update, context: Context) -> bool:
 
 
 async def _client_typed(update: Update, context: Context, text: str) -> None:
-    user_id, display, locale = await invoices.owner_context(update, context)
+    user_id, display, locale = await owner_context(update, context)
     try:
         client_id = await services(context).invoices.find_client(user_id, display, text)
     except Refused as refusal:
-        await invoices.refuse(update, locale, refusal, "newinvoice")
+        await refuse(update, locale, refusal, "newinvoice")
         return
     _go(context, AMOUNT, client_id=client_id)
     await _ask_amount(update, context)
 
 
 async def _ask_amount(update: Update, context: Context) -> None:
-    _, _, locale = await invoices.owner_context(update, context)
+    _, _, locale = await owner_context(update, context)
     await reply(update, "owner/dialog/ask_amount", locale)
 
 
 async def _amount_typed(update: Update, context: Context, text: str) -> None:
-    user_id, display, locale = await invoices.owner_context(update, context)
+    user_id, display, locale = await owner_context(update, context)
     try:
         amount, currency = await services(context).invoices.check_amount_words(
             user_id, display, text.split()
         )
     except Refused as refusal:
-        await invoices.refuse(update, locale, refusal, "newinvoice")
+        await refuse(update, locale, refusal, "newinvoice")
         return
     _go(context, DUE, amount=amount, currency=currency)
     buttons = [
         [
             InlineKeyboardButton(
-                plain("owner/dialog/in_days", locale, days=days), callback_data=f"d:due:{days}"
+                plain("owner/dialog/in_days", locale, days=days),
+                callback_data=dialog_callback("due", days),
             )
             for days in (7, 14, 30)
         ]
@@ -154,21 +173,23 @@ async def _amount_typed(update: Update, context: Context, text: str) -> None:
 
 
 async def _take_due(update: Update, context: Context, text: str) -> None:
-    user_id, display, locale = await invoices.owner_context(update, context)
+    user_id, display, locale = await owner_context(update, context)
     try:
         due = await services(context).invoices.validate_due(user_id, display, text)
     except Refused as refusal:
-        await invoices.refuse(update, locale, refusal, "newinvoice")
+        await refuse(update, locale, refusal, "newinvoice")
         return
     _go(context, DESCRIPTION, due=due.isoformat())
-    skip = InlineKeyboardButton(plain("owner/dialog/skip", locale), callback_data="d:skip:0")
+    skip = InlineKeyboardButton(
+        plain("owner/dialog/skip", locale), callback_data=dialog_callback("skip", 0)
+    )
     await reply(update, "owner/dialog/ask_description", locale, InlineKeyboardMarkup([[skip]]))
 
 
 async def _finish(
     update: Update, context: Context, dialog: dict[str, Any], description: str
 ) -> None:
-    user_id, display, locale = await invoices.owner_context(update, context)
+    user_id, display, locale = await owner_context(update, context)
     try:
         created = await services(context).invoices.create(
             user_id,
@@ -180,14 +201,14 @@ async def _finish(
             description=description,
         )
     except Refused as refusal:
-        await invoices.refuse(update, locale, refusal, "newinvoice")
+        await refuse(update, locale, refusal, "newinvoice")
         return
     _end(context)
-    await invoices.reply_created(update, created, locale)
+    await reply_created(update, created, locale)
 
 
 async def cancel(update: Update, context: Context) -> None:
-    _, _, locale = await invoices.owner_context(update, context)
+    _, _, locale = await owner_context(update, context)
     if _dialog(context) is None:
         await reply(update, "owner/dialog/nothing_to_cancel", locale)
         return
@@ -196,10 +217,11 @@ async def cancel(update: Update, context: Context) -> None:
 
 
 def register(app: AnyApplication, is_owner: filters.BaseFilter) -> None:
+    takes_text(take_text)
     app.add_handler(
         CommandHandler(
             "newinvoice", start, filters=is_owner & filters.Regex(r"^/newinvoice(@\w+)?\s*$")
         )
     )
-    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^d:(client|due|skip):\d+$"))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=pattern("d", DIALOG_ACTIONS)))
     app.add_handler(CommandHandler("cancel", cancel, filters=is_owner))

@@ -3,107 +3,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import CommandHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.domain.aging import BUCKETS
 from bot.domain.states import InvoiceStatus
-from bot.domain.text import one_line
-from bot.services.decisions import Decided
 from bot.services.errors import Refused
-from bot.services.views import InvoiceCard, InvoiceView, NewInvoice
-from handlers.common import AnyApplication, Context, reply, reply_text, services
+from bot.services.views import InvoiceCard, InvoiceView
+from handlers.common import (
+    AnyApplication,
+    Awaiting,
+    Context,
+    OwnerAction,
+    answers_text,
+    edit_keyboard,
+    first_arg,
+    guarded,
+    owner_context,
+    owner_press,
+    refuse,
+    reply,
+    reply_created,
+    reply_decided,
+    reply_text,
+    services,
+    set_awaiting,
+    stage_names,
+    status_name,
+)
 from messages import render
+from messages.callbacks import DECISION_ACTIONS, INVOICE_ACTIONS, pattern
 from messages.charts import aging_chart
-from messages.keyboards import owner_buttons
-from messages.render import fragment, join_within_limit
-
-OwnerAction = Callable[[Update, Context, int, str, str], Awaitable[None]]
-
-
-class StageNames(dict[str, str]):
-    """Stage name → its label in the owner's language, for any stage a ladder may hold."""
-
-    def __init__(self, locale: str) -> None:
-        super().__init__()
-        self.locale = locale
-
-    def __missing__(self, stage: str) -> str:
-        label = render("owner/stage_name", self.locale, stage=stage)
-        self[stage] = label
-        return label
-
-
-def stage_names(locale: str) -> dict[str, str]:
-    return StageNames(locale)
-
-
-def status_name(status: str, locale: str) -> str:
-    return render("owner/status_name", locale, status=status)
-
-
-async def owner_context(update: Update, context: Context) -> tuple[int, str, str]:
-    user = update.effective_user
-    assert user is not None
-    owner = await services(context).owners.ensure(user.id, user.full_name)
-    return user.id, user.full_name, owner.locale
-
-
-def guarded(
-    command: str, action: OwnerAction
-) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
-    """Run an owner action; any refusal is answered with its one clear sentence."""
-
-    async def handler(update: Update, context: Context) -> None:
-        user_id, display, locale = await owner_context(update, context)
-        try:
-            await action(update, context, user_id, display, locale)
-        except Refused as refusal:
-            await refuse(update, locale, refusal, command)
-
-    return handler
-
-
-# Refusals quote what was typed: on one line, without control characters, and clipped,
-# so the sentence stays readable and inside Telegram's 4096 characters whatever was sent.
-# Client names fit (100 characters at most).
-MAX_QUOTE = 100
-
-
-def clipped(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    value = one_line(value)
-    return value if len(value) <= MAX_QUOTE else value[: MAX_QUOTE - 1] + "…"
-
-
-async def refuse(update: Update, locale: str, refusal: Refused, command: str) -> None:
-    details = {key: clipped(value) for key, value in refusal.details.items()}
-    data: dict[str, Any] = {"given": "", "command": command, **details}
-    if data.get("status"):
-        data["status_label"] = status_name(str(data["status"]), locale)
-    await reply(update, "owner/refused", locale, code=refusal.code, **data)
-
-
-async def reply_decided(update: Update, locale: str, decided: Decided) -> None:
-    data: dict[str, Any] = {
-        **decided.data,
-        "decision": decided.decision,
-        "number": decided.number,
-        "client_name": decided.client_name,
-    }
-    await reply(update, "owner/decided", locale, **data)
-
-
-def first_arg(context: Context, command: str) -> str:
-    if not context.args:
-        raise Refused("missing_number", command=command)
-    return context.args[0]
+from messages.keyboards import owner_buttons, owner_chosen
+from messages.render import fragment, join_within_limit, plain
 
 
 # --- commands ----------------------------------------------------------------------------
@@ -114,20 +49,6 @@ async def new_invoice(
         user_id, display, list(context.args or [])
     )
     await reply_created(update, created, locale)
-
-
-async def reply_created(update: Update, created: NewInvoice, locale: str) -> None:
-    await reply(
-        update,
-        "owner/invoice_created",
-        locale,
-        owner_buttons(locale, ("card", created.invoice.number)),
-        invoice=created.invoice,
-        plan=created.plan,
-        timezone=created.timezone,
-        stage_names=stage_names(locale),
-        upfront=created.upfront,
-    )
 
 
 async def list_invoices(
@@ -329,7 +250,67 @@ COMMANDS: dict[str, OwnerAction] = {
 }
 
 
+async def invoice_button(
+    update: Update, context: Context, action: str, target: int, who: tuple[int, str, str]
+) -> None:
+    """The buttons on an invoice's card and alerts: card, pause, resume, remind, adjust,
+    offer a plan (target: the owner's invoice number)."""
+    user_id, display, locale = who
+    number = str(target)
+    if action == "card":
+        card = await services(context).invoices.card(user_id, display, number)
+        await send_card(update, context, card, locale)
+    elif action == "pause":
+        await pause_invoice(update, context, user_id, display, locale, number, None)
+    elif action == "resume":
+        await resume_invoice(update, context, user_id, display, locale, number)
+    elif action == "remind":
+        await remind_invoice(update, context, user_id, display, locale, number)
+    elif action == "adjust":
+        await services(context).decisions.waiting_for_adjustment(user_id, display, number)
+        set_awaiting(context, Awaiting("adjust_amount", target))
+        await reply(update, "owner/adjust_ask", locale, number=target)
+    else:  # offerplan
+        decided = await services(context).decisions.offer_plan(user_id, display, number)
+        await reply_decided(update, locale, decided)
+
+
+async def decision_button(
+    update: Update, context: Context, action: str, target: int, who: tuple[int, str, str]
+) -> None:
+    """The owner's decision on an alert: confirm, not received, accept, decline, ..."""
+    user_id, display, locale = who
+    decided = await services(context).decisions.decide(user_id, display, str(target), action)
+    await edit_keyboard(
+        update, owner_chosen(plain("buttons/chosen", locale, choice=action), target)
+    )
+    await reply_decided(update, locale, decided)
+
+
+async def adjust_answer(update: Update, context: Context, awaiting: Awaiting, text: str) -> None:
+    """The corrected amount typed after Adjust amount; a bad one is asked for again."""
+    user_id, display, locale = await owner_context(update, context)
+    try:
+        decided = await services(context).decisions.adjust_amount(
+            user_id, display, str(awaiting.target), text
+        )
+    except Refused as refusal:
+        if refusal.code not in ("bad_amount", "adjust_too_low", "amount_too_large"):
+            set_awaiting(context, None)
+        await refuse(update, locale, refusal, "adjust")
+        return
+    set_awaiting(context, None)
+    await reply_decided(update, locale, decided)
+
+
 def register(app: AnyApplication, is_owner: filters.BaseFilter) -> None:
+    app.add_handler(
+        CallbackQueryHandler(owner_press(invoice_button), pattern=pattern("o", INVOICE_ACTIONS))
+    )
+    app.add_handler(
+        CallbackQueryHandler(owner_press(decision_button), pattern=pattern("o", DECISION_ACTIONS))
+    )
+    answers_text(("adjust_amount",), adjust_answer)
     # /newinvoice with arguments is the one-liner; alone it starts the dialog (handlers.dialog).
     app.add_handler(
         CommandHandler(

@@ -8,12 +8,19 @@ import contextlib
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import CommandHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from handlers.common import AnyApplication, Context, reply, services
-from handlers.invoices import first_arg, guarded
+from handlers.common import (
+    AnyApplication,
+    Context,
+    first_arg,
+    guarded,
+    owner_press,
+    reply,
+    services,
+)
 from messages import render
-from messages.callbacks import owner_callback
+from messages.callbacks import LETTER_ACTIONS, owner_callback, pattern
 from messages.keyboards import owner_chosen
 from messages.render import plain
 
@@ -54,7 +61,7 @@ async def make_letter(
 async def send_to_client(
     update: Update, context: Context, letter_id: int, who: tuple[int, str, str]
 ) -> None:
-    """The owner's "Send to client" tap (dispatched from handlers.buttons)."""
+    """The owner's "Send to client" tap."""
     user_id, display, locale = who
     sent = await services(context).letters.send_to_client(user_id, display, letter_id)
     query = update.callback_query
@@ -68,5 +75,14 @@ async def send_to_client(
     )
 
 
+async def _letter_press(
+    update: Update, context: Context, action: str, target: int, who: tuple[int, str, str]
+) -> None:
+    await send_to_client(update, context, target, who)
+
+
 def register(app: AnyApplication, is_owner: filters.BaseFilter) -> None:
+    app.add_handler(
+        CallbackQueryHandler(owner_press(_letter_press), pattern=pattern("o", LETTER_ACTIONS))
+    )
     app.add_handler(CommandHandler("letter", guarded("letter", make_letter), filters=is_owner))

@@ -5,33 +5,34 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import CommandHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 from telegram.helpers import create_deep_linked_url
 
 from bot.domain.names import MAX_NAME_LENGTH, InvalidName
 from bot.services.errors import Refused
 from bot.services.views import ClientCard, NewClient
-from handlers import bank, csv_files, dialog, invoices, letters, privacy, settings
 from handlers.commands import OWNER_COMMANDS, describe, publish_owner_commands
 from handlers.common import (
     AnyApplication,
     Context,
     display_name,
+    owner_context,
+    owner_press,
+    refuse,
     reply,
     reply_text,
     sender_locale,
     services,
 )
 from messages import render
+from messages.callbacks import CLIENT_ACTIONS_OF_OWNER, CONTACT_ACTIONS, pattern
 from messages.keyboards import owner_buttons, with_contact_buttons
 from messages.render import join_within_limit, plain
 
 
 async def _owner_locale(update: Update, context: Context) -> str:
-    user = update.effective_user
-    assert user is not None
-    owner = await services(context).owners.ensure(user.id, user.full_name)
-    return owner.locale
+    _, _, locale = await owner_context(update, context)
+    return locale
 
 
 async def start(update: Update, context: Context) -> None:
@@ -87,7 +88,7 @@ async def invite_contact(update: Update, context: Context) -> None:
     try:
         created = await services(context).clients.invite_more(user.id, user.full_name, ref)
     except Refused as refusal:
-        await invoices.refuse(update, locale, refusal, "invite")
+        await refuse(update, locale, refusal, "invite")
         return
     await send_invite_messages(update, context, created, locale)
 
@@ -151,7 +152,7 @@ async def show_client(update: Update, context: Context) -> None:
     try:
         card = await services(context).clients.card(user.id, user.full_name, ref)
     except Refused as refusal:
-        await invoices.refuse(update, locale, refusal, "client")
+        await refuse(update, locale, refusal, "client")
         return
     await reply(update, "owner/client_card", locale, client_card_buttons(card, locale), card=card)
 
@@ -202,39 +203,58 @@ async def client_switch(
     await reply(update, "owner/client_switched", locale, action=action, client=client)
 
 
-async def refuse(update: Update, context: Context) -> None:
+async def refuse_not_owner(update: Update, context: Context) -> None:
     await reply(update, "common/not_owner", sender_locale(update, context))
 
 
-# Owner commands that a non-owner is refused; /invoices is the client's own list for them.
-OWNER_ONLY = (
-    "newclient",
-    "clients",
-    "client",
-    "invite",
-    "settings",
-    "newinvoice",
-    "cancel",
-    "letter",
-    "export",
-    "import",
-    "forget",
-    *(command for command in invoices.COMMANDS if command != "invoices"),
-)
+async def client_button(
+    update: Update, context: Context, action: str, target: int, who: tuple[int, str, str]
+) -> None:
+    """A client card's or alert's buttons: a fresh invite, pause all, block (target: client id)."""
+    if action == "invite":
+        await send_invite(update, context, target, who[2])
+    else:
+        await client_switch(update, context, target, action, who[2])
 
 
-def register(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
+async def contact_button(
+    update: Update, context: Context, action: str, target: int, who: tuple[int, str, str]
+) -> None:
+    """A client card's contact buttons: a link for one more contact (target: client
+    number), or remove a contact (target: contact id)."""
+    if action == "invitemore":
+        await invite_more_button(update, context, target, who[2])
+    else:
+        await remove_contact(update, context, target, who[2])
+
+
+def register_start(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
+    """A bare /start from an owner: their help (a /start with a token opens an invite)."""
     is_owner = filters.User(user_id=list(owner_ids))
+    bare = filters.Regex(r"^/start(@\w+)?\s*$")
+    app.add_handler(
+        CommandHandler("start", start, filters=is_owner & bare & filters.ChatType.PRIVATE)
+    )
+
+
+def register(app: AnyApplication, is_owner: filters.BaseFilter) -> None:
     app.add_handler(CommandHandler("newclient", new_client, filters=is_owner))
     app.add_handler(CommandHandler("clients", list_clients, filters=is_owner))
     app.add_handler(CommandHandler("client", show_client, filters=is_owner))
     app.add_handler(CommandHandler("invite", invite_contact, filters=is_owner))
     app.add_handler(CommandHandler("help", help_command, filters=is_owner))
-    dialog.register(app, is_owner)
-    settings.register(app, is_owner)
-    bank.register(app, is_owner)
-    invoices.register(app, is_owner)
-    csv_files.register(app, is_owner)
-    letters.register(app, is_owner)
-    privacy.register_owner(app, is_owner)
-    app.add_handler(CommandHandler(list(OWNER_ONLY), refuse, filters=~is_owner))
+    app.add_handler(
+        CallbackQueryHandler(
+            owner_press(client_button), pattern=pattern("o", CLIENT_ACTIONS_OF_OWNER)
+        )
+    )
+    app.add_handler(
+        CallbackQueryHandler(owner_press(contact_button), pattern=pattern("o", CONTACT_ACTIONS))
+    )
+
+
+def register_refusal(
+    app: AnyApplication, is_owner: filters.BaseFilter, commands: tuple[str, ...]
+) -> None:
+    """Owner commands a non-owner is refused (/invoices is the client's own list for them)."""
+    app.add_handler(CommandHandler(list(commands), refuse_not_owner, filters=~is_owner))

@@ -6,19 +6,21 @@ import contextlib
 
 from telegram import Update
 from telegram.error import BadRequest
-from telegram.ext import CommandHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.services.views import MyRecord
 from handlers.common import (
     AnyApplication,
     Context,
+    guarded,
+    owner_press,
     reply,
     reply_text,
     sender_locale,
     services,
 )
-from handlers.invoices import guarded
 from messages import render
+from messages.callbacks import FORGET_ACTIONS, pattern
 from messages.keyboards import owner_buttons
 from messages.render import join_within_limit
 
@@ -94,6 +96,9 @@ def _record_parts(record: MyRecord, locale: str) -> list[str]:
 
 
 def register_owner(app: AnyApplication, is_owner: filters.BaseFilter) -> None:
+    app.add_handler(
+        CallbackQueryHandler(owner_press(forget_button), pattern=pattern("o", FORGET_ACTIONS))
+    )
     app.add_handler(CommandHandler("forget", guarded("forget", forget), filters=is_owner))
 
 

@@ -4,16 +4,28 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import CommandHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.services.cardpay import payment_ways
 from bot.services.errors import Refused
 from bot.services.settings import FIELDS, MONEY_FIELDS
-from handlers import bank, invoices
 from handlers.commands import publish_owner_commands
-from handlers.common import AnyApplication, Context, reply, services
-from handlers.pending import AWAITING, Awaiting
-from messages.callbacks import owner_callback
+from handlers.common import (
+    AWAITING,
+    AnyApplication,
+    Awaiting,
+    Context,
+    answers_text,
+    clipped,
+    owner_context,
+    owner_press,
+    refuse,
+    reply,
+    services,
+    set_awaiting,
+    stage_names,
+)
+from messages.callbacks import SETTINGS_ACTIONS, owner_callback, pattern
 from messages.render import plain
 
 ALIASES = {
@@ -56,11 +68,11 @@ def language_choices(locale: str, action_prefix: str, target: int) -> InlineKeyb
 
 
 async def settings_command(update: Update, context: Context) -> None:
-    user_id, display, locale = await invoices.owner_context(update, context)
+    user_id, display, locale = await owner_context(update, context)
     args = list(context.args or [])
     if not args:
         view = await services(context).settings.show(user_id, display)
-        names = invoices.stage_names(locale)
+        names = stage_names(locale)
         ways = payment_ways(services(context).deps.settings)
         await reply(
             update,
@@ -86,13 +98,13 @@ async def settings_command(update: Update, context: Context) -> None:
 
 
 async def apply_money(update: Update, context: Context, field: str, value: str) -> None:
-    user_id, display, locale = await invoices.owner_context(update, context)
+    user_id, display, locale = await owner_context(update, context)
     try:
         view = await services(context).settings.change_money(user_id, display, field, value)
     except Refused as refusal:
-        await invoices.refuse(update, locale, refusal, "settings")
+        await refuse(update, locale, refusal, "settings")
         return
-    names = invoices.stage_names(locale)
+    names = stage_names(locale)
     if field == "interest" and view.interest_statutory:  # i13c
         await reply(update, "law/saved", locale, field=field, settings=view, stage_names=names)
         return
@@ -103,27 +115,27 @@ async def apply_money(update: Update, context: Context, field: str, value: str) 
 
 async def apply_law(update: Update, context: Context, field: str, value: str) -> None:
     """i13c: `/settings country PL`, `/settings compensation on`."""
-    user_id, display, locale = await invoices.owner_context(update, context)
+    user_id, display, locale = await owner_context(update, context)
     try:
         view = await services(context).settings.change_law(user_id, display, field, value)
     except Refused as refusal:
-        await invoices.refuse(update, locale, refusal, "settings")
+        await refuse(update, locale, refusal, "settings")
         return
-    names = invoices.stage_names(locale)
+    names = stage_names(locale)
     await reply(update, "law/saved", locale, field=field, settings=view, stage_names=names)
 
 
 async def ladder(update: Update, context: Context, words: list[str]) -> None:
-    user_id, display, locale = await invoices.owner_context(update, context)
+    user_id, display, locale = await owner_context(update, context)
     try:
         if words:
             view = await services(context).settings.edit_ladder(user_id, display, words)
         else:
             view = await services(context).settings.show(user_id, display)
     except Refused as refusal:
-        await invoices.refuse(update, locale, refusal, "settings")
+        await refuse(update, locale, refusal, "settings")
         return
-    names = invoices.stage_names(locale)
+    names = stage_names(locale)
     await reply(
         update, "owner/ladder", locale, settings=view, changed=bool(words), stage_names=names
     )
@@ -131,13 +143,13 @@ async def ladder(update: Update, context: Context, words: list[str]) -> None:
 
 async def apply(update: Update, context: Context, field: str, value: str) -> None:
     if field == "iban":  # bank transfers (issue 16): handlers.bank owns it
-        await bank.set_iban(update, context, value)
+        await set_iban(update, context, value)
         return
-    user_id, display, locale = await invoices.owner_context(update, context)
+    user_id, display, locale = await owner_context(update, context)
     try:
         view = await services(context).settings.change(user_id, display, field, value)
     except Refused as refusal:
-        await invoices.refuse(update, locale, refusal, "settings")
+        await refuse(update, locale, refusal, "settings")
         return
     # The reply speaks the new language when that is what changed, and so does the menu.
     await reply(update, "owner/settings_saved", view.locale, field=field, settings=view)
@@ -148,7 +160,7 @@ async def apply(update: Update, context: Context, field: str, value: str) -> Non
 async def settings_button(update: Update, context: Context, action: str, target: int) -> None:
     """Buttons of the /settings menu and of a client card's language / time zone."""
     assert context.user_data is not None
-    _, _, locale = await invoices.owner_context(update, context)
+    _, _, locale = await owner_context(update, context)
     if action == "setlanguage":
         await reply(
             update,
@@ -189,16 +201,51 @@ async def settings_button(update: Update, context: Context, action: str, target:
 async def apply_client(
     update: Update, context: Context, client_id: int, field: str, value: str
 ) -> None:
-    user_id, display, locale = await invoices.owner_context(update, context)
+    user_id, display, locale = await owner_context(update, context)
     try:
         client = await services(context).settings.change_client(
             user_id, display, client_id, field, value
         )
     except Refused as refusal:
-        await invoices.refuse(update, locale, refusal, "settings")
+        await refuse(update, locale, refusal, "settings")
         return
     await reply(update, "owner/client_setting_saved", locale, field=field, client=client)
 
 
+async def set_iban(update: Update, context: Context, value: str) -> None:
+    """`/settings iban <IBAN> [BIC] <account holder>` (or `none`); also the menu's answer."""
+    user_id, display, locale = await owner_context(update, context)
+    try:
+        account = await services(context).bank.set_account(user_id, display, value.split())
+    except Refused as refusal:
+        details = {key: clipped(value) for key, value in refusal.details.items()}
+        await reply(update, "owner/bank/refused", locale, code=refusal.code, **details)
+        return
+    await reply(update, "owner/bank/iban_saved", locale, account=account)
+
+
+async def _settings_press(
+    update: Update, context: Context, action: str, target: int, who: tuple[int, str, str]
+) -> None:
+    await settings_button(update, context, action, target)
+
+
+async def setting_answer(update: Update, context: Context, awaiting: Awaiting, text: str) -> None:
+    """A value typed after a /settings button (or a client card's time zone)."""
+    set_awaiting(context, None)
+    if awaiting.kind == "setting":
+        await apply(update, context, awaiting.reason, text)
+    elif awaiting.kind == "money_setting":
+        await apply_money(update, context, awaiting.reason, text)
+    elif awaiting.kind == "law_setting":
+        await apply_law(update, context, awaiting.reason, text)
+    else:
+        await apply_client(update, context, awaiting.target, "timezone", text)
+
+
 def register(app: AnyApplication, is_owner: filters.BaseFilter) -> None:
+    app.add_handler(
+        CallbackQueryHandler(owner_press(_settings_press), pattern=pattern("o", SETTINGS_ACTIONS))
+    )
+    answers_text(("setting", "money_setting", "law_setting", "client_timezone"), setting_answer)
     app.add_handler(CommandHandler("settings", settings_command, filters=is_owner))

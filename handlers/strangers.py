@@ -15,7 +15,7 @@ Runs before every acting handler (after the redelivery and edit checks), for mes
   token's answer counts as the hour's reply.
 
 When someone was last answered lives in their user_data, which the application keeps in
-the database and reads afresh for every update (bot.persistence): it holds across
+the database and reads afresh for every update (bot.telegram.persistence): it holds across
 replicas and restarts without a table of its own, and is written only when a reply is
 given (once an hour at most). Two messages of one stranger handled at the same moment by
 two replicas may both be answered: a rare second reply, not a cost a flood can drive.
@@ -23,20 +23,16 @@ two replicas may both be answered: a rare second reply, not a cost a flood can d
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
-from handlers.common import AnyApplication, Context, reply, services
+from handlers.common import AnyApplication, Context, reply, services, silenced, take_turn
 
 # After handlers.updates (-100) and handlers.ignored (-50), before every other handler.
 GROUP = -40
-REPLY_EVERY = timedelta(hours=1)
-# user_data keys: when this person was last answered as a stranger, or pointed away from
-# a group (an owner), as POSIX seconds.
-STRANGER_ANSWERED = "stranger_answered_at"
+# user_data key: when this owner was last pointed away from a group, as POSIX seconds
+# (a stranger's: handlers.common.STRANGER_ANSWERED).
 GROUP_POINTER = "group_pointer_at"
 
 
@@ -44,29 +40,6 @@ def _is_invite(text: str) -> bool:
     """`/start <token>`; in a group, Telegram writes it `/start@<bot> <token>`."""
     command, _, argument = text.partition(" ")
     return command.partition("@")[0] == "/start" and bool(argument.strip())
-
-
-async def silenced(update: Update, context: Context) -> bool:
-    """Whether the sender of this private message is a stranger already answered within
-    the hour (if not, and a stranger, this answer is the hour's one)."""
-    chat, user = update.effective_chat, update.effective_user
-    assert chat is not None and user is not None
-    if services(context).owners.is_owner(user.id):
-        return False
-    if await services(context).clients.is_client_chat(chat.id):
-        return False
-    return not _take_turn(context, STRANGER_ANSWERED)
-
-
-def _take_turn(context: Context, key: str) -> bool:
-    """True (and noted) if this person was not answered under `key` within the hour."""
-    assert context.user_data is not None
-    now = services(context).deps.clock.now().timestamp()
-    last = context.user_data.get(key)
-    if isinstance(last, int | float) and now - last < REPLY_EVERY.total_seconds():
-        return False
-    context.user_data[key] = now
-    return True
 
 
 async def screen(update: Update, context: Context) -> None:
@@ -95,7 +68,7 @@ async def _point_to_private_chat(update: Update, context: Context) -> None:
     """An owner's command in a group: one pointer an hour, in their language."""
     user = update.effective_user
     assert user is not None
-    if _take_turn(context, GROUP_POINTER):
+    if take_turn(context, GROUP_POINTER):
         owner = await services(context).owners.ensure(user.id, user.full_name)
         await reply(update, "owner/private_only", owner.locale)
 

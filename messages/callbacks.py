@@ -1,10 +1,14 @@
-"""Callback data: short text `<side>:<action>:<id>`, well inside Telegram's 64 bytes.
+"""Callback data, the one scheme of every button: short text `<side>:<action>:<id>`, well
+inside Telegram's 64 bytes. Sides: `c` a client's answers, `o` the owner's buttons, `d`
+the /newinvoice dialog's steps, `bank` a bank statement line's match.
 
 Parsed and checked on arrival; anything that does not parse is treated as stale.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 MAX_CALLBACK_BYTES = 64
@@ -80,6 +84,19 @@ OWNER_ACTIONS = (
     "forgetyes",
     "forgetno",
 )
+# Families of owner buttons, each routed to its handler by `pattern` (handlers register
+# one CallbackQueryHandler per family; a press matching none is stale).
+INVOICE_ACTIONS = ("card", "pause", "resume", "remind", "adjust", "offerplan")
+DECISION_ACTIONS = ("confirm", "notrecv", "accept", "decline", "resolve", "cancelinv", "endplan")
+CLIENT_ACTIONS_OF_OWNER = ("invite", "pauseall", "unpauseall", "block", "unblock")
+CONTACT_ACTIONS = ("invitemore", "rmcontact")  # a client card's contacts (issue 17)
+SETTINGS_ACTIONS = tuple(a for a in OWNER_ACTIONS if a.startswith(("set", "lang", "cl", "ctz")))
+FORGET_ACTIONS = ("forgetyes", "forgetno")
+LETTER_ACTIONS = ("sendletter",)
+# /newinvoice step by step: pick a client (id), a due date (in days), skip the description.
+DIALOG_ACTIONS = ("client", "due", "skip")
+# A bank statement line's doubtful match: confirm or skip (target: the line's id).
+BANK_ACTIONS = ("ok", "skip")
 REASON_CODES = {"nd": "not_delivered", "q": "quality", "amt": "wrong_amount", "oth": "other"}
 
 
@@ -105,6 +122,24 @@ def owner_callback(action: str, target: int) -> str:
     return Callback("o", action, target).encode()
 
 
+def dialog_callback(action: str, target: int) -> str:
+    assert action in DIALOG_ACTIONS
+    return Callback("d", action, target).encode()
+
+
+def bank_callback(action: str, line_id: int) -> str:
+    assert action in BANK_ACTIONS
+    return Callback("bank", action, line_id).encode()
+
+
+SIDES: dict[str, tuple[str, ...]] = {
+    "c": CLIENT_ACTIONS,
+    "o": OWNER_ACTIONS,
+    "d": DIALOG_ACTIONS,
+    "bank": BANK_ACTIONS,
+}
+
+
 def parse_callback(data: str | None) -> Callback | None:
     if not data or len(data.encode()) > MAX_CALLBACK_BYTES:
         return None
@@ -114,7 +149,12 @@ def parse_callback(data: str | None) -> Callback | None:
     if len(parts) != 3 or not parts[2].isdecimal() or int(parts[2]) > MAX_TARGET:
         return None
     side, action, target = parts
-    allowed = CLIENT_ACTIONS if side == "c" else OWNER_ACTIONS if side == "o" else ()
-    if action not in allowed:
+    if action not in SIDES.get(side, ()):
         return None
     return Callback(side, action, int(target))
+
+
+def pattern(side: str, actions: Iterable[str]) -> str:
+    """A CallbackQueryHandler pattern for one family of buttons: `<side>:<action>:<id>`."""
+    alternatives = "|".join(sorted((re.escape(a) for a in actions), key=len, reverse=True))
+    return rf"^{side}:({alternatives}):\d{{1,10}}$"

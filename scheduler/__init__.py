@@ -1,4 +1,6 @@
-"""The reminder engine's clock: one repeating tick that asks the services for due work.
+"""The engine, registered with PTB's JobQueue: a repeating tick (scheduler.tick: claim →
+send → record, paced by scheduler.dispatch) and a daily housekeeping job
+(scheduler.housekeeping).
 
 There are no per-invoice jobs: the database holds the schedule, so a restart loses nothing.
 """
@@ -15,11 +17,15 @@ from telegram.ext import Application, ContextTypes
 from bot import metrics
 from bot.health import HEALTH_KEY, EngineStatus
 from bot.services import Services
+from scheduler.housekeeping import FORGET_EVERY, forget_old_bookkeeping
+from scheduler.tick import Engine
 
 log = logging.getLogger(__name__)
 
 SERVICES_KEY = "services"
+TICK_ENGINE_KEY = "tick_engine"
 TICK_JOB = "reminder-tick"
+HOUSEKEEPING_JOB = "housekeeping"
 # A clean stop waits this long for the tick in flight to send what it claimed and record
 # it; past that, the tick is cancelled and its unrecorded sends become `unknown` later,
 # as after a crash. A claim chunk (64 clients) takes about 2-3 s at Telegram's pace.
@@ -34,6 +40,15 @@ def _services(app: AnyApplication) -> Services:
     return services
 
 
+def tick_engine(app: AnyApplication) -> Engine:
+    """The application's engine, made at registration."""
+    engine = app.bot_data.get(TICK_ENGINE_KEY)
+    if engine is None:
+        engine = app.bot_data[TICK_ENGINE_KEY] = Engine(_services(app))
+    assert isinstance(engine, Engine)
+    return engine
+
+
 def engine_status(app: AnyApplication) -> EngineStatus:
     status = app.bot_data.setdefault(HEALTH_KEY, EngineStatus())
     assert isinstance(status, EngineStatus)
@@ -42,7 +57,7 @@ def engine_status(app: AnyApplication) -> EngineStatus:
 
 async def run_tick(app: AnyApplication) -> None:
     started = time.perf_counter()
-    report = await _services(app).reminders.tick()
+    report = await tick_engine(app).tick()
     engine_status(app).tick_completed()
     if report.skipped:
         log.debug("tick: another replica is running it")
@@ -71,8 +86,19 @@ async def _tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         status.tick_task = None
 
 
+async def keep_house(app: AnyApplication) -> None:
+    await forget_old_bookkeeping(_services(app))
+
+
+async def _housekeeping_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    try:
+        await keep_house(context.application)
+    except Exception:
+        log.exception("housekeeping failed")
+
+
 class _DrainingTickIsNoSkip(logging.Filter):
-    """A tick drains a backlog for as long as work is due (ReminderService.tick), so the
+    """A tick drains a backlog for as long as work is due (Engine.tick), so the
     next interval often finds it still running and APScheduler skips that run with a
     warning. That is the design, not a fault: the running tick already does the work."""
 
@@ -87,17 +113,22 @@ _DRAINING = _DrainingTickIsNoSkip()
 def register(app: AnyApplication, tick_seconds: float) -> None:
     assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
     engine_status(app)
+    tick_engine(app)
     logging.getLogger("apscheduler.scheduler").addFilter(_DRAINING)  # once: filters are a set
     app.job_queue.run_repeating(_tick_job, interval=tick_seconds, first=1.0, name=TICK_JOB)
+    app.job_queue.run_repeating(
+        _housekeeping_job, interval=FORGET_EVERY, first=tick_seconds, name=HOUSEKEEPING_JOB
+    )
 
 
 async def stop_engine(app: AnyApplication, grace: float = STOP_GRACE_SECONDS) -> bool:
     """Start no tick and claim nothing more; wait (at most `grace` s) for the tick in flight
     to send what it has claimed and record it. False if it had to be cancelled."""
-    _services(app).reminders.stopping = True
+    tick_engine(app).stopping = True
     if app.job_queue is not None:
-        for job in app.job_queue.get_jobs_by_name(TICK_JOB):
-            job.schedule_removal()
+        for name in (TICK_JOB, HOUSEKEEPING_JOB):
+            for job in app.job_queue.get_jobs_by_name(name):
+                job.schedule_removal()
     task = engine_status(app).tick_task
     if task is None or task.done():
         return True

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Insert, func, insert, update
+from sqlalchemy import Insert, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -148,12 +148,6 @@ class Invites:
 
     async def by_token(self, token: str) -> Invite | None:
         result = await self.session.exec(select(Invite).where(Invite.token == token))
-        return result.first()
-
-    async def latest_issued(self, client_id: int) -> datetime | None:
-        result = await self.session.exec(
-            select(func.max(Invite.created_at)).where(Invite.client_id == client_id)
-        )
         return result.first()
 
     async def retire_for_client(self, client_id: int, now: datetime, chat_id: int) -> None:

@@ -8,53 +8,34 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from enum import StrEnum
-
-
-class Tone(StrEnum):
-    FRIENDLY = "friendly"
-    GENTLE = "gentle"
-    POLITE = "polite"
-    FIRM = "firm"
-    FORMAL = "formal"
-    FINAL = "final"
 
 
 @dataclass(frozen=True)
 class Stage:
     name: str
     offset_days: int
-    tone: Tone
 
     def date_for(self, due: date) -> date:
         return due + timedelta(days=self.offset_days)
 
 
 DEFAULT_LADDER: tuple[Stage, ...] = (
-    Stage("heads_up", -3, Tone.FRIENDLY),
-    Stage("due", 0, Tone.FRIENDLY),
-    Stage("overdue_1", 1, Tone.GENTLE),
-    Stage("weekly_1", 7, Tone.POLITE),
-    Stage("weekly_2", 14, Tone.POLITE),
-    Stage("weekly_3", 21, Tone.POLITE),
-    Stage("firm", 30, Tone.FIRM),
-    Stage("formal", 60, Tone.FORMAL),
-    Stage("final", 90, Tone.FINAL),
+    Stage("heads_up", -3),
+    Stage("due", 0),
+    Stage("overdue_1", 1),
+    Stage("weekly_1", 7),
+    Stage("weekly_2", 14),
+    Stage("weekly_3", 21),
+    Stage("firm", 30),
+    Stage("formal", 60),
+    Stage("final", 90),
 )
 
 # Stages the owner hears about when they go out (SPEC §6: +30 / +60 / +90).
 ESCALATION_STAGES = frozenset({"firm", "formal", "final"})
 
-# What an owner may put on their ladder: each kind has its own tone and text.
-KIND_TONES: dict[str, Tone] = {
-    "heads_up": Tone.FRIENDLY,
-    "due": Tone.FRIENDLY,
-    "overdue": Tone.GENTLE,
-    "weekly": Tone.POLITE,
-    "firm": Tone.FIRM,
-    "formal": Tone.FORMAL,
-    "final": Tone.FINAL,
-}
+# What an owner may put on their ladder: each kind has its own text (and tone, SPEC §5).
+STAGE_KINDS = frozenset({"heads_up", "due", "overdue", "weekly", "firm", "formal", "final"})
 # Kinds that may appear once; "overdue" and "weekly" may repeat (overdue_1, weekly_4, …).
 SINGLE_KINDS = frozenset({"heads_up", "due", "firm", "formal", "final"})
 MIN_OFFSET, MAX_OFFSET, MAX_STAGES = -14, 180, 12
@@ -73,7 +54,7 @@ def stage_kind(name: str) -> str:
 def ladder_from_pairs(pairs: Sequence[tuple[str, int]]) -> tuple[Stage, ...]:
     return tuple(
         sorted(
-            (Stage(name, offset, KIND_TONES[stage_kind(name)]) for name, offset in pairs),
+            (Stage(name, offset) for name, offset in pairs),
             key=lambda stage: (stage.offset_days, stage.name),
         )
     )
@@ -97,7 +78,7 @@ def _check(ladder: tuple[Stage, ...]) -> tuple[Stage, ...]:
 
 
 def add_stage(ladder: Sequence[Stage], kind: str, offset: int) -> tuple[Stage, ...]:
-    if kind not in KIND_TONES:
+    if kind not in STAGE_KINDS:
         raise LadderError("unknown_kind")
     names = {stage.name for stage in ladder}
     if kind in SINGLE_KINDS:

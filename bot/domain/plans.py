@@ -11,7 +11,6 @@ PLAN_COUNTS = (2, 3, 4, 6)
 PART_NOW_DAYS = 3  # "part now": the first half is due within this many days
 PART_REST_DAYS = 30  # … and the rest this many days later
 FIRST_INSTALMENT_DAYS = 7
-PROMISE_PRESETS = (3, 7, 14)
 MAX_PROMISE_DAYS = 30
 
 

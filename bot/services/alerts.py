@@ -10,8 +10,8 @@ from typing import Any
 from bot import metrics
 from bot.db.tables import Client, Invoice, Owner
 from bot.domain.charges import Charges
+from bot.domain.delivery import Delivery
 from bot.domain.escalation import collection_estimate
-from bot.notify import Delivery
 from bot.services.deps import Deps
 from messages import render
 from messages.keyboards import owner_buttons

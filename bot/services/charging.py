@@ -27,6 +27,7 @@ from bot.db.tables import Invoice, Owner, Payment
 from bot.domain.charges import Charges, discounted
 from bot.domain.ladder import Stage, stage_named
 from bot.domain.money import late_fee
+from bot.domain.reminder_data import ItemMoney
 from bot.domain.states import InvoiceStatus
 from bot.domain.statutory import law_for
 from bot.services.money import charges_for, charges_with
@@ -37,7 +38,6 @@ from bot.services.statutory import (  # the law of the owner's country (SPEC §3
     statutory_law,
     upcoming_interest_percent,
 )
-from messages.reminders import ItemMoney
 
 FEE_STAGE = "firm"  # SPEC §7: a late fee is applied once, at the firm stage
 SETTLEMENT_STAGE = "final"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db.session import SessionMaker
-from bot.notify import Notifier
+from bot.services.ports import Notifier, SendReminder
 
 
 @dataclass(frozen=True)
@@ -16,3 +16,4 @@ class Deps:
     clock: Clock
     settings: Settings
     notifier: Notifier
+    send_reminder: SendReminder

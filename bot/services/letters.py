@@ -18,10 +18,10 @@ from bot.db.repositories import EventLog
 from bot.db.tables import Client, Invoice, Letter, Owner
 from bot.domain.charges import Charges
 from bot.domain.dates import DateError, parse_date
+from bot.domain.delivery import DeliveryStatus
 from bot.domain.sendtime import local_today
 from bot.domain.states import CLOSED_STATUSES
 from bot.domain.statutory import law_for
-from bot.notify import DeliveryStatus
 from bot.services.cardpay import chat_payments_on, stripe_link
 from bot.services.deps import Deps
 from bot.services.errors import Refused

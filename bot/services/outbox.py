@@ -7,7 +7,7 @@ UNIQUE (invoice, stage) and the order claim → send → record, as for one clie
 - a stage is inserted (or a reusable row taken back) and committed as `sending` before
   its message is sent, so it can never be sent twice;
 - a crash after the claim leaves it `sending`, and a later tick marks it `unknown` and
-  tells the owner (ReminderService._recover_interrupted).
+  tells the owner (ReminderService.recover_interrupted).
 Groups are an optimisation only: a group that cannot be claimed or recorded together
 (a concurrent /remind took a stage, a bug in one client's data) is done again one
 client at a time, so one client never holds up the others.
@@ -19,7 +19,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -29,10 +28,22 @@ from bot.db.repositories import Contacts, EventLog, Reminders, StageRow
 from bot.db.session import is_postgresql
 from bot.db.tables import Client, Invoice, Owner, Payment, Reminder
 from bot.domain.charges import Charges
+from bot.domain.delivery import Delivery, DeliveryStatus
 from bot.domain.ladder import ESCALATION_STAGES, Stage, current_stage, due_now, stage_named
-from bot.domain.sendtime import local_today, next_send_moment, start_of_local_day
+from bot.domain.reminder_data import InstalmentInfo, ItemMoney, StageContext
+from bot.domain.reminding import (
+    MISSED,
+    REUSABLE,
+    SendStatus,
+    client_turn,
+    ladder_speaks,
+    pause_ended,
+    promise_broken,
+    retry_at,
+    stage_outcome,
+)
+from bot.domain.sendtime import local_today, start_of_local_day
 from bot.domain.states import InvoiceStatus
-from bot.notify import Delivery, DeliveryStatus
 from bot.services.alerts import Alert, stage_label
 from bot.services.charging import apply_announced, stage_money
 from bot.services.contacts import contact_lost_alert as _contact_lost
@@ -42,8 +53,6 @@ from bot.services.errors import Refused
 from bot.services.invoices import resume_invoice
 from bot.services.promises import break_promise
 from bot.services.schedule import (
-    REUSABLE,
-    SendStatus,
     active_plan,
     instalment_stage,
     invoice_ladder,
@@ -54,16 +63,9 @@ from bot.services.schedule import (
     window_for,
 )
 from bot.services.stage_context import NOTICE_DAYS, stage_context
-from messages.reminders import InstalmentInfo, ItemMoney, StageContext
 
 Row = TypeVar("Row", Invoice, Client)
 
-MAX_ATTEMPTS = 4
-BACKOFF = (timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
-# The states in which the engine itself speaks: the ladder, or a plan's instalments.
-REMINDED_STATES = frozenset({InvoiceStatus.OPEN, InvoiceStatus.IN_PLAN})
-# Deliveries that provably did not reach the client.
-MISSED = frozenset({DeliveryStatus.UNREACHABLE, DeliveryStatus.RETRY})
 UNREACHABLE = DeliveryStatus.UNREACHABLE
 
 
@@ -115,23 +117,6 @@ class Sent:
     batch: ClientBatch
     delivery: Delivery
     each: tuple[tuple[Target, Delivery], ...] = ()
-
-
-# Of several contacts' answers, what the stage's row records: delivered to one is
-# delivered; else maybe delivered (never resent) before a retry, before a refusal.
-_PRECEDENCE = (
-    DeliveryStatus.SENT,
-    DeliveryStatus.UNKNOWN,
-    DeliveryStatus.RETRY,
-    DeliveryStatus.FAILED,
-    DeliveryStatus.UNREACHABLE,
-)
-
-
-def combined_delivery(deliveries: Sequence[Delivery]) -> Delivery:
-    """One reminder sent to N chats is one event: its outcome is the best of theirs."""
-    assert deliveries
-    return min(deliveries, key=lambda delivery: _PRECEDENCE.index(delivery.status))
 
 
 async def targets_of(session: AsyncSession, clients: Sequence[Client]) -> dict[int, list[Target]]:
@@ -276,13 +261,11 @@ class ReminderOutbox:
         today = local_today(now, timezone_for(client, owner))
         remindable = []
         for invoice in due:
-            paused_until = invoice.paused_until
-            if invoice.status == InvoiceStatus.PAUSED and paused_until and paused_until <= now:
+            if pause_ended(invoice.status, invoice.paused_until, now):
                 await resume_invoice(session, self.deps, owner, client, invoice, "pause_ended")
-            promised_for = invoice.promised_for
-            if invoice.status == InvoiceStatus.PROMISED and promised_for and promised_for < today:
+            if promise_broken(invoice.status, invoice.promised_for, today):
                 batch.alerts.append(await break_promise(session, self.deps, owner, client, invoice))
-            if invoice.status in REMINDED_STATES:
+            if ladder_speaks(invoice.status):
                 remindable.append(invoice)
             else:
                 # Not the ladder's turn (paused, promised, disputed …): wait for the state.
@@ -294,20 +277,18 @@ class ReminderOutbox:
     ) -> bool:
         """Whether the client may be reminded now; if not, when to look again."""
         client, owner = batch.client, batch.owner
-        if client.chat_id is None or client.unreachable or client.blocked or client.paused:
-            # Parked: the client joining or coming back re-plans these invoices.
-            self._schedule(session, invoices, None)
-            return False
-        timezone, window = timezone_for(client, owner), window_for(owner)
-        if not window.allows(now.astimezone(ZoneInfo(timezone))):
-            self._schedule(session, invoices, next_send_moment(now, timezone, window))
-            return False
-        today, last = local_today(now, timezone), client.last_reminded_at
-        if last is not None and local_today(last, timezone) == today:
-            tomorrow = start_of_local_day(today + timedelta(days=1), timezone)
-            self._schedule(session, invoices, next_send_moment(tomorrow, timezone, window))
-            return False
-        return True
+        turn = client_turn(
+            # Parked when unreachable: the client joining or coming back re-plans these.
+            reachable=client.chat_id is not None
+            and not (client.unreachable or client.blocked or client.paused),
+            timezone=timezone_for(client, owner),
+            window=window_for(owner),
+            now=now,
+            last_reminded_at=client.last_reminded_at,
+        )
+        if not turn.now:
+            self._schedule(session, invoices, turn.look_again)
+        return turn.now
 
     @staticmethod
     def _schedule(session: AsyncSession, invoices: list[Invoice], moment: datetime | None) -> None:
@@ -592,15 +573,7 @@ class ReminderOutbox:
 
     @staticmethod
     def _stage_status(delivery: Delivery, row: Reminder) -> str:
-        if delivery.status is DeliveryStatus.SENT:
-            return SendStatus.SENT
-        if delivery.status is DeliveryStatus.UNREACHABLE:
-            return SendStatus.UNDELIVERED
-        if delivery.status is DeliveryStatus.UNKNOWN:
-            return SendStatus.UNKNOWN
-        if delivery.status is DeliveryStatus.RETRY and row.attempts < MAX_ATTEMPTS:
-            return SendStatus.RETRY
-        return SendStatus.FAILED
+        return stage_outcome(delivery.status, row.attempts)
 
     @staticmethod
     def _next_look(
@@ -614,8 +587,8 @@ class ReminderOutbox:
     ) -> datetime | None:
         if row.status == SendStatus.UNDELIVERED:
             return None  # parked until the client can be reached again
-        if row.status == SendStatus.RETRY and invoice.status in REMINDED_STATES:
-            return now + BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
+        if row.status == SendStatus.RETRY and ladder_speaks(invoice.status):
+            return retry_at(now, row.attempts)
         # Sent, failed for good or unknown: the ladder moves on, tomorrow at the earliest.
         timezone = timezone_for(client, owner)
         tomorrow = start_of_local_day(local_today(now, timezone) + timedelta(days=1), timezone)

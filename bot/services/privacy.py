@@ -42,6 +42,7 @@ from bot.db.tables import (
 )
 from bot.domain.charges import Charges
 from bot.domain.erasure import forgotten_name_key, neutral_event_data
+from bot.domain.reminding import SendStatus
 from bot.domain.states import CLOSED_STATUSES
 from bot.services.contacts import client_view
 from bot.services.deps import Deps
@@ -49,7 +50,6 @@ from bot.services.errors import Refused
 from bot.services.invoices import resolve_client
 from bot.services.money import charges_of, client_today
 from bot.services.owners import owner_transaction
-from bot.services.schedule import SendStatus
 from bot.services.views import (
     Balance,
     ClientView,

@@ -13,9 +13,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import Invoices, Reminders, StageRow
 from bot.db.tables import Client, Instalment, Invoice, Owner, Plan, Reminder
-from bot.domain.ladder import DEFAULT_LADDER, Stage, Tone, ladder_from_pairs, next_stage
+from bot.domain.ladder import DEFAULT_LADDER, Stage, ladder_from_pairs, next_stage
 from bot.domain.plans import Instalment as PlannedInstalment
 from bot.domain.plans import paid_instalments
+from bot.domain.reminding import REUSABLE
 from bot.domain.schedule import SendWindow, parse_days, parse_hours
 from bot.domain.sendtime import stage_send_moment, start_of_local_day
 from bot.domain.states import InvoiceStatus
@@ -23,21 +24,6 @@ from bot.services.plans import find_plan
 
 # Each instalment of an accepted plan is reminded on its own: a heads-up and its due day.
 INSTALMENT_HEADS_UP_DAYS = 3
-
-
-class SendStatus:
-    """Outbox row states. Only RETRY and UNDELIVERED may be taken for sending again."""
-
-    SENDING = "sending"
-    SENT = "sent"
-    SKIPPED = "skipped"
-    RETRY = "retry"
-    UNDELIVERED = "undelivered"  # the client had blocked the bot: provably not delivered
-    FAILED = "failed"  # gave up after retries; shown to the owner
-    UNKNOWN = "unknown"  # interrupted mid-send: maybe delivered, never sent again
-
-
-REUSABLE = frozenset({SendStatus.RETRY, SendStatus.UNDELIVERED})
 
 
 def ladder_for(owner: Owner) -> Sequence[Stage]:
@@ -109,10 +95,8 @@ async def invoice_ladder(session: AsyncSession, invoice: Invoice, owner: Owner) 
     stages: list[Stage] = []
     for instalment in unpaid_instalments(invoice, plan, instalments):
         offset = (instalment.due_date - invoice.due_date).days
-        stages.append(
-            Stage(f"i{instalment.seq}_heads_up", offset - INSTALMENT_HEADS_UP_DAYS, Tone.FRIENDLY)
-        )
-        stages.append(Stage(f"i{instalment.seq}_due", offset, Tone.FRIENDLY))
+        stages.append(Stage(f"i{instalment.seq}_heads_up", offset - INSTALMENT_HEADS_UP_DAYS))
+        stages.append(Stage(f"i{instalment.seq}_due", offset))
     return stages
 
 

@@ -29,6 +29,7 @@ from bot.domain.ladder import (
     remove_stage,
 )
 from bot.domain.money import MoneyError, parse_amount
+from bot.domain.reminder_data import NEXT_STEPS
 from bot.domain.schedule import ScheduleError, format_days, parse_days, parse_hours
 from bot.domain.text import one_line
 from bot.services.contacts import client_view
@@ -43,7 +44,6 @@ from bot.services.statutory_settings import (
     statutory_percent_on,
 )
 from bot.services.views import ClientView
-from messages.reminders import NEXT_STEPS
 
 FIELDS = (
     "name",

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.tables import Invoice, Owner, Reminder
 from bot.domain.ladder import Stage, stage_kind
-from messages.reminders import NEXT_STEPS, StageContext
+from bot.domain.reminder_data import NEXT_STEPS, StageContext
 
 NOTICE_DAYS = 14  # the pay-by date that formal and final notices give
 

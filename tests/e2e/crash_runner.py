@@ -40,9 +40,10 @@ from bot.app import build_application, close_application, services_of
 from bot.clock import FrozenClock
 from bot.config import load_settings
 from bot.db.tables import Invite, Reminder
+from bot.domain.delivery import Delivery
 from bot.logs import configure_logging
-from bot.notify import Delivery, Notifier
 from bot.services.outbox import ClientBatch, ReminderOutbox
+from bot.telegram.notifier import Notifier
 from scheduler import run_tick
 from tests.fakes.updates import message_update
 

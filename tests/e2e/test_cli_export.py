@@ -16,9 +16,10 @@ from telegram import Bot
 from bot.clock import FrozenClock
 from bot.db.migrate import upgrade
 from bot.db.session import create_engine, make_sessionmaker
-from bot.notify import Notifier
 from bot.services import Services
 from bot.services.deps import Deps
+from bot.telegram.notifier import Notifier
+from bot.telegram.reminders import ReminderSender
 from tests.conftest import OTHER_OWNER_ID, OWNER_ID, START, make_settings
 
 TOKEN = "123456:EXPORT-SECRET"
@@ -34,8 +35,13 @@ def prepare(database: Path, *owners: int) -> None:
         try:
             await upgrade(engine)
             settings = make_settings(database_url=url, telegram_bot_token=TOKEN)
+            notifier = Notifier(Bot(TOKEN))
             deps = Deps(
-                make_sessionmaker(engine), FrozenClock(START), settings, Notifier(Bot(TOKEN))
+                make_sessionmaker(engine),
+                FrozenClock(START),
+                settings,
+                notifier,
+                ReminderSender(notifier, settings),
             )
             services = Services.build(deps)
             for owner in owners:

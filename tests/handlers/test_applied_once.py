@@ -16,7 +16,7 @@ from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.db.locks import REMINDER_TICK, exclusive_turn
 from bot.db.tables import Invoice, ProcessedUpdate, Promise, UserState
-from scheduler import run_tick
+from scheduler import keep_house, run_tick, tick_engine
 from tests.conftest import CLIENT_USER_ID, OWNER_ID
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.updates import callback_update, send_text
@@ -162,12 +162,12 @@ async def test_old_update_ids_and_idle_states_are_forgotten(
     assert await rows(app, ProcessedUpdate) and await rows(app, UserState)
 
     clock.advance(timedelta(days=4))
-    await run_tick(app)
+    await keep_house(app)  # the daily housekeeping job
     assert await rows(app, ProcessedUpdate) == []
     assert await rows(app, UserState)  # a question is kept longer than an update id
 
     clock.advance(timedelta(days=30))
-    await run_tick(app)
+    await keep_house(app)
     assert await rows(app, UserState) == []
 
 
@@ -182,10 +182,10 @@ async def test_only_one_replica_runs_the_tick_at_a_time(
             sessions = services_of(first).deps.sessions
             async with exclusive_turn(sessions, REMINDER_TICK) as ours:
                 assert ours  # the first replica is in the middle of its tick …
-                report = await services_of(second).reminders.tick()
+                report = await tick_engine(second).tick()
                 assert report.skipped  # … so the second one skips its turn
                 assert sent_to(bot_api, CLIENT_USER_ID) == []
-            report = await services_of(second).reminders.tick()
+            report = await tick_engine(second).tick()
             assert not report.skipped
             assert len(sent_to(bot_api, CLIENT_USER_ID)) == 1
 

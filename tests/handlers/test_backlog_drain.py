@@ -10,12 +10,11 @@ from typing import Any
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-import bot.services.reminders as reminders_module
-from bot.app import services_of
+import scheduler.tick as tick_module
 from bot.clock import FrozenClock
 from bot.db.tables import Reminder
 from bot.services.outbox import ClientBatch, ReminderOutbox
-from scheduler import run_tick
+from scheduler import run_tick, tick_engine
 from tests.fakes.bot_api import FakeBotApi
 from tests.handlers.engine_helpers import rows, sent_to
 from tests.handlers.test_concurrent_dispatch import clients_due_today
@@ -24,8 +23,8 @@ from tests.handlers.test_concurrent_dispatch import clients_due_today
 @pytest.fixture
 def small_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rounds of 3 clients, claimed 2 at a time: 7 due clients are 3 rounds."""
-    monkeypatch.setattr(reminders_module, "CLIENTS_PER_TICK", 3)
-    monkeypatch.setattr(reminders_module, "CLAIM_CHUNK", 2)
+    monkeypatch.setattr(tick_module, "CLIENTS_PER_TICK", 3)
+    monkeypatch.setattr(tick_module, "CLAIM_CHUNK", 2)
 
 
 @pytest.mark.usefixtures("small_rounds")
@@ -35,7 +34,7 @@ async def test_a_backlog_of_several_rounds_is_drained_in_one_tick(
     chats = await clients_due_today(app, 7)
     bot_api.clear()
 
-    report = await services_of(app).reminders.tick()  # the clock does not move
+    report = await tick_engine(app).tick()  # the clock does not move
 
     assert [len(sent_to(bot_api, chat)) for chat in chats] == [1] * 7
     assert report.reminders_sent == 7 and report.rounds == 3
@@ -51,7 +50,7 @@ async def test_a_stop_request_ends_the_drain_and_the_next_start_sends_the_rest(
 ) -> None:
     chats = await clients_due_today(app, 7)
     bot_api.clear()
-    service = services_of(app).reminders
+    service = tick_engine(app)
     claim = ReminderOutbox.claim_clients
     claimed: list[int] = []
 

@@ -504,7 +504,7 @@ async def test_skip_records_nothing_and_is_not_offered_again(app: Any, bot_api: 
     await press(app, OWNER_ID, "bank:ok:99999999999")
     await press(app, CLIENT_USER_ID, button(offer, "✅ Confirm"))
     assert callbacks_answered(bot_api)[-2:] == [
-        "This button isn't for you, so nothing was changed.",
+        "This button is out of date, so nothing was changed.",  # no such line can exist
         "This button isn't for you, so nothing was changed.",
     ]
     assert await rows(app, Payment) == []

@@ -13,12 +13,11 @@ from typing import Any
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-import bot.services.reminders as reminders_module
-from bot.app import services_of
+import scheduler.tick as tick_module
 from bot.clock import FrozenClock
 from bot.db.tables import Reminder
 from bot.services.outbox import ClientBatch, ReminderOutbox
-from scheduler import run_tick, stop_engine
+from scheduler import run_tick, stop_engine, tick_engine
 from tests.conftest import START
 from tests.fakes.bot_api import FakeBotApi
 from tests.handlers.engine_helpers import add_linked_client, owner_says, rows
@@ -33,8 +32,8 @@ async def test_a_stopping_tick_sends_what_it_claimed_and_claims_nothing_more(
         await add_linked_client(app, bot_api, name, user)
         await owner_says(app, bot_api, f"/newinvoice {name} 100 EUR {START.date().isoformat()}")
     bot_api.clear()
-    monkeypatch.setattr(reminders_module, "CLAIM_CHUNK", 1)  # one client per claim
-    service = services_of(app).reminders
+    monkeypatch.setattr(tick_module, "CLAIM_CHUNK", 1)  # one client per claim
+    service = tick_engine(app)
     claim = ReminderOutbox.claim_clients
 
     async def claim_then_stop(
@@ -61,5 +60,5 @@ async def test_a_stopping_tick_sends_what_it_claimed_and_claims_nothing_more(
 
 async def test_stop_engine_with_no_tick_running_returns_at_once(app: Any) -> None:
     assert await stop_engine(app, grace=0.1) is True
-    assert services_of(app).reminders.stopping
+    assert tick_engine(app).stopping
     assert app.job_queue.get_jobs_by_name("reminder-tick") == ()

@@ -12,7 +12,7 @@ from bot.app import build_application, close_application, services_of
 from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.db.tables import Reminder
-from scheduler import run_tick
+from scheduler import run_tick, tick_engine
 from tests.conftest import OWNER_ID
 from tests.fakes.bot_api import FakeBotApi
 from tests.handlers.engine_helpers import rows, sent_to
@@ -84,7 +84,7 @@ async def test_fifty_clients_due_in_one_tick_each_get_exactly_one_message(
         bot_api.clear()
         bot_api.arrivals.clear()
 
-        report = await services_of(app).reminders.tick()
+        report = await tick_engine(app).tick()
 
         assert [len(sent_to(bot_api, chat)) for chat in chats] == [1] * 50
         assert all("is due today" in sent_to(bot_api, chat)[0].text for chat in chats)

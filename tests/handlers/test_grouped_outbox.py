@@ -14,10 +14,9 @@ from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.db.repositories import Reminders, StageRow
 from bot.db.tables import Event, Invoice, Reminder
-from bot.services import reminders
 from bot.services.outbox import ReminderOutbox, Sent
-from bot.services.reminders import ReminderService
-from scheduler import run_tick
+from bot.telegram.reminders import ReminderSender
+from scheduler import run_tick, tick, tick_engine
 from tests.fakes.bot_api import FakeBotApi
 from tests.handlers.engine_helpers import engine_of, rows, sent_to
 from tests.handlers.test_concurrent_dispatch import clients_due_today
@@ -45,7 +44,7 @@ async def test_a_tick_for_sixty_clients_takes_a_few_statements_not_a_few_per_cli
         engine = engine_of(app)
         event.listen(engine.sync_engine, "before_cursor_execute", count)
         try:
-            report = await services_of(app).reminders.tick()
+            report = await tick_engine(app).tick()
         finally:
             event.remove(engine.sync_engine, "before_cursor_execute", count)
 
@@ -65,7 +64,7 @@ async def test_a_tick_for_sixty_clients_takes_a_few_statements_not_a_few_per_cli
 async def test_a_stage_taken_by_another_worker_leaves_the_other_clients_reminded(
     settings: Settings, clock: FrozenClock, bot_api: FakeBotApi, monkeypatch: Any, chunk: int
 ) -> None:
-    monkeypatch.setattr(reminders, "CLAIM_CHUNK", chunk)
+    monkeypatch.setattr(tick, "CLAIM_CHUNK", chunk)
     app = build_application(settings, clock, request=bot_api)
     async with app:
         chats = await clients_due_today(app, 6)
@@ -120,20 +119,20 @@ async def test_a_failure_for_one_client_does_not_stop_the_others(
             if batch.client.chat_id == broken:
                 raise RuntimeError("a bug for one client")
 
-        remindable, send = ReminderOutbox._remindable, ReminderService._send
+        remindable, send = ReminderOutbox._remindable, ReminderSender.__call__
 
         async def claim(outbox: ReminderOutbox, session: Any, batch: Any, *rest: Any) -> Any:
             fail_for_broken(batch)
             return await remindable(outbox, session, batch, *rest)
 
-        async def send_or_fail(service: ReminderService, batch: Any, *rest: Any) -> Any:
+        async def send_or_fail(sender: ReminderSender, batch: Any, *rest: Any) -> Any:
             fail_for_broken(batch)
-            return await send(service, batch, *rest)
+            return await send(sender, batch, *rest)
 
         if where == "claiming":
             monkeypatch.setattr(ReminderOutbox, "_remindable", claim)
         else:
-            monkeypatch.setattr(ReminderService, "_send", send_or_fail)
+            monkeypatch.setattr(ReminderSender, "__call__", send_or_fail)
         with pytest.raises(RuntimeError, match="a bug for one client"):
             await run_tick(app)  # raised again once the others are done
 

@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.app import services_of
+from bot.cli.previewing import preview_invoice
 from bot.clock import FrozenClock
 from bot.db.tables import Invoice, Owner, Payment, Reminder
 from bot.services.money import charges_with
-from bot.services.preview import preview_invoice
 from tests.conftest import CLIENT_USER_ID, OWNER_ID
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.updates import send_text

@@ -12,6 +12,7 @@ from bot.app import build_application, services_of
 from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.db.tables import Client
+from scheduler import tick_engine
 from tests.conftest import OWNER_ID, STRANGER_ID
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.updates import message_update, send_text
@@ -122,7 +123,7 @@ async def test_a_stranger_flooding_during_a_tick_costs_the_reminders_one_message
             for index in range(300):
                 await send_text(app, STRANGER_ID, "/start" if index % 2 else f"spam {index}")
 
-        report, _ = await asyncio.gather(services_of(app).reminders.tick(), flood())
+        report, _ = await asyncio.gather(tick_engine(app).tick(), flood())
 
         assert report.reminders_sent == 40
         assert all(len(bot_api.sent("sendMessage", chat)) == 1 for chat in chats)

@@ -43,7 +43,7 @@ PEOPLE = {
 }
 # One row per update id, whatever the update did: bookkeeping, neither compared nor restored.
 APPEND_ONLY = frozenset({"processed_updates"})
-# PTB's user_data, kept in the database (bot.persistence): what the bot waits for someone
+# PTB's user_data, kept in the database (bot.telegram.persistence): what the bot waits for someone
 # to type. Asking a question rightly changes it; restored between examples, not compared.
 CONVERSATION = frozenset({"user_states"})
 

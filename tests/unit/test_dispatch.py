@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator
 
 import pytest
 
-from bot.services.dispatch import Dispatch, GroupHandler
+from scheduler.dispatch import Dispatch, GroupHandler
 
 
 async def test_each_of_takes_items_only_as_workers_come_free() -> None:

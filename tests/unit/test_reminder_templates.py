@@ -11,14 +11,8 @@ import pytest
 
 from bot.domain.charges import InterestTerms
 from bot.domain.owed import Terms, owed
-from messages.reminders import (
-    NEXT_STEPS,
-    ItemMoney,
-    ReminderItem,
-    Sender,
-    StageContext,
-    compose_reminder,
-)
+from bot.domain.reminder_data import NEXT_STEPS, ItemMoney, StageContext
+from messages.reminders import ReminderItem, Sender, compose_reminder
 from messages.render import MAX_MESSAGE_LENGTH
 
 LOCALES = ("en", "pt", "ru", "pl")

@@ -24,9 +24,10 @@ from bot.config import SUPPORTED_LOCALES
 from bot.domain.aging import BUCKETS, Aging
 from bot.domain.bank import BankAccount
 from bot.domain.escalation import collection_estimate
+from bot.domain.reminder_data import InstalmentInfo, ItemMoney
 from bot.services.reports import LateClient, Report
 from messages.letter import LetterContent
-from messages.reminders import InstalmentInfo, ItemMoney, ReminderItem
+from messages.reminders import ReminderItem
 from messages.render import MAX_MESSAGE_LENGTH, TEMPLATES, environment, render
 
 TRANSLATIONS = tuple(locale for locale in SUPPORTED_LOCALES if locale != "en")

@@ -8,12 +8,12 @@ import sys
 from datetime import date
 from decimal import InvalidOperation
 
-from bot.cli_deps import offline_deps
+from bot.cli.deps import offline_deps
+from bot.cli.previewing import PreviewStep, hypothetical, preview_invoice
 from bot.config import Settings
 from bot.domain.invoice_input import InvoiceInputError, check_amount
 from bot.domain.money import MoneyError, parse_amount
 from bot.services.errors import Refused
-from bot.services.preview import PreviewStep, hypothetical, preview_invoice
 
 
 def preview(settings: Settings, args: argparse.Namespace) -> int:

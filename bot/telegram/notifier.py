@@ -9,37 +9,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from enum import StrEnum
 
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
-from bot.ratelimit import TelegramPacer, retry_after_seconds
+from bot.domain.delivery import Delivery, DeliveryStatus
+from bot.telegram.ratelimit import TelegramPacer, retry_after_seconds
 from messages import render
 
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
-
-
-class DeliveryStatus(StrEnum):
-    SENT = "sent"
-    UNREACHABLE = "unreachable"  # 403 / chat not found: provably not delivered
-    RETRY = "retry"  # network trouble or a Telegram server error: not delivered, try later
-    UNKNOWN = "unknown"  # timed out: Telegram may or may not have delivered it
-    FAILED = "failed"  # Telegram refused this message; sending it again will not help
-
-
-@dataclass(frozen=True)
-class Delivery:
-    status: DeliveryStatus
-    message_id: int | None = None
-    error: str | None = None
-
-    @property
-    def sent(self) -> bool:
-        return self.status is DeliveryStatus.SENT
 
 
 # Telegram's caption limit, counted in UTF-16 code units after the HTML is parsed.

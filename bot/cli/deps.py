@@ -12,19 +12,22 @@ from telegram import Bot
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.db.session import create_engine, make_sessionmaker
-from bot.notify import Notifier
 from bot.services.deps import Deps
+from bot.telegram.notifier import Notifier
+from bot.telegram.reminders import ReminderSender
 
 
 @asynccontextmanager
 async def offline_deps(settings: Settings) -> AsyncIterator[Deps]:
     engine = create_engine(settings.database_url)
     try:
+        notifier = Notifier(Bot(settings.telegram_bot_token.get_secret_value()))
         yield Deps(
             make_sessionmaker(engine),
             SystemClock(),
             settings,
-            Notifier(Bot(settings.telegram_bot_token.get_secret_value())),
+            notifier,
+            ReminderSender(notifier, settings),
         )
     finally:
         await engine.dispose()

@@ -4,7 +4,7 @@ A round trip to Telegram takes tens of milliseconds, so one message at a time ca
 reach the ~30 messages/s Telegram allows. A tick reminds its due clients over a pool of
 workers (each client in a task of its own: claim, send, record) and sends alerts in
 tasks of their own. The global rate is paced by the bot's rate limiter
-(`bot.ratelimit.TelegramPacer`); what is paced here is each chat: two messages of one
+(`bot.telegram.ratelimit.TelegramPacer`); what is paced here is each chat: two messages of one
 tick to the same chat (an owner's alerts, one person who is a client of two owners) go
 one after the other, a second apart, as Telegram asks.
 

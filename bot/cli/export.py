@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bot.cli_deps import offline_deps
+from bot.cli.deps import offline_deps
 from bot.config import Settings
 from bot.services.errors import Refused
 from bot.services.exports import Export, ExportService

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from bot.db.repositories import Invoices
 from bot.db.tables import Client, Invoice, Owner, Payment
 from bot.domain.ladder import Stage, planned_dates, stage_kind, stage_named
+from bot.domain.reminder_data import ItemMoney, StageContext
 from bot.domain.schedule import SendWindow
 from bot.domain.sendtime import stage_send_moment, start_of_local_day
 from bot.services.deps import Deps
@@ -19,7 +20,7 @@ from bot.services.errors import Refused
 from bot.services.money import charges_with
 from bot.services.schedule import ladder_for, timezone_for, window_for
 from bot.services.stage_context import NOTICE_DAYS, weekly_position
-from messages.reminders import ItemMoney, ReminderItem, Sender, StageContext, compose_reminder
+from messages.reminders import ReminderItem, Sender, compose_reminder
 from messages.render import plain
 
 

@@ -1,0 +1,201 @@
+"""The tick pipeline: claim → send → record, for every client whose reminders are due.
+
+The database owns the schedule (bot.services.reminders reads what is due, claims it and
+records what Telegram answered); this module runs the steps concurrently at Telegram's
+pace (scheduler.dispatch) and sends what the steps return: each client's message through
+bot.telegram.reminders, the owner alerts through bot.services.alerts. Housekeeping (the
+checks that only alert the owner) runs once per TICK_SECONDS of draining, as between ticks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.services import Services
+from bot.services.alerts import Alert, AlertSender
+from bot.services.outbox import ClaimLost, ClientBatch, Sent
+from scheduler.dispatch import Dispatch, GroupHandler
+
+log = logging.getLogger(__name__)
+
+# Clients claimed in one transaction. Claims run at most a chunk ahead of the sends (see
+# Dispatch.each_of), so a crash leaves few `sending` rows for the owner to hear about.
+CLAIM_CHUNK = 64
+# Clients read per round of a tick; a full round means more may be due (see Engine._drain).
+CLIENTS_PER_TICK = 500
+
+
+@dataclass
+class TickReport:
+    messages_sent: int = 0
+    reminders_sent: int = 0
+    failures: int = 0
+    alerts: int = 0
+    skipped: bool = False  # another replica had the tick
+    rounds: int = 0  # rounds of due clients drained in this tick (see Engine._drain)
+
+
+class Engine:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.reminders = services.reminders
+        self.deps = services.deps
+        self.alerts = AlertSender(services.deps)
+        # A clean stop (SIGTERM): claim nothing more; what is claimed is sent and recorded.
+        self.stopping = False
+
+    async def tick(self) -> TickReport:
+        report = TickReport()
+        async with self.reminders.exclusive_turn() as ours:
+            if not ours:
+                report.skipped = True
+                return report
+            now = self.deps.clock.now()
+            dispatch = Dispatch(serial_database=self.reminders.dialect() == "sqlite")
+            try:
+                async with dispatch.running():
+                    await self._drain(now, report, dispatch)
+            finally:
+                if self._replicas_may_follow():
+                    # The next replica's tick starts with a full budget of its own: keep
+                    # the turn until this one's messages are out of Telegram's window.
+                    await self.deps.notifier.settle()
+        return report
+
+    async def _drain(self, started: datetime, report: TickReport, dispatch: Dispatch) -> None:
+        """Rounds of at most CLIENTS_PER_TICK clients, back to back, while work is due.
+
+        A backlog goes out at Telegram's pace rather than a round per TICK_SECONDS: the
+        tick goes on while a round found a full load. Each round's sends are recorded
+        before the next reads what is due (so nobody is read twice), claims stay
+        committed before sends, and the turn (one replica paces) is held throughout. A
+        stop request ends the drain at the next claim chunk. Housekeeping runs once per
+        TICK_SECONDS of draining, as it would between ticks.
+        """
+        every = timedelta(seconds=self.deps.settings.tick_seconds)
+        kept_house: datetime | None = None
+        previous: list[int] = []
+        while not self.stopping:
+            now = self.deps.clock.now()
+            if kept_house is None or now - kept_house >= every:
+                self._spawn_alerts(dispatch, await self.reminders.recover_interrupted(now), report)
+                self._spawn_alerts(dispatch, await self.reminders.unopened_invites(now), report)
+                self._spawn_alerts(dispatch, await self.reminders.missed_instalments(now), report)
+                kept_house = now
+            due = await self.reminders.due_clients(now, CLIENTS_PER_TICK)
+            if due:
+                report.rounds += 1
+                await self._remind(due, now, report, dispatch)
+            # A short round means the backlog is gone; the same clients read again means
+            # none of them could be moved on (held elsewhere): the next tick tries again.
+            if len(due) < CLIENTS_PER_TICK or due == previous:
+                return
+            previous = due
+
+    def _replicas_may_follow(self) -> bool:
+        """Replicas share one PostgreSQL database and take updates by webhook (several
+        processes cannot long-poll one bot); a lone bot needs no hand-over."""
+        dialect = self.reminders.dialect()
+        return dialect == "postgresql" and self.deps.settings.webhook_url is not None
+
+    def _spawn_alerts(self, dispatch: Dispatch, alerts: list[Alert], report: TickReport) -> None:
+        """Alerts go out beside the reminders, each owner's one at a time, in order."""
+        for alert in alerts:
+
+            async def send(alert: Alert = alert) -> None:
+                async with dispatch.pacer.turn(alert.chat_id):
+                    await self.alerts.send(alert)
+                report.alerts += 1
+
+            dispatch.spawn(send, "an alert")
+
+    async def _remind(
+        self, client_ids: list[int], now: datetime, report: TickReport, dispatch: Dispatch
+    ) -> None:
+        """Claim CLAIM_CHUNK clients at a time (committed before anything is sent), send
+        each client their message, and record Telegram's answers in groups as they come."""
+        recorder = GroupHandler[Sent](
+            lambda outcomes: self._record(outcomes, now, report, dispatch),
+            dispatch,
+            "recording sends",
+        )
+        dispatch.spawn(recorder.run, "the recorder")
+        try:
+            await dispatch.each_of(
+                self._claimed(client_ids, now, report, dispatch),
+                lambda batch: self._send_one(batch, now, dispatch, recorder),
+                lambda batch: f"sending to client {batch.client.id}",
+            )
+        finally:
+            recorder.close()
+        # Recorded before the drain's next round reads what is due.
+        await recorder.finished()
+
+    async def _claimed(
+        self, client_ids: list[int], now: datetime, report: TickReport, dispatch: Dispatch
+    ) -> AsyncGenerator[ClientBatch, None]:
+        """The clients with something to send, claimed a chunk at a time as sending needs."""
+        for start in range(0, len(client_ids), CLAIM_CHUNK):
+            if self.stopping:
+                return
+            for batch in await self._claim(client_ids[start : start + CLAIM_CHUNK], now, dispatch):
+                if batch.claims:
+                    yield batch
+                else:
+                    self._spawn_alerts(dispatch, batch.alerts, report)
+
+    async def _claim(
+        self, client_ids: list[int], now: datetime, dispatch: Dispatch
+    ) -> list[ClientBatch]:
+        """One transaction for the chunk; if it cannot be claimed together (a stage taken
+        by a concurrent /remind, one client's bad data), one transaction per client."""
+        if len(client_ids) > 1:
+            try:
+                return await self.reminders.claim(client_ids, now, dispatch.database_turn())
+            except Exception:
+                log.warning("claiming %s clients together failed: one at a time", len(client_ids))
+        batches: list[ClientBatch] = []
+        for client_id in client_ids:
+            try:
+                batches += await self.reminders.claim([client_id], now, dispatch.database_turn())
+            except ClaimLost:
+                log.info("client %s: a stage was claimed by another worker first", client_id)
+            except Exception as exc:
+                dispatch.failed(exc, f"claiming for client {client_id}")
+        return batches
+
+    async def _send_one(
+        self, batch: ClientBatch, now: datetime, dispatch: Dispatch, recorder: GroupHandler[Sent]
+    ) -> None:
+        # One message to each of the client's reachable contacts, each chat paced on its own.
+        recorder.add(await self.deps.send_reminder(batch, now, dispatch.pacer.turn))
+
+    async def _record(
+        self, outcomes: list[Sent], now: datetime, report: TickReport, dispatch: Dispatch
+    ) -> None:
+        """One transaction for the group; if it fails, one per client, so that one
+        client's trouble leaves no other send unrecorded (and later reported unknown)."""
+        if len(outcomes) > 1:
+            try:
+                await self._record_together(outcomes, now, report, dispatch)
+                return
+            except Exception:
+                log.warning("recording %s sends together failed: one at a time", len(outcomes))
+        for sent in outcomes:
+            try:
+                await self._record_together([sent], now, report, dispatch)
+            except Exception as exc:
+                dispatch.failed(exc, f"recording the send to client {sent.batch.client.id}")
+
+    async def _record_together(
+        self, outcomes: list[Sent], now: datetime, report: TickReport, dispatch: Dispatch
+    ) -> None:
+        alerts = await self.reminders.record(outcomes, now, dispatch.database_turn())
+        for sent in outcomes:
+            report.messages_sent += sent.delivery.sent
+            report.reminders_sent += len(sent.batch.claims) if sent.delivery.sent else 0
+            report.failures += not sent.delivery.sent
+        self._spawn_alerts(dispatch, alerts, report)
