@@ -216,6 +216,22 @@ async def test_removing_the_last_contact_leaves_the_client_not_connected(
     assert await rows(app, ClientContact) == []
 
 
+async def test_the_cards_invite_more_button_gives_a_link_for_one_more_contact(
+    app: Any, bot_api: FakeBotApi
+) -> None:
+    await owner_says(app, bot_api, "/start")
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    bot_api.clear()
+
+    await press(app, OWNER_ID, "o:invitemore:1")  # the card's button (target: client number)
+
+    replies = bot_api.texts(OWNER_ID)
+    token = LINK.search(replies[0])
+    assert token and GROUP_LINK.search(replies[0]), replies
+    await send_text(app, ACCOUNTANT_ID, f"/start {token.group(1)}", first_name="Bea")
+    assert len(await rows(app, ClientContact)) == 2
+
+
 async def test_another_owner_cannot_remove_a_contact(app: Any, bot_api: FakeBotApi) -> None:
     from tests.conftest import OTHER_OWNER_ID
 
