@@ -34,6 +34,7 @@ OWNER_ONLY = (
     "newclient",
     "clients",
     "client",
+    "invite",
     "settings",
     "newinvoice",
     "cancel",

@@ -25,6 +25,7 @@ from handlers.common import (
     Context,
     answer_refused,
     edit_keyboard,
+    presser,
     reply,
     sender_locale,
     services,
@@ -71,10 +72,11 @@ async def client_button(update: Update, context: Context, action: str, invoice_i
     assert query is not None and chat is not None
     answers = services(context).answers
     try:
+        who = presser(update)
         if action in ("pay", "more", "noop"):
-            found = await answers.look(invoice_id, chat.id)
+            found = await answers.look(invoice_id, chat.id, who)
         elif action in SUBMENUS:
-            found = await answers.check_choice(invoice_id, chat.id, action)
+            found = await answers.check_choice(invoice_id, chat.id, action, who)
         else:
             found = await _answer(update, context, action, invoice_id, chat.id)
     except Refused as refusal:
@@ -86,19 +88,19 @@ async def client_button(update: Update, context: Context, action: str, invoice_i
 async def _answer(
     update: Update, context: Context, action: str, invoice_id: int, chat_id: int
 ) -> Answer:
-    answers = services(context).answers
+    answers, who = services(context).answers, presser(update)
     if action == "paid":
-        return await answers.claim_paid(invoice_id, chat_id)
+        return await answers.claim_paid(invoice_id, chat_id, who)
     if action in ("l3", "l7", "l14"):
-        return await answers.promise(invoice_id, chat_id, days=int(action[1:]))
+        return await answers.promise(invoice_id, chat_id, days=int(action[1:]), user=who)
     if action == "ldate":
-        return await answers.check_choice(invoice_id, chat_id, "later")
+        return await answers.check_choice(invoice_id, chat_id, "later", who)
     if action.startswith("p"):
-        return await answers.propose_plan(invoice_id, chat_id, action[1:])
+        return await answers.propose_plan(invoice_id, chat_id, action[1:], who)
     if action.startswith("r"):
-        return await answers.check_choice(invoice_id, chat_id, "problem")
+        return await answers.check_choice(invoice_id, chat_id, "problem", who)
     assert action.startswith("s")
-    return await answers.dispute(invoice_id, chat_id, REASON_CODES[action[1:]], "")
+    return await answers.dispute(invoice_id, chat_id, REASON_CODES[action[1:]], "", who)
 
 
 async def _after_client_choice(

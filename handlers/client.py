@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import CommandHandler, filters
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.ext import ChatMemberHandler, CommandHandler, filters
 
 from bot.services.views import RedeemOutcome
 from handlers.common import (
@@ -46,10 +47,39 @@ async def start(update: Update, context: Context) -> None:
         await reply(update, "client/stranger_start", sender_locale(update, context))
 
 
+async def start_in_group(update: Update, context: Context) -> None:
+    """`/start@<bot> <token>`: the bot was added to a group through a `startgroup` link;
+    the group becomes a contact of the client, and who added it may answer there."""
+    if context.args:
+        await _open_invite(update, context, context.args[0])
+
+
+async def on_membership(update: Update, context: Context) -> None:
+    """The bot's own membership in a group changed: removed (that contact is out of reach,
+    the owner hears once) or added back (reachable again). A private chat's block is
+    learnt from the next send's 403, as it always was, and a `/start` brings it back."""
+    change, chat = update.my_chat_member, update.effective_chat
+    if change is None or chat is None or chat.type == ChatType.PRIVATE:
+        return
+    status = change.new_chat_member.status
+    contacts = services(context).contacts
+    if status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+        await contacts.bot_left_chat(chat.id)
+    elif status in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR):
+        await contacts.back_in_chat(chat.id)
+
+
 async def _open_invite(update: Update, context: Context, token: str) -> None:
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
-    result = await services(context).clients.redeem_invite(token, chat.id, user.id)
+    group = chat.type != ChatType.PRIVATE
+    result = await services(context).clients.redeem_invite(
+        token,
+        chat.id,
+        user.id,
+        group_title=(chat.title or "") if group else None,
+        user_name=user.first_name,
+    )
     linked = result.outcome in (RedeemOutcome.LINKED, RedeemOutcome.ALREADY_LINKED)
     if not linked and await silenced(update, context):
         return  # a bad link from a stranger answered within the hour
@@ -58,9 +88,12 @@ async def _open_invite(update: Update, context: Context, token: str) -> None:
         locale = result.client.locale
     elif result.owner is not None:
         locale = result.owner.locale
+    template = _OUTCOME_TEMPLATES[result.outcome]
+    if group and result.outcome is RedeemOutcome.LINKED:
+        template = "client/welcome_group"
     await reply(
         update,
-        _OUTCOME_TEMPLATES[result.outcome],
+        template,
         locale,
         client=result.client,
         business_name=result.owner.business_name if result.owner else "",
@@ -99,6 +132,8 @@ async def client_invoices(update: Update, context: Context) -> None:
 def register_start(app: AnyApplication) -> None:
     # Invite links only make sense in a private chat with the bot.
     app.add_handler(CommandHandler("start", start, filters=filters.ChatType.PRIVATE))
+    app.add_handler(CommandHandler("start", start_in_group, filters=filters.ChatType.GROUPS))
+    app.add_handler(ChatMemberHandler(on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
 
 
 def register(app: AnyApplication) -> None:

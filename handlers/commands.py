@@ -21,6 +21,7 @@ OWNER_COMMANDS: tuple[str, ...] = (
     "newclient",
     "clients",
     "client",
+    "invite",
     "newinvoice",
     "invoices",
     "invoice",

@@ -19,7 +19,7 @@ from bot.domain.text import one_line
 from bot.services import Services
 from bot.services.decisions import Decided
 from bot.services.errors import Refused
-from bot.services.views import NewInvoice
+from bot.services.views import NewInvoice, User
 from messages import render
 from messages.callbacks import parse_callback
 from messages.keyboards import owner_buttons
@@ -94,6 +94,12 @@ async def reply_text(
 def display_name(update: Update) -> str:
     user = update.effective_user
     return user.full_name if user else ""
+
+
+def presser(update: Update) -> User:
+    """Who pressed a client's button (or typed an answer): their id and first name."""
+    user = update.effective_user
+    return User(user.id, user.first_name) if user else User(0)
 
 
 # --- the owner's side ----------------------------------------------------------------
@@ -278,7 +284,7 @@ async def answer_refused(update: Update, context: Context, refusal: Refused) -> 
     query = update.callback_query
     assert query is not None
     locale = sender_locale(update, context)
-    if refusal.code in ("not_yours", "stale"):
+    if refusal.code in ("not_yours", "not_contact", "stale"):
         text = render(f"client/{refusal.code}", locale)
     else:
         text = render("client/state", locale, status=refusal.code[6:])

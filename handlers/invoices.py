@@ -319,7 +319,8 @@ async def tell_client(context: Context, note: ClientNote | None) -> None:
     elif note.buttons == "plan":
         keyboard = plan_menu(note.invoice_id, note.locale)
     notifier = services(context).deps.notifier
-    await notifier.alert(note.chat_id, note.template, note.locale, keyboard, **note.data)
+    for chat_id in (note.chat_id, *note.also):
+        await notifier.alert(chat_id, note.template, note.locale, keyboard, **note.data)
 
 
 def register(app: AnyApplication, is_owner: filters.BaseFilter) -> None:

@@ -25,8 +25,8 @@ from handlers.common import (
     services,
 )
 from messages import render
-from messages.callbacks import CLIENT_ACTIONS_OF_OWNER, pattern
-from messages.keyboards import owner_buttons
+from messages.callbacks import CLIENT_ACTIONS_OF_OWNER, CONTACT_ACTIONS, pattern
+from messages.keyboards import owner_buttons, with_contact_buttons
 from messages.render import join_within_limit, plain
 
 
@@ -74,6 +74,25 @@ async def send_invite(update: Update, context: Context, client_id: int, locale: 
     await send_invite_messages(update, context, created, locale)
 
 
+async def invite_contact(update: Update, context: Context) -> None:
+    """/invite <client>: a link for one more contact (a person or a group chat)."""
+    user = update.effective_user
+    assert user is not None
+    locale = await _owner_locale(update, context)
+    ref = " ".join(context.args or [])
+    if not ref.strip():
+        await reply(
+            update, "owner/refused", locale, code="invite_usage", given="", command="invite"
+        )
+        return
+    try:
+        created = await services(context).clients.invite_more(user.id, user.full_name, ref)
+    except Refused as refusal:
+        await refuse(update, locale, refusal, "invite")
+        return
+    await send_invite_messages(update, context, created, locale)
+
+
 async def send_invite_messages(
     update: Update, context: Context, created: NewClient, locale: str
 ) -> None:
@@ -81,13 +100,18 @@ async def send_invite_messages(
     assert user is not None
     owner = await services(context).owners.ensure(user.id, user.full_name)
     link = create_deep_linked_url(context.bot.username, created.invite.token)
+    # The same token through `startgroup`: Telegram asks which group to add the bot to,
+    # then sends `/start <token>` there (handlers.client.start_in_group).
+    group_link = create_deep_linked_url(context.bot.username, created.invite.token, group=True)
     await reply(
         update,
         "owner/new_client",
         locale,
         client=created.client,
         already_existed=created.already_existed,
+        more=created.more,
         link=link,
+        group_link=group_link,
         expires_at=created.invite.expires_at.date(),
     )
     # A separate message, so the owner can forward it to the client as it is.
@@ -95,6 +119,7 @@ async def send_invite_messages(
         "client": created.client,
         "business_name": owner.business_name,
         "link": link,
+        "group_link": group_link,
     }
     button = InlineKeyboardButton(plain("owner/invite_button", locale, **data), url=link)
     await reply(update, "owner/invite_forward", locale, InlineKeyboardMarkup([[button]]), **data)
@@ -136,14 +161,37 @@ def client_card_buttons(card: ClientCard, locale: str) -> InlineKeyboardMarkup |
     client = card.summary.client
     if client.forgotten_at is not None:
         return None  # nobody left to invite, pause or set a language for
-    return owner_buttons(
+    keyboard = owner_buttons(
         locale,
-        ("invite", client.id),
+        ("invitemore", client.number) if card.contacts else ("invite", client.id),
         ("unpauseall" if client.paused else "pauseall", client.id),
         ("unblock" if client.blocked else "block", client.id),
         ("clang", client.id),
         ("ctz", client.id),
     )
+    return with_contact_buttons(keyboard, card.contacts, locale)
+
+
+async def remove_contact(update: Update, context: Context, contact_id: int, locale: str) -> None:
+    """The card's ✖ button: that chat gets no more reminders of the client."""
+    user = update.effective_user
+    assert user is not None
+    removed = await services(context).contacts.remove(user.id, user.full_name, contact_id)
+    await reply(
+        update,
+        "owner/contact_removed",
+        locale,
+        client=removed.client,
+        contact=removed.contact,
+        last=removed.last,
+    )
+
+
+async def invite_more_button(update: Update, context: Context, number: int, locale: str) -> None:
+    user = update.effective_user
+    assert user is not None
+    created = await services(context).clients.invite_more(user.id, user.full_name, str(number))
+    await send_invite_messages(update, context, created, locale)
 
 
 async def client_switch(
@@ -169,6 +217,17 @@ async def client_button(
         await client_switch(update, context, target, action, who[2])
 
 
+async def contact_button(
+    update: Update, context: Context, action: str, target: int, who: tuple[int, str, str]
+) -> None:
+    """A client card's contact buttons: a link for one more contact (target: client
+    number), or remove a contact (target: contact id)."""
+    if action == "invitemore":
+        await invite_more_button(update, context, target, who[2])
+    else:
+        await remove_contact(update, context, target, who[2])
+
+
 def register_start(app: AnyApplication, owner_ids: tuple[int, ...]) -> None:
     """A bare /start from an owner: their help (a /start with a token opens an invite)."""
     is_owner = filters.User(user_id=list(owner_ids))
@@ -182,11 +241,15 @@ def register(app: AnyApplication, is_owner: filters.BaseFilter) -> None:
     app.add_handler(CommandHandler("newclient", new_client, filters=is_owner))
     app.add_handler(CommandHandler("clients", list_clients, filters=is_owner))
     app.add_handler(CommandHandler("client", show_client, filters=is_owner))
+    app.add_handler(CommandHandler("invite", invite_contact, filters=is_owner))
     app.add_handler(CommandHandler("help", help_command, filters=is_owner))
     app.add_handler(
         CallbackQueryHandler(
             owner_press(client_button), pattern=pattern("o", CLIENT_ACTIONS_OF_OWNER)
         )
+    )
+    app.add_handler(
+        CallbackQueryHandler(owner_press(contact_button), pattern=pattern("o", CONTACT_ACTIONS))
     )
 
 

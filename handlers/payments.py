@@ -14,7 +14,7 @@ from telegram.ext import CallbackQueryHandler, MessageHandler, PreCheckoutQueryH
 
 from bot.services.cardpay import PayOffer
 from bot.services.errors import Refused
-from handlers.common import AnyApplication, Context, reply, sender_locale, services
+from handlers.common import AnyApplication, Context, presser, reply, sender_locale, services
 from messages import render
 from messages.callbacks import parse_callback
 from messages.render import plain
@@ -35,10 +35,10 @@ async def on_pay(update: Update, context: Context) -> None:
         await query.answer(render("client/stale", sender_locale(update, context)))
         return
     try:
-        offer = await services(context).cardpay.pay_now(callback.target, chat.id)
+        offer = await services(context).cardpay.pay_now(callback.target, chat.id, presser(update))
     except Refused as refusal:
         locale = sender_locale(update, context)
-        if refusal.code in ("not_yours", "stale"):
+        if refusal.code in ("not_yours", "not_contact", "stale"):
             await query.answer(render(f"client/{refusal.code}", locale))
         else:
             await query.answer(render("client/state", locale, status=refusal.code[6:]))

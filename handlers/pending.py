@@ -21,6 +21,7 @@ from handlers.common import (
     AnyApplication,
     Awaiting,
     Context,
+    presser,
     reply,
     sender_locale,
     services,
@@ -48,10 +49,12 @@ async def on_text(update: Update, context: Context) -> None:
     answers = services(context).answers
     try:
         if awaiting.kind == "promise_date":
-            found = await answers.promise(awaiting.target, chat.id, text=text)
+            found = await answers.promise(awaiting.target, chat.id, text=text, user=presser(update))
             template = "client/promise_done" if not found.repeated else "client/repeated"
         else:
-            found = await answers.dispute(awaiting.target, chat.id, awaiting.reason, text)
+            found = await answers.dispute(
+                awaiting.target, chat.id, awaiting.reason, text, presser(update)
+            )
             template = "client/problem_done" if not found.repeated else "client/repeated"
     except Refused as refusal:
         locale = sender_locale(update, context)

@@ -2,9 +2,11 @@
 
 Runs before every acting handler (after the redelivery and edit checks), for messages:
 
-- In a group, nothing is acted on: an owner's command would show their clients to the
-  whole group, and no client is linked to a group yet. An owner who types a command there
-  gets one pointer to the private chat an hour; everything else is dropped in silence.
+- In a group, nothing is acted on but `/start <token>` from a `startgroup` link (which
+  links the group as a client's contact): an owner's command would show their clients to
+  the whole group. An owner who types a command there gets one pointer to the private
+  chat an hour; everything else is dropped in silence. (Button presses are no messages:
+  handlers.buttons checks who pressed.)
 - In a private chat, owners and linked clients go on as before. A stranger (neither) is
   answered at most once an hour, whatever they send (a text, a file, a sticker: each
   takes the hour's turn, answered or not); the rest is dropped, so a flood costs no share
@@ -35,8 +37,9 @@ GROUP_POINTER = "group_pointer_at"
 
 
 def _is_invite(text: str) -> bool:
+    """`/start <token>`; in a group, Telegram writes it `/start@<bot> <token>`."""
     command, _, argument = text.partition(" ")
-    return command == "/start" and bool(argument.strip())
+    return command.partition("@")[0] == "/start" and bool(argument.strip())
 
 
 async def screen(update: Update, context: Context) -> None:
@@ -44,6 +47,11 @@ async def screen(update: Update, context: Context) -> None:
     if message is None or chat is None or user is None:
         return  # presses, payments and the like: their handlers check who is asking
     if chat.type != ChatType.PRIVATE:  # nothing, not even an owner's file, acts in a group
+        if _is_invite(message.text or ""):
+            return  # a `startgroup` link: the group becomes a client's contact
+        if message.migrate_to_chat_id is not None:  # a group became a supergroup
+            await services(context).contacts.chat_moved(chat.id, message.migrate_to_chat_id)
+            raise ApplicationHandlerStop
         command = (message.text or "").startswith("/")
         if command and services(context).owners.is_owner(user.id):
             await _point_to_private_chat(update, context)

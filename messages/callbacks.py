@@ -52,6 +52,8 @@ OWNER_ACTIONS = (
     "remind",
     "card",
     "invite",
+    "invitemore",  # the client card: a link for one more contact (target: client number)
+    "rmcontact",  # the client card: remove a contact (target: contact id)
     "confirm",
     "notrecv",
     "accept",
@@ -94,6 +96,7 @@ ANSWER_ACTIONS = tuple(a for a in CLIENT_ACTIONS if a not in DOCUMENT_ACTIONS)
 INVOICE_ACTIONS = ("card", "pause", "resume", "remind", "adjust", "offerplan")
 DECISION_ACTIONS = ("confirm", "notrecv", "accept", "decline", "resolve", "cancelinv", "endplan")
 CLIENT_ACTIONS_OF_OWNER = ("invite", "pauseall", "unpauseall", "block", "unblock")
+CONTACT_ACTIONS = ("invitemore", "rmcontact")  # a client card's contacts (issue 17)
 SETTINGS_ACTIONS = tuple(a for a in OWNER_ACTIONS if a.startswith(("set", "lang", "cl", "ctz")))
 FORGET_ACTIONS = ("forgetyes", "forgetno")
 LETTER_ACTIONS = ("sendletter",)

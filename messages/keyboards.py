@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import Protocol
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -124,6 +125,31 @@ def numbered_owner_buttons(
             for number, actions in rows
         ]
     )
+
+
+class NamedContact(Protocol):
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+def with_contact_buttons(
+    keyboard: InlineKeyboardMarkup, contacts: Sequence[NamedContact], locale: str
+) -> InlineKeyboardMarkup:
+    """A client card's keyboard with a ✖ button per contact (one row each)."""
+    rows = [list(row) for row in keyboard.inline_keyboard]
+    for number, contact in enumerate(contacts, start=1):
+        label = plain("buttons/owner_rmcontact", locale, name=contact.name or f"#{number}")
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    label[:64], callback_data=owner_callback("rmcontact", contact.id)
+                )
+            ]
+        )
+    return InlineKeyboardMarkup(rows)
 
 
 def _button(label: str, action: str, invoice_id: int) -> InlineKeyboardButton:

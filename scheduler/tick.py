@@ -209,10 +209,8 @@ class Engine:
     async def _send_one(
         self, batch: ClientBatch, now: datetime, dispatch: Dispatch, recorder: GroupHandler[Sent]
     ) -> None:
-        assert batch.client.chat_id is not None
-        async with dispatch.pacer.turn(batch.client.chat_id):
-            delivery = await self.deps.send_reminder(batch, now)
-        recorder.add(Sent(batch, delivery))
+        # One message to each of the client's reachable contacts, each chat paced on its own.
+        recorder.add(await self.deps.send_reminder(batch, now, dispatch.pacer.turn))
 
     async def _record(
         self, outcomes: list[Sent], now: datetime, report: TickReport, dispatch: Dispatch

@@ -11,7 +11,7 @@ from sqlalchemy import Insert, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.db.tables import Client, Event, Invite, Invoice, Owner, Reminder
+from bot.db.tables import Client, ClientContact, Event, Invite, Invoice, Owner, Reminder
 from bot.domain.states import CLOSED_STATUSES
 from bot.domain.text import one_line
 
@@ -90,7 +90,16 @@ class Clients:
         return list(result.all())
 
     async def for_chat(self, chat_id: int) -> Sequence[Client]:
-        result = await self.session.exec(select(Client).where(Client.chat_id == chat_id))
+        """The clients this chat is a contact of (ix_client_contacts_chat_id)."""
+        result = await self.session.exec(
+            select(Client)
+            .where(
+                col(Client.id).in_(
+                    select(ClientContact.client_id).where(ClientContact.chat_id == chat_id)
+                )
+            )
+            .order_by(col(Client.id))
+        )
         return result.all()
 
     async def for_owner(self, owner_id: int) -> Sequence[Client]:
@@ -98,6 +107,39 @@ class Clients:
             select(Client).where(Client.owner_id == owner_id).order_by(col(Client.number))
         )
         return result.all()
+
+
+class Contacts:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def of_client(self, client_id: int) -> list[ClientContact]:
+        """A client's contacts, the first linked first."""
+        result = await self.session.exec(
+            select(ClientContact)
+            .where(ClientContact.client_id == client_id)
+            .order_by(col(ClientContact.linked_at), col(ClientContact.id))
+        )
+        return list(result.all())
+
+    async def of_clients(self, client_ids: Sequence[int]) -> dict[int, list[ClientContact]]:
+        found: dict[int, list[ClientContact]] = {}
+        if not client_ids:
+            return found
+        result = await self.session.exec(
+            select(ClientContact)
+            .where(col(ClientContact.client_id).in_(list(client_ids)))
+            .order_by(col(ClientContact.linked_at), col(ClientContact.id))
+        )
+        for contact in result.all():
+            found.setdefault(contact.client_id, []).append(contact)
+        return found
+
+    async def in_chat(self, chat_id: int) -> list[ClientContact]:
+        result = await self.session.exec(
+            select(ClientContact).where(ClientContact.chat_id == chat_id)
+        )
+        return list(result.all())
 
 
 class Invites:
@@ -109,10 +151,15 @@ class Invites:
         return result.first()
 
     async def retire_for_client(self, client_id: int, now: datetime, chat_id: int) -> None:
-        """Once a client has joined, every other link to them stops working."""
+        """Once a client has joined, every other first link to them stops working; the
+        links for more contacts (/invite) each wait for their own person."""
         await self.session.exec(
             update(Invite)
-            .where(col(Invite.client_id) == client_id, col(Invite.used_at).is_(None))
+            .where(
+                col(Invite.client_id) == client_id,
+                col(Invite.used_at).is_(None),
+                col(Invite.extra).is_(False),
+            )
             .values(used_at=now, used_by_chat_id=chat_id)
         )
 

@@ -114,6 +114,32 @@ class Invite(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=_utc())
     used_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     used_by_chat_id: int | None = Field(default=None, sa_type=BigInteger)
+    # A link for one more contact (/invite): using it leaves the client's other links alone,
+    # where the first link (/newclient) retires every other first link once it is used.
+    extra: bool = False
+
+
+class ClientContact(SQLModel, table=True):
+    """A chat that gets a client's reminders and may answer them: a person or a group.
+
+    `clients.chat_id`, `telegram_user_id` and `unreachable` mirror these rows (the first
+    reachable contact; unreachable only when every contact is), kept by
+    bot.services.contacts.sync_client in the transaction that changes a contact.
+    """
+
+    __tablename__ = "client_contacts"
+    __table_args__ = (UniqueConstraint("client_id", "chat_id", name="uq_client_contacts_chat"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="clients.id", index=True)
+    chat_id: int = Field(sa_type=BigInteger, index=True)
+    kind: str = Field(default="private", max_length=8)  # private, group
+    # The person (private), or who linked the group: they may press its buttons.
+    telegram_user_id: int | None = Field(default=None, sa_type=BigInteger)
+    # First name or group title, shown to the owner; personal data, erased by /forget.
+    display_name: str = Field(default="", max_length=128)
+    linked_at: datetime = Field(sa_column=_utc())
+    unreachable: bool = False
 
 
 class Invoice(SQLModel, table=True):

@@ -6,6 +6,7 @@ knowing how they were obtained (bot.telegram.notifier turns Telegram's answers i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -27,3 +28,20 @@ class Delivery:
     @property
     def sent(self) -> bool:
         return self.status is DeliveryStatus.SENT
+
+
+# Of several contacts' answers, what the stage's row records: delivered to one is
+# delivered; else maybe delivered (never resent) before a retry, before a refusal.
+_PRECEDENCE = (
+    DeliveryStatus.SENT,
+    DeliveryStatus.UNKNOWN,
+    DeliveryStatus.RETRY,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.UNREACHABLE,
+)
+
+
+def combined_delivery(deliveries: Sequence[Delivery]) -> Delivery:
+    """One reminder sent to N chats is one event: its outcome is the best of theirs."""
+    assert deliveries
+    return min(deliveries, key=lambda delivery: _PRECEDENCE.index(delivery.status))

@@ -8,6 +8,7 @@ from bot.services.answers import AnswerService
 from bot.services.bank import BankService
 from bot.services.cardpay import CardPayService
 from bot.services.clients import ClientService
+from bot.services.contacts import ContactService
 from bot.services.decisions import DecisionService
 from bot.services.deps import Deps
 from bot.services.digest import DigestService
@@ -48,6 +49,7 @@ class Services:
     documents: DocumentService
     repeats: RepeatService
     digests: DigestService
+    contacts: ContactService
 
     @classmethod
     def build(cls, deps: Deps) -> Services:
@@ -72,4 +74,5 @@ class Services:
             documents=DocumentService(deps),
             repeats=RepeatService(deps),
             digests=DigestService(deps),
+            contacts=ContactService(deps),
         )

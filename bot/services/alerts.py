@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot import metrics
@@ -39,6 +39,11 @@ class Alert:
     template: str
     data: dict[str, Any]
     buttons: tuple[tuple[str, int], ...] = field(default=())
+    # Which of the client's contacts answered (their name), when a client's answer is told.
+    answered_by: str = ""
+
+    def by(self, name: str) -> Alert:
+        return replace(self, answered_by=name)
 
     @classmethod
     def about_invoice(
@@ -105,9 +110,11 @@ class AlertSender:
 
     async def send(self, alert: Alert) -> Delivery:
         keyboard = owner_buttons(alert.locale, *alert.buttons) if alert.buttons else None
-        delivery = await self.deps.notifier.alert(
-            alert.chat_id, alert.template, alert.locale, keyboard, **alert.data
-        )
+        text = render(alert.template, alert.locale, **alert.data)
+        if alert.answered_by:
+            by = render("owner/alerts/answered_by", alert.locale, name=alert.answered_by)
+            text = f"{text}\n\n{by}"
+        delivery = await self.deps.notifier.send(alert.chat_id, text, keyboard)
         metrics.alert_delivered(delivery.sent)
         if not delivery.sent:
             log.warning(

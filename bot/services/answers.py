@@ -28,6 +28,7 @@ from bot.domain.states import CHOICE_RESULT, CLIENT_CHOICES, CLOSED_STATUSES, In
 from bot.domain.text import one_line
 from bot.services.alerts import Alert, AlertSender
 from bot.services.cardpay import button_link
+from bot.services.contacts import answerer
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import invoice_view
@@ -35,7 +36,7 @@ from bot.services.money import charges_for, charges_of
 from bot.services.plans import proposed_plan
 from bot.services.promises import resolve_promise
 from bot.services.schedule import active_plan, replan, timezone_for, unpaid_instalments
-from bot.services.views import InvoiceView
+from bot.services.views import InvoiceView, User
 
 DISPUTE_REASONS = ("not_delivered", "quality", "wrong_amount", "other")
 MAX_DETAILS = 1000
@@ -96,19 +97,25 @@ class AnswerService:
         self.alerts = AlertSender(deps)
 
     # --- looking --------------------------------------------------------------------------
-    async def look(self, invoice_id: int, chat_id: int) -> Answer:
+    async def look(self, invoice_id: int, chat_id: int, user: User | None = None) -> Answer:
         """The invoice behind a button (Pay now, More, a sub-menu), checked, nothing changed."""
         async with self.deps.sessions() as session:
-            invoice, client, owner, owed = await self._load(session, invoice_id, chat_id, self.deps)
+            invoice, client, owner, owed, _by = await self._load(
+                session, invoice_id, chat_id, self.deps, user
+            )
             return replace(
                 _answer(invoice, owner, client, owed),
                 pay_link=button_link(self.deps.settings, invoice, owner),
             )
 
-    async def check_choice(self, invoice_id: int, chat_id: int, choice: str) -> Answer:
+    async def check_choice(
+        self, invoice_id: int, chat_id: int, choice: str, user: User | None = None
+    ) -> Answer:
         """Before showing a sub-menu (dates, plans, reasons): is this choice still possible?"""
         async with self.deps.sessions() as session:
-            invoice, client, owner, owed = await self._load(session, invoice_id, chat_id, self.deps)
+            invoice, client, owner, owed, _by = await self._load(
+                session, invoice_id, chat_id, self.deps, user
+            )
             repeated = self._check_state(invoice, choice)
             return _answer(invoice, owner, client, owed, repeated=repeated)
 
@@ -132,9 +139,11 @@ class AnswerService:
         return found
 
     # --- answering --------------------------------------------------------------------------
-    async def claim_paid(self, invoice_id: int, chat_id: int) -> Answer:
+    async def claim_paid(self, invoice_id: int, chat_id: int, user: User | None = None) -> Answer:
         async with self.deps.sessions() as session, session.begin():
-            invoice, client, owner, owed = await self._load(session, invoice_id, chat_id, self.deps)
+            invoice, client, owner, owed, by = await self._load(
+                session, invoice_id, chat_id, self.deps, user
+            )
             if self._check_state(invoice, "paid"):
                 return _answer(invoice, owner, client, owed, repeated=True)
             claimed = owed.due_now_minor
@@ -159,17 +168,25 @@ class AnswerService:
                 "owner/alerts/payment_claimed",
                 ("confirm", "notrecv"),
                 claimed_minor=claimed,
-            )
+            ).by(by)
             answer = _answer(invoice, owner, client, owed)
         await self.alerts.send(alert)
         return answer
 
     async def promise(
-        self, invoice_id: int, chat_id: int, *, days: int | None = None, text: str | None = None
+        self,
+        invoice_id: int,
+        chat_id: int,
+        *,
+        days: int | None = None,
+        text: str | None = None,
+        user: User | None = None,
     ) -> Answer:
         """Pay later: a preset number of days, or a date the client typed."""
         async with self.deps.sessions() as session, session.begin():
-            invoice, client, owner, owed = await self._load(session, invoice_id, chat_id, self.deps)
+            invoice, client, owner, owed, by = await self._load(
+                session, invoice_id, chat_id, self.deps, user
+            )
             if self._check_state(invoice, "later"):
                 return _answer(
                     invoice, owner, client, owed, repeated=True, promised_for=invoice.promised_for
@@ -212,15 +229,19 @@ class AnswerService:
                 "owner/alerts/promise_made",
                 ("card",),
                 promised_for=day,
-            )
+            ).by(by)
             answer = _answer(invoice, owner, client, owed, promised_for=day)
         await self.alerts.send(alert)
         return answer
 
-    async def propose_plan(self, invoice_id: int, chat_id: int, kind: str) -> Answer:
+    async def propose_plan(
+        self, invoice_id: int, chat_id: int, kind: str, user: User | None = None
+    ) -> Answer:
         """A plan: 2, 3, 4 or 6 monthly instalments, or half now and the rest later."""
         async with self.deps.sessions() as session, session.begin():
-            invoice, client, owner, owed = await self._load(session, invoice_id, chat_id, self.deps)
+            invoice, client, owner, owed, by = await self._load(
+                session, invoice_id, chat_id, self.deps, user
+            )
             if self._check_state(invoice, "plan"):
                 found = await proposed_plan(session, invoice_id)
                 return _answer(
@@ -273,17 +294,21 @@ class AnswerService:
                 "owner/alerts/plan_proposed",
                 ("accept", "decline"),
                 parts=parts,
-            )
+            ).by(by)
             answer = _answer(invoice, owner, client, owed, parts=parts)
         await self.alerts.send(alert)
         return answer
 
-    async def dispute(self, invoice_id: int, chat_id: int, reason: str, details: str) -> Answer:
+    async def dispute(
+        self, invoice_id: int, chat_id: int, reason: str, details: str, user: User | None = None
+    ) -> Answer:
         if reason not in DISPUTE_REASONS:
             raise Refused("stale")
         details = one_line(details)[:MAX_DETAILS]
         async with self.deps.sessions() as session, session.begin():
-            invoice, client, owner, owed = await self._load(session, invoice_id, chat_id, self.deps)
+            invoice, client, owner, owed, by = await self._load(
+                session, invoice_id, chat_id, self.deps, user
+            )
             if self._check_state(invoice, "problem"):
                 return _answer(invoice, owner, client, owed, repeated=True)
             session.add(
@@ -307,7 +332,7 @@ class AnswerService:
                 ("resolve", "adjust", "cancelinv"),
                 reason=reason,
                 details=details,
-            )
+            ).by(by)
             answer = _answer(invoice, owner, client, owed)
         await self.alerts.send(alert)
         return answer
@@ -343,19 +368,22 @@ class AnswerService:
 
     @staticmethod
     async def _load(
-        session: AsyncSession, invoice_id: int, chat_id: int, deps: Deps
-    ) -> tuple[Invoice, Client, Owner, Charges]:
-        """The invoice behind a button, checked, with what is owed on it today."""
+        session: AsyncSession, invoice_id: int, chat_id: int, deps: Deps, user: User | None
+    ) -> tuple[Invoice, Client, Owner, Charges, str]:
+        """The invoice behind a button, checked (the presser is one of the client's
+        contacts), with what is owed on it today and the name the owner knows them by."""
         invoice = await session.get(Invoice, invoice_id)
         client = await session.get(Client, invoice.client_id) if invoice else None
-        if invoice is None or client is None or client.chat_id != chat_id:
+        if invoice is None or client is None:
             raise Refused("not_yours")
+        user = user or User(chat_id)
+        found = await answerer(session, client, chat_id, user.id, user.name)
         if invoice.status in CLOSED_STATUSES:
             raise Refused(f"state_{invoice.status}")
         owner = await Owners(session).get(invoice.owner_id)
         assert owner is not None
         today = local_today(deps.clock.now(), timezone_for(client, owner))
-        return invoice, client, owner, await charges_for(session, invoice, today)
+        return invoice, client, owner, await charges_for(session, invoice, today), found.name
 
 
 def _parts(rows: list[Instalment]) -> tuple[PlannedPart, ...]:

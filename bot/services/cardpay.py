@@ -30,10 +30,12 @@ from bot.domain.card_limits import STRIPE_MINIMUM_MINOR, SheetPayload, telegram_
 from bot.domain.charges import Charges
 from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
 from bot.services.alerts import Alert, AlertSender
+from bot.services.contacts import answerer
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.money import charges_for, client_today, payable_now
 from bot.services.payments import PaymentWay, RecordedPayment, record_payment, send_thanks
+from bot.services.views import User
 
 log = logging.getLogger(__name__)
 
@@ -158,13 +160,15 @@ class CardPayService:
         self.stripe = StripeGateway(deps.settings)
 
     # --- Pay now ----------------------------------------------------------------------------
-    async def pay_now(self, invoice_id: int, chat_id: int) -> PayOffer:
+    async def pay_now(self, invoice_id: int, chat_id: int, user: User | None = None) -> PayOffer:
         settings = self.deps.settings
         async with self.deps.sessions() as session:
             invoice = await session.get(Invoice, invoice_id)
             client = await session.get(Client, invoice.client_id) if invoice else None
-            if invoice is None or client is None or client.chat_id != chat_id:
+            if invoice is None or client is None:
                 raise Refused("not_yours")
+            presser = user or User(chat_id)
+            await answerer(session, client, chat_id, presser.id, presser.name)
             if invoice.status in CLOSED_STATUSES:
                 raise Refused(f"state_{invoice.status}")
             owner = await Owners(session).get(invoice.owner_id)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.db.repositories import Clients, EventLog, Invites, Owners
-from bot.db.tables import Client, Invite, Owner
+from bot.db.repositories import Clients, Contacts, EventLog, Invites, Owners
+from bot.db.tables import Client, ClientContact, Invite, Owner
 from bot.domain.invites import (
     INVITE_LIFETIME,
     InviteState,
@@ -18,6 +17,16 @@ from bot.domain.invites import (
 )
 from bot.domain.names import clean_name, name_key
 from bot.domain.sendtime import local_today
+from bot.services.contacts import (
+    GROUP,
+    MAX_DISPLAY_NAME,
+    PRIVATE,
+    ContactService,
+    client_view,
+    contacts_of,
+    is_contact_chat,
+    sync_client,
+)
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.history import client_history
@@ -30,6 +39,7 @@ from bot.services.views import (
     ClientCard,
     ClientSummary,
     ClientView,
+    ContactView,
     InviteView,
     NewClient,
     Redeemed,
@@ -37,23 +47,6 @@ from bot.services.views import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def client_view(client: Client) -> ClientView:
-    assert client.id is not None
-    return ClientView(
-        id=client.id,
-        number=client.number,
-        name=client.name,
-        chat_id=client.chat_id,
-        locale=client.locale,
-        timezone=client.timezone,
-        paused=client.paused,
-        blocked=client.blocked,
-        unreachable=client.unreachable,
-        joined_at=client.joined_at,
-        forgotten_at=client.forgotten_at,
-    )
 
 
 class ClientService:
@@ -97,13 +90,16 @@ class ClientService:
                 already_existed=existed,
             )
 
-    async def _issue_invite(self, session: AsyncSession, client_id: int) -> Invite:
+    async def _issue_invite(
+        self, session: AsyncSession, client_id: int, *, extra: bool = False
+    ) -> Invite:
         now = self.deps.clock.now()
         invite = Invite(
             client_id=client_id,
             token=new_invite_token(),
             created_at=now,
             expires_at=now + INVITE_LIFETIME,
+            extra=extra,
         )
         session.add(invite)
         await session.flush()
@@ -130,62 +126,112 @@ class ClientService:
             )
         return summaries
 
-    async def redeem_invite(self, token: str, chat_id: int, user_id: int) -> Redeemed:
-        """Link the chat that opened an invite link to the client it was made for."""
+    async def redeem_invite(
+        self,
+        token: str,
+        chat_id: int,
+        user_id: int,
+        *,
+        group_title: str | None = None,
+        user_name: str = "",
+    ) -> Redeemed:
+        """Link the chat that opened an invite link to the client it was made for: one more
+        contact (a person, or the group `group_title` with `user_id` who linked it)."""
         if not looks_like_token(token):
             return Redeemed(RedeemOutcome.UNKNOWN)
         now = self.deps.clock.now()
+        group = group_title is not None
         async with self.deps.sessions() as session, session.begin():
             invite = await Invites(session).by_token(token)
             if invite is None:
                 return Redeemed(RedeemOutcome.UNKNOWN)
             client = await session.get(Client, invite.client_id)
-            assert client is not None
+            assert client is not None and client.id is not None
             owner = await Owners(session).get(client.owner_id)
             assert owner is not None
+            contacts = await Contacts(session).of_client(client.id)
+            known = next((c for c in contacts if c.chat_id == chat_id), None)
             state = invite_state(invite.expires_at, invite.used_at, now)
             if state is InviteState.USED:
-                same_person = invite.used_by_chat_id == chat_id == client.chat_id
+                same_person = invite.used_by_chat_id == chat_id and known is not None
                 outcome = RedeemOutcome.ALREADY_LINKED if same_person else RedeemOutcome.USED
-                return Redeemed(outcome, client_view(client), owner_view(owner))
+                return Redeemed(outcome, client_view(client), owner_view(owner), group)
             if state is InviteState.EXPIRED:
                 return Redeemed(RedeemOutcome.EXPIRED, client_view(client), owner_view(owner))
-            self._link(session, owner, client, invite, chat_id, user_id)
-            await Invites(session).retire_for_client(invite.client_id, now, chat_id)
+            if known is not None and not known.unreachable:
+                # Already a contact: the link stays for the person it was meant for.
+                return Redeemed(
+                    RedeemOutcome.ALREADY_LINKED, client_view(client), owner_view(owner), group
+                )
+            if client.forgotten_at is not None:
+                return Redeemed(RedeemOutcome.USED, client_view(client), owner_view(owner), group)
+            first = not any(not c.unreachable for c in contacts)
+            contact = self._link(
+                session,
+                owner,
+                client,
+                invite,
+                known,
+                chat_id,
+                user_id,
+                GROUP if group else PRIVATE,
+                group_title or user_name,
+            )
+            await session.flush()
+            await sync_client(session, client, await Contacts(session).of_client(client.id))
+            if not invite.extra:
+                await Invites(session).retire_for_client(invite.client_id, now, chat_id)
             # Invoices added before the client joined were parked; now they can be reminded.
             await reschedule_client(session, client, owner, now)
-            result = Redeemed(RedeemOutcome.LINKED, client_view(client), owner_view(owner))
+            result = Redeemed(RedeemOutcome.LINKED, client_view(client), owner_view(owner), group)
+            joined = ContactView(
+                contact.id or 0, client.id, contact.kind, contact.display_name, False
+            )
         # After the commit: the owner hears of it only once it is true.
         assert result.client is not None
         await self.deps.notifier.alert(
-            owner.telegram_user_id, "owner/client_joined", owner.locale, client=result.client
+            owner.telegram_user_id,
+            "owner/client_joined" if first else "owner/contact_joined",
+            owner.locale,
+            client=result.client,
+            contact=joined,
         )
         return result
 
     async def is_client_chat(self, chat_id: int) -> bool:
-        """Whether a client of any owner is linked to this chat (ix_clients_chat_id)."""
+        """Whether this chat is a contact of any owner's client (ix_client_contacts_chat_id)."""
         async with self.deps.sessions() as session:
-            found = await session.exec(
-                select(col(Client.id)).where(Client.chat_id == chat_id).limit(1)
-            )
-            return found.first() is not None
+            return await is_contact_chat(session, chat_id)
 
     async def reconnect(self, chat_id: int) -> list[ClientView]:
-        """A known client who writes again (e.g. unblocked the bot) is reachable again."""
-        now = self.deps.clock.now()
-        async with self.deps.sessions() as session, session.begin():
-            clients = await Clients(session).for_chat(chat_id)
-            for client in clients:
-                if client.unreachable:
-                    client.unreachable = False
-                    session.add(client)
-                    owner = await Owners(session).get(client.owner_id)
-                    assert owner is not None
-                    EventLog(session).append(
-                        owner_id=client.owner_id, client_id=client.id, kind="client_back", at=now
-                    )
-                    await reschedule_client(session, client, owner, now)
-            return [client_view(client) for client in clients]
+        """A known contact who writes again (e.g. unblocked the bot) is reachable again."""
+        return await ContactService(self.deps).back_in_chat(chat_id)
+
+    async def invite_more(self, owner_user_id: int, display: str, ref: str) -> NewClient:
+        """/invite <client>: a link for one more contact of a client (their accountant, a
+        colleague, their team's group); the links already given keep working."""
+        async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
+            assert owner.id is not None
+            matches = await Clients(session).resolve(owner.id, ref)
+            if not matches:
+                raise Refused("unknown_client", name=ref)
+            if len(matches) > 1:
+                raise Refused("ambiguous_client", name=ref, names=[c.name for c in matches])
+            client = matches[0]
+            assert client.id is not None
+            if client.forgotten_at is not None:
+                raise Refused("already_forgotten", name=client.name)
+            linked = bool(await Contacts(session).of_client(client.id))
+            invite = await self._issue_invite(session, client.id, extra=linked)
+            EventLog(session).append(
+                owner_id=owner.id, client_id=client.id, kind="invite_issued", at=invite.created_at
+            )
+            return NewClient(
+                client=client_view(client),
+                invite=InviteView(token=invite.token, expires_at=invite.expires_at),
+                already_existed=True,
+                more=linked,
+            )
 
     async def invite_again(self, owner_user_id: int, display: str, client_id: int) -> NewClient:
         """A fresh invite link for an existing client (the alert's button)."""
@@ -234,6 +280,7 @@ class ClientService:
                 client.timezone or owner.timezone,
                 client.locale or owner.locale,
                 history,
+                await contacts_of(session, client.id),
             )
 
     async def switch(
@@ -265,19 +312,26 @@ class ClientService:
         owner: Owner,
         client: Client,
         invite: Invite,
+        known: ClientContact | None,
         chat_id: int,
         user_id: int,
-    ) -> None:
+        kind: str,
+        name: str,
+    ) -> ClientContact:
         now = self.deps.clock.now()
         invite.used_at = now
         invite.used_by_chat_id = chat_id
-        client.chat_id = chat_id
-        client.telegram_user_id = user_id
-        client.unreachable = False
+        # A contact that had blocked the bot and opens a fresh link is the same contact.
+        contact = known or ClientContact(client_id=client.id or 0, chat_id=chat_id, linked_at=now)
+        contact.kind = kind
+        contact.telegram_user_id = user_id
+        contact.display_name = name[:MAX_DISPLAY_NAME]
+        contact.unreachable = False
         client.joined_at = client.joined_at or now
-        session.add_all([invite, client])
+        session.add_all([invite, client, contact])
         assert owner.id is not None
         EventLog(session).append(
             owner_id=owner.id, client_id=client.id, kind="client_joined", at=now, chat_id=chat_id
         )
-        log.info("client %s of owner %s joined", client.id, owner.id)
+        log.info("client %s of owner %s: a contact joined", client.id, owner.id)
+        return contact

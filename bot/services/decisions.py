@@ -21,6 +21,7 @@ from bot.domain.invoice_input import MAX_AMOUNT_MINOR
 from bot.domain.money import MoneyError, parse_amount, to_minor
 from bot.domain.states import InvoiceStatus
 from bot.services.cardpay import button_link
+from bot.services.contacts import other_chats
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import load_invoice, parse_invoice_number, resume_invoice
@@ -60,6 +61,7 @@ class _Message:
     locale: str
     data: dict[str, Any]
     with_buttons: bool = False
+    also: tuple[int, ...] = ()  # the client's other reachable contacts
 
 
 class DecisionService:
@@ -344,6 +346,7 @@ class DecisionService:
                 **data,
             },
             buttons,
+            await other_chats(session, client),
         )
 
     def _client_note(
@@ -357,6 +360,7 @@ class DecisionService:
             note.locale,
             note.data,
             invoice.id or 0,
+            also=tuple(note.also),
             buttons="answers" if note.with_buttons else None,
             pay_link=button_link(self.deps.settings, invoice, owner) if note.with_buttons else None,
         )

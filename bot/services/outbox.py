@@ -25,7 +25,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.db.repositories import EventLog, Reminders, StageRow
+from bot.db.repositories import Contacts, EventLog, Reminders, StageRow
 from bot.db.session import is_postgresql
 from bot.db.tables import Client, Event, Invoice, Owner, Payment, Reminder
 from bot.domain.charges import Charges
@@ -51,6 +51,8 @@ from bot.domain.sendtime import local_today, start_of_local_day
 from bot.domain.states import InvoiceStatus
 from bot.services.alerts import Alert, stage_label
 from bot.services.charging import apply_announced, stage_money
+from bot.services.contacts import contact_lost_alert as _contact_lost
+from bot.services.contacts import sync_client
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import resume_invoice
@@ -70,6 +72,8 @@ from bot.services.schedule import (
 from bot.services.stage_context import NOTICE_DAYS, stage_context
 
 Row = TypeVar("Row", Invoice, Client)
+
+UNREACHABLE = DeliveryStatus.UNREACHABLE
 
 
 class ClaimLost(Exception):
@@ -92,23 +96,51 @@ class Claim:
     note: NoteChanges | None = None
 
 
+@dataclass(frozen=True)
+class Target:
+    """A chat the reminder goes to: one of the client's reachable contacts (None: a client
+    row linked without a contact row, as tests and old data may have)."""
+
+    contact_id: int | None
+    chat_id: int
+
+
 @dataclass
 class ClientBatch:
-    """What one client is sent in one message: the claims, as read when claiming."""
+    """What one client is sent in one message to each reachable contact: the claims, as
+    read when claiming."""
 
     client: Client
     owner: Owner
     claims: list[Claim] = field(default_factory=list)
     previous_reminded_at: datetime | None = None
     alerts: list[Alert] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Sent:
-    """A batch and what Telegram answered, waiting to be recorded."""
+    """A batch and what Telegram answered, waiting to be recorded: `delivery` stands for
+    the stage (sent when at least one contact got it), `each` is per contact."""
 
     batch: ClientBatch
     delivery: Delivery
+    each: tuple[tuple[Target, Delivery], ...] = ()
+
+
+async def targets_of(session: AsyncSession, clients: Sequence[Client]) -> dict[int, list[Target]]:
+    """client id → the chats its reminders go to now (reachable contacts, first linked first)."""
+    contacts = await Contacts(session).of_clients(_ids(client.id for client in clients))
+    found: dict[int, list[Target]] = {}
+    for client in clients:
+        listed = contacts.get(client.id or 0)
+        if listed:
+            found[client.id or 0] = [
+                Target(contact.id, contact.chat_id) for contact in listed if not contact.unreachable
+            ]
+        elif client.chat_id is not None:
+            found[client.id or 0] = [Target(None, client.chat_id)]
+    return found
 
 
 def _edit_of(data: str) -> tuple[str, str, str]:
@@ -209,6 +241,9 @@ class ReminderOutbox:
             taker = StageTaker(session, now)
             await self._claim_stages(session, taker, to_claim, outbox, now)
             await taker.insert()  # the UNIQUE constraint decides who got each stage
+            targets = await targets_of(session, [batch.client for batch, _ in to_claim])
+            for batch, _ in to_claim:
+                batch.targets = targets.get(batch.client.id or 0, [])
         await session.flush()
         return batches
 
@@ -474,6 +509,7 @@ class ReminderOutbox:
             ),
         )
         batch = ClientBatch(client, owner, [claim], client.last_reminded_at)
+        batch.targets = (await targets_of(session, [client])).get(client.id or 0, [])
         client.last_reminded_at = now
         invoice.next_reminder_at = None
         session.add_all([client, invoice])
@@ -492,8 +528,13 @@ class ReminderOutbox:
         claims = [claim for sent in outcomes for claim in sent.batch.claims]
         invoices = await self._by_id(session, Invoice, [c.invoice.id for c in claims], fresh=True)
         rows = await Reminders(session).rows_of((c.invoice.id or 0, c.stage.name) for c in claims)
-        # A client's row changes only when the message did not reach them.
-        missed = [sent.batch.client.id for sent in outcomes if sent.delivery.status in MISSED]
+        # A client's row changes only when the message did not reach them (or one of them).
+        missed = [
+            sent.batch.client.id
+            for sent in outcomes
+            if sent.delivery.status in MISSED
+            or any(each.status is UNREACHABLE for _, each in sent.each)
+        ]
         clients = await self._by_id(session, Client, missed) if missed else {}
         unread = _ids(c.invoice.id for c in claims if c.done_before is None)
         done_rows = await Reminders(session).stage_rows(unread) if unread else {}
@@ -541,9 +582,48 @@ class ReminderOutbox:
                     invoice, row, client, owner, done, now, ladder
                 )
                 session.add(invoice)
+            lost = [target for target, each in sent.each if each.status is UNREACHABLE]
+            if lost:
+                alerts += await self._contacts_lost(session, batch, client, lost, delivery, now)
             if delivery.status in MISSED:
                 alerts += self._missed(session, batch, client, delivery, now, events)
         await EventLog(session).append_all(events)
+        return alerts
+
+    @staticmethod
+    async def _contacts_lost(
+        session: AsyncSession,
+        batch: ClientBatch,
+        client: Client,
+        lost: list[Target],
+        delivery: Delivery,
+        now: datetime,
+    ) -> list[Alert]:
+        """Contacts Telegram says are gone (blocked the bot, removed it from the group) are
+        marked alone. While another contact got the reminder the owner hears of each; when
+        none did, the client is out of reach and `_missed` says so, once, as before."""
+        lost_ids = {target.contact_id for target in lost if target.contact_id is not None}
+        if not lost_ids:
+            return []
+        contacts = await Contacts(session).of_client(client.id or 0)
+        alerts = []
+        for contact in contacts:
+            if contact.id in lost_ids and not contact.unreachable:
+                contact.unreachable = True
+                session.add(contact)
+                EventLog(session).append(
+                    owner_id=batch.owner.id or 0,
+                    client_id=client.id,
+                    kind="contact_unreachable",
+                    at=now,
+                    contact=contact.id,
+                )
+                if delivery.status is not UNREACHABLE:
+                    alerts.append(_contact_lost(batch.owner, client, contact))
+        was_unreachable = client.unreachable
+        await sync_client(session, client, contacts)
+        # `_missed` marks the client and alerts the owner once, on its own transition.
+        client.unreachable = was_unreachable
         return alerts
 
     @staticmethod

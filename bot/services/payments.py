@@ -14,6 +14,7 @@ from bot import metrics
 from bot.db.repositories import EventLog
 from bot.db.tables import Client, Invoice, Owner, Payment
 from bot.domain.states import InvoiceStatus
+from bot.services.contacts import other_chats
 from bot.services.deps import Deps
 from bot.services.money import charges_for, client_today, settles
 from bot.services.plans import end_plan
@@ -35,6 +36,7 @@ class Thanks:
     chat_id: int
     locale: str
     data: dict[str, Any]
+    also: tuple[int, ...] = ()  # the client's other reachable contacts
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ async def record_payment(
                 },
                 "business_name": owner.business_name,
             },
+            await other_chats(session, client),
         )
     return RecordedPayment(
         invoice.number, client.name, amount, invoice.currency, closed, way, reference, thanks
@@ -88,9 +91,9 @@ async def record_payment(
 
 async def send_thanks(deps: Deps, recorded: RecordedPayment) -> None:
     if recorded.thanks is not None:
-        await deps.notifier.alert(
-            recorded.thanks.chat_id, "client/thanks", recorded.thanks.locale, **recorded.thanks.data
-        )
+        thanks = recorded.thanks
+        for chat_id in (thanks.chat_id, *thanks.also):
+            await deps.notifier.alert(chat_id, "client/thanks", thanks.locale, **thanks.data)
 
 
 async def apply_payment(

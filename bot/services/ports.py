@@ -3,6 +3,8 @@ bot.telegram implement them and bot.app wires them in, so services never import 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -10,7 +12,7 @@ from bot.domain.delivery import Delivery
 
 if TYPE_CHECKING:
     from bot.services.notices import NoticeClaim, Paper
-    from bot.services.outbox import ClientBatch
+    from bot.services.outbox import ClientBatch, Sent
 
 
 class Notifier(Protocol):
@@ -33,10 +35,17 @@ class Notifier(Protocol):
     ) -> Delivery: ...
 
 
-class SendReminder(Protocol):
-    """Sends one client their claimed reminder (bot.telegram.reminders.ReminderSender)."""
+# A turn for one chat (the engine's pacer), held while a message goes to that chat.
+Pace = Callable[[int], AbstractAsyncContextManager[object]]
 
-    async def __call__(self, batch: ClientBatch, now: datetime, /) -> Delivery: ...
+
+class SendReminder(Protocol):
+    """Sends one client their claimed reminder, to each reachable contact (paced per chat
+    by `pace` when given), and says what became of it (bot.telegram.reminders.ReminderSender)."""
+
+    async def __call__(
+        self, batch: ClientBatch, now: datetime, pace: Pace | None = None, /
+    ) -> Sent: ...
 
 
 class SendNotice(Protocol):

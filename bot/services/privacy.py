@@ -16,15 +16,17 @@ can be sent, and nothing can link a chat to the record again.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 
 from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.db.repositories import EventLog, Owners
+from bot.db.repositories import Contacts, EventLog, Owners
 from bot.db.tables import (
     Client,
+    ClientContact,
     Dispute,
     Event,
     Instalment,
@@ -43,7 +45,7 @@ from bot.domain.charges import Charges
 from bot.domain.erasure import forgotten_name_key, neutral_event_data
 from bot.domain.reminding import SendStatus
 from bot.domain.states import CLOSED_STATUSES
-from bot.services.clients import client_view
+from bot.services.contacts import client_view
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import resolve_client
@@ -136,6 +138,9 @@ class PrivacyService:
             client.forgotten_at = now
             session.add(client)
             await session.exec(delete(Invite).where(col(Invite.client_id) == client_id))
+            await session.exec(
+                delete(ClientContact).where(col(ClientContact.client_id) == client_id)
+            )
             for invoice in invoices:
                 invoice.description = ""
                 invoice.pay_link = None
@@ -156,17 +161,21 @@ class PrivacyService:
     async def _drop_pending_answer(self, session: AsyncSession, client: Client) -> None:
         """What the bot waited for the person to type is kept under their Telegram id; it goes
         too, unless the same person is still a client of another business or an owner."""
-        user_id = client.telegram_user_id
-        if user_id is None or user_id in self.deps.settings.owner_ids:
-            return
-        elsewhere = await session.exec(
-            select(Client.id).where(
-                Client.id != client.id,
-                (col(Client.telegram_user_id) == user_id) | (col(Client.chat_id) == user_id),
+        people = {
+            contact.telegram_user_id
+            for contact in await Contacts(session).of_client(client.id or 0)
+            if contact.telegram_user_id is not None
+        } | ({client.telegram_user_id} if client.telegram_user_id is not None else set())
+        for user_id in people - set(self.deps.settings.owner_ids):
+            elsewhere = await session.exec(
+                select(ClientContact.id).where(
+                    ClientContact.client_id != client.id,
+                    (col(ClientContact.telegram_user_id) == user_id)
+                    | (col(ClientContact.chat_id) == user_id),
+                )
             )
-        )
-        if elsewhere.first() is None:
-            await session.exec(delete(UserState).where(col(UserState.user_id) == user_id))
+            if elsewhere.first() is None:
+                await session.exec(delete(UserState).where(col(UserState.user_id) == user_id))
 
     @staticmethod
     async def _erase_invoice_text(session: AsyncSession, invoice_ids: list[int]) -> None:
@@ -221,19 +230,31 @@ class PrivacyService:
     async def my_data(self, chat_id: int) -> MyData:
         """Everything stored about the person in this chat, per business; nobody else's."""
         async with self.deps.sessions() as session:
+            # Each client this chat is a contact of, with what is kept of that contact.
             clients = (
                 await session.exec(
-                    select(Client).where(Client.chat_id == chat_id).order_by(col(Client.id))
+                    select(Client, ClientContact)
+                    .join(ClientContact, col(ClientContact.client_id) == Client.id)
+                    .where(ClientContact.chat_id == chat_id)
+                    .order_by(col(Client.id))
                 )
             ).all()
             records = []
             locale: str | None = None
-            for client in clients:
+            for client, contact in clients:
                 owner = await Owners(session).get(client.owner_id)
                 assert owner is not None
                 locale = locale or client.locale or owner.locale
                 today = client_today(self.deps.clock.now(), client, owner)
-                records.append(await self._record(session, client, owner, today))
+                record = await self._record(session, client, owner, today)
+                records.append(
+                    replace(
+                        record,
+                        chat_id=contact.chat_id,
+                        telegram_user_id=contact.telegram_user_id,
+                        contact_name=contact.display_name,
+                    )
+                )
         return MyData(locale, tuple(records))
 
     @staticmethod

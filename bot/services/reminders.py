@@ -470,9 +470,10 @@ class ReminderService:
                     batch = await self.outbox.claim_current(session, owner, client, invoice, now)
             except (IntegrityError, ClaimLost):
                 raise Refused("remind_busy", number=number) from None
-            delivery = await self.deps.send_reminder(batch, now)
+            sent = await self.deps.send_reminder(batch, now)
+            delivery = sent.delivery
             async with session.begin():
-                alerts = await self.outbox.record(session, [Sent(batch, delivery)], now)
+                alerts = await self.outbox.record(session, [sent], now)
             metrics.reminders_recorded(batch.claims, delivery.status)
         for alert in alerts:
             await self.alerts.send(alert)

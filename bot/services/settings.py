@@ -32,7 +32,7 @@ from bot.domain.money import MoneyError, parse_amount
 from bot.domain.reminder_data import NEXT_STEPS
 from bot.domain.schedule import ScheduleError, format_days, parse_days, parse_hours
 from bot.domain.text import one_line
-from bot.services.clients import client_view
+from bot.services.contacts import client_view
 from bot.services.deps import Deps
 from bot.services.digest import schedule_digest
 from bot.services.errors import Refused

@@ -63,6 +63,7 @@ class NewClient:
     client: ClientView
     invite: InviteView
     already_existed: bool
+    more: bool = False  # a link for one more contact (/invite), the client being linked
 
 
 class RedeemOutcome(StrEnum):
@@ -78,6 +79,7 @@ class Redeemed:
     outcome: RedeemOutcome
     client: ClientView | None = None
     owner: OwnerView | None = None
+    group: bool = False  # linked a group chat
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,37 @@ class ClientCard:
     timezone: str
     locale: str
     history: PaymentHistory
+    contacts: tuple[ContactView, ...] = ()
+
+
+@dataclass(frozen=True)
+class User:
+    """Who pressed a client's button: their Telegram id and first name (as Telegram says)."""
+
+    id: int
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class ContactView:
+    """One chat that gets a client's reminders: a person, or a group."""
+
+    id: int
+    client_id: int
+    kind: str  # private, group
+    name: str  # first name or group title; "" until known (linked before contacts existed)
+    unreachable: bool
+
+    @property
+    def is_group(self) -> bool:
+        return self.kind == "group"
+
+
+@dataclass(frozen=True)
+class ContactRemoved:
+    client: ClientView
+    contact: ContactView
+    last: bool  # no contact left: the client is not connected any more
 
 
 @dataclass(frozen=True)
@@ -240,6 +273,7 @@ class MyRecord:
     plans: tuple[MyPlan, ...]
     disputes: tuple[MyDispute, ...]
     reminders_sent: int
+    contact_name: str = ""  # the first name or group title the owner sees
 
 
 @dataclass(frozen=True)
@@ -261,3 +295,4 @@ class ClientNote:
     invoice_id: int
     buttons: str | None = None
     pay_link: str | None = None
+    also: tuple[int, ...] = ()  # the client's other reachable chats (contacts)

@@ -125,9 +125,9 @@ async def test_a_failure_for_one_client_does_not_stop_the_others(
             fail_for_broken(batch)
             return await remindable(outbox, session, batch, *rest)
 
-        async def send_or_fail(sender: ReminderSender, batch: Any, now: Any, /) -> Any:
+        async def send_or_fail(sender: ReminderSender, batch: Any, *rest: Any) -> Any:
             fail_for_broken(batch)
-            return await send(sender, batch, now)
+            return await send(sender, batch, *rest)
 
         if where == "claiming":
             monkeypatch.setattr(ReminderOutbox, "_remindable", claim)

@@ -367,6 +367,10 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
                 average_days_late=days,
                 open_disputes=1,
             ),
+            contacts=[
+                SimpleNamespace(id=1, name="Bea <&>", is_group=False, unreachable=days == 2),
+                SimpleNamespace(id=2, name="", is_group=True, unreachable=False),
+            ],
         ),
         # Payment record, /forget and /mydata.
         "upfront": SimpleNamespace(reason="slow", count=days + 1, days=41, number=3),
@@ -524,6 +528,15 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         "page": {1: "closed", 2: "done", 5: "cancelled"}.get(days, "unknown"),
         "ways": ("chat", "stripe") if days == 1 else (),
         "which": "overdue",
+        # Several contacts per client, group chats (issue 17).
+        "contact": SimpleNamespace(
+            id=1, name="Bea <&>" if days != 5 else "", is_group=days == 1, unreachable=True
+        ),
+        "contact_name": "Team <&>" if days != 5 else "",
+        "group": days in (1, 22),
+        "nobody_left": days == 2,
+        "last": days == 2,
+        "group_link": "https://t.me/duebot?startgroup=abc_DEF-123",
         "decision": "adjust",
         "action": "block",
         "choice": "later",
