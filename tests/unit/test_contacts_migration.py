@@ -1,4 +1,4 @@
-"""0015: every client linked before contacts existed keeps its chat, as its first contact."""
+"""0014: every client linked before contacts existed keeps its chat, as its first contact."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""0016: owners who were there before the digest get it at 09:00 in their own time zone,
+"""0015: owners who were there before the digest get it at 09:00 in their own time zone,
 from its next occurrence, not at deploy time."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ async def test_existing_owners_get_the_digest_from_its_next_nine_oclock(tmp_path
                     " 'call', 0, 0)"
                 )
             )
-        await upgrade(engine, "0016")
+        await upgrade(engine, "0015")
         async with engine.connect() as connection:
             digest_time, next_at, sent_on = (
                 await connection.execute(

@@ -1,7 +1,7 @@
 """daily digest: the owner's digest time, when it is next due, the day it last went out
 
-Revision ID: 0016
-Revises: 0011
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-03
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 import bot.db.types
 from bot.domain.digest import DEFAULT_DIGEST_TIME, next_digest_at
 
-revision: str = "0016"
-down_revision: str | None = "0011"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

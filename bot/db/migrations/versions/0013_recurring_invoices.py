@@ -1,7 +1,7 @@
 """recurring invoices: /repeat series and the invoices each occurrence became
 
-Revision ID: 0014
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-03
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import bot.db.types
 
-revision: str = "0014"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """client contacts: several chats (people or groups) per client
 
-Revision ID: 0015
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-03
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import bot.db.types
 
-revision: str = "0015"
-down_revision: str | None = "0011"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
