@@ -44,6 +44,7 @@ OWNER_ONLY = (
     "import",
     "forget",
     "repeat",
+    "edit",
     *(command for command in invoices.COMMANDS if command != "invoices"),
 )
 

@@ -109,6 +109,8 @@ class Engine:
                 # /repeat: invoices whose issue day has come (one index range read); the
                 # service returns the owner alerts of series it stopped, sent from here.
                 self._spawn_alerts(dispatch, await self.services.repeats.housekeeping(now), report)
+                # An invoice /repeat just issued is announced now, not at the next tick.
+                report.notices_sent += await self._send_notices(now)
                 self._spawn_digests(dispatch, await self.digests.claim_due(now), report)
                 kept_house = now
             due = await self.reminders.due_clients(now, CLIENTS_PER_TICK)

@@ -185,6 +185,20 @@ async def test_an_issued_invoice_is_reminded_as_usual(
     assert "#2" in heads_up.text
 
 
+async def test_an_issued_invoice_is_announced_to_the_client_when_it_is_issued(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    await owner_says(app, bot_api, "/newinvoice Acme 1200 2026-12-10 Retainer")
+    await owner_says(app, bot_api, "/repeat 1 monthly")
+    bot_api.clear()
+
+    await tick_at(app, clock, issue_moment(date(2027, 1, 10)))
+
+    [notice] = sent_to(bot_api, CLIENT_USER_ID)
+    assert "#2" in notice.text and "Retainer" in notice.text
+
+
 # --- /repeat alone: the list -----------------------------------------------------------------
 async def test_repeat_alone_lists_what_recurs_with_next_and_last_issue(
     app: Any, clock: FrozenClock, bot_api: FakeBotApi
