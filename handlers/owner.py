@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 from telegram.helpers import create_deep_linked_url
 
@@ -74,17 +74,29 @@ async def send_invite(update: Update, context: Context, client_id: int, locale: 
     await send_invite_messages(update, context, created, locale)
 
 
-async def invite_contact(update: Update, context: Context) -> None:
-    """/invite <client>: a link for one more contact (a person or a group chat)."""
+async def _client_asked(
+    update: Update, context: Context, command: str
+) -> tuple[User, str, str] | None:
+    """The owner, their locale and the client named after `/<command>`; with no name, the
+    command's usage is the reply and None comes back."""
     user = update.effective_user
     assert user is not None
     locale = await _owner_locale(update, context)
     ref = " ".join(context.args or [])
     if not ref.strip():
         await reply(
-            update, "owner/refused", locale, code="invite_usage", given="", command="invite"
+            update, "owner/refused", locale, code=f"{command}_usage", given="", command=command
         )
+        return None
+    return user, locale, ref
+
+
+async def invite_contact(update: Update, context: Context) -> None:
+    """/invite <client>: a link for one more contact (a person or a group chat)."""
+    asked = await _client_asked(update, context, "invite")
+    if asked is None:
         return
+    user, locale, ref = asked
     try:
         created = await services(context).clients.invite_more(user.id, user.full_name, ref)
     except Refused as refusal:
@@ -140,15 +152,10 @@ async def list_clients(update: Update, context: Context) -> None:
 
 
 async def show_client(update: Update, context: Context) -> None:
-    user = update.effective_user
-    assert user is not None
-    locale = await _owner_locale(update, context)
-    ref = " ".join(context.args or [])
-    if not ref.strip():
-        await reply(
-            update, "owner/refused", locale, code="client_usage", given="", command="client"
-        )
+    asked = await _client_asked(update, context, "client")
+    if asked is None:
         return
+    user, locale, ref = asked
     try:
         card = await services(context).clients.card(user.id, user.full_name, ref)
     except Refused as refusal:

@@ -246,7 +246,7 @@ class InvoiceService:
                     parsed = parse_rest(rest, owner.currency, self._today(owner), owner.locale)
                 except (InvoiceInputError, MoneyError) as exc:
                     raise Refused(str(exc)) from None
-                return await self._add(
+                return await self.add_in(
                     session,
                     owner,
                     client,
@@ -298,7 +298,7 @@ class InvoiceService:
                 text = check_description(text)
             except InvoiceInputError as exc:
                 raise Refused(str(exc)) from None
-            return await self._add(session, owner, client, minor, currency, due, text, pay_link)
+            return await self.add_in(session, owner, client, minor, currency, due, text, pay_link)
 
     async def find_client(self, owner_user_id: int, display: str, ref: str) -> int:
         async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
@@ -341,7 +341,7 @@ class InvoiceService:
         async with owner_transaction(self.deps, owner_user_id, display) as (_, owner):
             return self.check_due_text(due_text, owner)
 
-    async def _add(
+    async def add_in(
         self,
         session: AsyncSession,
         owner: Owner,
@@ -353,6 +353,8 @@ class InvoiceService:
         pay_link: str | None = None,
         document: InvoiceDocument | None = None,
     ) -> NewInvoice:
+        """Add an invoice inside the caller's transaction (numbered, planned, announced):
+        /newinvoice in both forms and /repeat's issuing step all come through here."""
         # Read before the new invoice exists: the record is about what came before it.
         upfront = poor_record(await client_history(session, client, owner, self._today(owner)))
         issued = await issue_invoice(
@@ -390,23 +392,6 @@ class InvoiceService:
             return created
         outcome = await NoticeService(self.deps).send(created.invoice.id)
         return replace(created, notice=str(outcome))
-
-    async def add_in(
-        self,
-        session: AsyncSession,
-        owner: Owner,
-        client: Client,
-        amount_minor: int,
-        currency: str,
-        due: date,
-        description: str,
-        pay_link: str | None = None,
-    ) -> NewInvoice:
-        """Add an invoice inside the caller's transaction, exactly as /newinvoice does
-        (numbered, planned, announced): /repeat issues its invoices through here."""
-        return await self._add(
-            session, owner, client, amount_minor, currency, due, description, pay_link
-        )
 
     # --- reading -------------------------------------------------------------------------
     async def list(self, owner_user_id: int, display: str, which: str) -> list[InvoiceView]:
