@@ -6,19 +6,33 @@ Create Date: 2026-12-03
 """
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
 import bot.db.types
-from bot.domain.digest import DEFAULT_DIGEST_TIME, next_digest_at
 
 revision: str = "0015"
 down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# As they were when this migration was written (a migration never follows later code).
+DEFAULT_DIGEST_TIME = "09:00"
+
+
+def _first_digest_at(now: datetime, timezone: str) -> datetime:
+    """The first 09:00 in the owner's time zone that is still ahead of `now`, in UTC."""
+    zone = ZoneInfo(timezone)
+    day = now.astimezone(zone).date()
+    while True:
+        moment = datetime.combine(day, time(9, 0), tzinfo=zone).astimezone(UTC)
+        if moment > now:
+            return moment
+        day += timedelta(days=1)
 
 
 def upgrade() -> None:
@@ -48,7 +62,7 @@ def upgrade() -> None:
         connection.execute(
             schedule,
             {
-                "at": next_digest_at(now, DEFAULT_DIGEST_TIME, timezone, None),
+                "at": _first_digest_at(now, timezone),
                 "id": owner_id,
             },
         )
