@@ -276,8 +276,12 @@ class ReminderOutbox:
         )
         if is_postgresql(session):
             # Several replicas: whoever locks a client first reminds them this tick.
-            # Only the clients' rows: the owners' stay free for the others.
-            query = query.with_for_update(skip_locked=True, of=Client)
+            # Only the clients' rows: the owners' stay free for the others. NO KEY UPDATE
+            # (what an UPDATE of the row takes), not FOR UPDATE: a handler inserting a row
+            # that refers to the client (an event, a payment's) takes a KEY SHARE lock on
+            # it, which FOR UPDATE blocks; holding an invoice row meanwhile, it deadlocked
+            # with the tick waiting for that invoice.
+            query = query.with_for_update(skip_locked=True, of=Client, key_share=True)
         return {client.id or 0: (client, owner) for client, owner in await session.exec(query)}
 
     @staticmethod
@@ -313,6 +317,13 @@ class ReminderOutbox:
         today = local_today(now, timezone_for(client, owner))
         remindable = []
         for invoice in due:
+            while (
+                pause_ended(invoice.status, invoice.paused_until, now)
+                or promise_broken(invoice.status, invoice.promised_for, today)
+            ) and not await self._still_as_read(session, invoice):
+                # Changed since it was read (paid, resumed, promised anew): decide on what
+                # it is now, or a paid invoice would be reopened and its client reminded.
+                await session.refresh(invoice)
             if pause_ended(invoice.status, invoice.paused_until, now):
                 await resume_invoice(session, self.deps, owner, client, invoice, "pause_ended")
             if promise_broken(invoice.status, invoice.promised_for, today):
@@ -324,6 +335,26 @@ class ReminderOutbox:
                 # Not the ladder's turn (paused, promised, disputed …): wait for the state.
                 await replan(session, invoice, client, owner, now)
         return remindable
+
+    @staticmethod
+    async def _still_as_read(session: AsyncSession, invoice: Invoice) -> bool:
+        """Whether the invoice's state (status, pause, promise) is still the one read, as
+        committed now; if so nobody else changes it until this transaction ends (the
+        UPDATE holds its row on PostgreSQL; on SQLite it begins the write transaction,
+        which holds the database). An UPDATE that changes nothing: the point is the check
+        and the hold, in one statement that waits for any transaction changing the row."""
+        held = await session.exec(
+            update(Invoice)
+            .where(
+                col(Invoice.id) == invoice.id,
+                col(Invoice.status) == invoice.status,
+                col(Invoice.paused_until).is_not_distinct_from(invoice.paused_until),
+                col(Invoice.promised_for).is_not_distinct_from(invoice.promised_for),
+            )
+            .values(status=invoice.status)
+            .execution_options(synchronize_session=False)
+        )
+        return held.rowcount == 1
 
     def _may_remind(
         self,
