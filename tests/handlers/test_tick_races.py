@@ -7,6 +7,8 @@ what they committed in between stands.
 - The tick reads an invoice whose pause has ended; the owner records it paid in
   between. Resuming it must not reopen it: the client would be chased for money they
   paid.
+- The tick's housekeeping reads a client whose invite is a week old; the client opens
+  it in between. The owner must not hear that they never did.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 import pytest
 
 from bot.clock import FrozenClock
+from bot.db.repositories import Invoices
 from bot.db.tables import Invoice
 from bot.services.outbox import ReminderOutbox
 from scheduler import run_tick
@@ -114,3 +117,37 @@ async def test_an_invoice_paid_as_its_pause_ends_stays_paid_and_unreminded(
     assert invoice.status == "paid"
     await tick_until(app, clock, clock.now() + timedelta(days=3))
     assert not [t for t in bot_api.texts(CLIENT_USER_ID) if "overdue" in t]
+
+
+async def test_a_client_joining_as_their_invite_turns_a_week_old_is_not_reported_missing(
+    app: Any, bot_api: FakeBotApi, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replies = await owner_says(app, bot_api, "/newclient Acme")
+    token = LINK.search(replies[0])
+    assert token
+    await owner_says(app, bot_api, "/newinvoice Acme 100 2026-11-27")
+    clock.advance(timedelta(days=7, hours=1))  # the invite is a week old
+    bot_api.clear()
+
+    started: list[asyncio.Task[None]] = []
+
+    class JoiningMidway(Invoices):
+        """The check's next read, once it chose whom to report: the client joins first."""
+
+        async def open_for_client(self, client_id: int) -> Any:
+            if not started:
+                started.append(
+                    asyncio.ensure_future(send_text(app, CLIENT_USER_ID, f"/start {token[1]}"))
+                )
+                await asyncio.wait(started, timeout=SETTLE_SECONDS)
+            return await super().open_for_client(client_id)
+
+    monkeypatch.setattr("bot.services.reminders.Invoices", JoiningMidway)
+    await run_tick(app)
+    assert started, "the check never chose the client"
+    await started[0]
+    monkeypatch.undo()
+
+    told = bot_api.texts(OWNER_ID)
+    assert any("Acme" in text for text in told)  # that they joined
+    assert not [text for text in told if "hasn't opened their invite link" in text], told
