@@ -125,6 +125,7 @@ async def test_a_client_joining_as_their_invite_turns_a_week_old_is_not_reported
     replies = await owner_says(app, bot_api, "/newclient Acme")
     token = LINK.search(replies[0])
     assert token
+    start = f"/start {token[1]}"
     await owner_says(app, bot_api, "/newinvoice Acme 100 2026-11-27")
     clock.advance(timedelta(days=7, hours=1))  # the invite is a week old
     bot_api.clear()
@@ -136,9 +137,7 @@ async def test_a_client_joining_as_their_invite_turns_a_week_old_is_not_reported
 
         async def open_for_client(self, client_id: int) -> Any:
             if not started:
-                started.append(
-                    asyncio.ensure_future(send_text(app, CLIENT_USER_ID, f"/start {token[1]}"))
-                )
+                started.append(asyncio.ensure_future(send_text(app, CLIENT_USER_ID, start)))
                 await asyncio.wait(started, timeout=SETTLE_SECONDS)
             return await super().open_for_client(client_id)
 
