@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -158,6 +158,22 @@ def _ids(values: Iterable[int | None]) -> list[int]:
     return [value for value in values if value is not None]
 
 
+def reachable(client: Client) -> bool:
+    """Whether the engine may remind the client at all (OUT_OF_REACH is its negation,
+    as the database evaluates it)."""
+    return client.chat_id is not None and not (
+        client.unreachable or client.blocked or client.paused
+    )
+
+
+OUT_OF_REACH = or_(
+    col(Client.chat_id).is_(None),
+    col(Client.unreachable).is_(True),
+    col(Client.blocked).is_(True),
+    col(Client.paused).is_(True),
+)
+
+
 class StageTaker:
     """Claims outbox rows: new ones inserted together by `insert()`, reusable ones (a retry,
     a client back in reach) taken back at once by a conditional UPDATE."""
@@ -228,6 +244,7 @@ class ReminderOutbox:
         )
         batches: list[ClientBatch] = []
         to_claim: list[tuple[ClientBatch, list[Invoice]]] = []
+        parked: list[Invoice] = []
         for client_id in client_ids:
             if client_id not in locked:
                 continue
@@ -235,8 +252,9 @@ class ReminderOutbox:
             batch = ClientBatch(client, owner, previous_reminded_at=client.last_reminded_at)
             batches.append(batch)
             invoices = await self._remindable(session, batch, due.get(client_id, []), now, outbox)
-            if invoices and self._may_remind(session, batch, invoices, now):
+            if invoices and self._may_remind(session, batch, invoices, now, parked):
                 to_claim.append((batch, invoices))
+        await self._park(session, parked)
         if to_claim:
             taker = StageTaker(session, now)
             await self._claim_stages(session, taker, to_claim, outbox, now)
@@ -258,8 +276,12 @@ class ReminderOutbox:
         )
         if is_postgresql(session):
             # Several replicas: whoever locks a client first reminds them this tick.
-            # Only the clients' rows: the owners' stay free for the others.
-            query = query.with_for_update(skip_locked=True, of=Client)
+            # Only the clients' rows: the owners' stay free for the others. NO KEY UPDATE
+            # (what an UPDATE of the row takes), not FOR UPDATE: a handler inserting a row
+            # that refers to the client (an event, a payment's) takes a KEY SHARE lock on
+            # it, which FOR UPDATE blocks; holding an invoice row meanwhile, it deadlocked
+            # with the tick waiting for that invoice.
+            query = query.with_for_update(skip_locked=True, of=Client, key_share=True)
         return {client.id or 0: (client, owner) for client, owner in await session.exec(query)}
 
     @staticmethod
@@ -295,6 +317,13 @@ class ReminderOutbox:
         today = local_today(now, timezone_for(client, owner))
         remindable = []
         for invoice in due:
+            while (
+                pause_ended(invoice.status, invoice.paused_until, now)
+                or promise_broken(invoice.status, invoice.promised_for, today)
+            ) and not await self._still_as_read(session, invoice):
+                # Changed since it was read (paid, resumed, promised anew): decide on what
+                # it is now, or a paid invoice would be reopened and its client reminded.
+                await session.refresh(invoice)
             if pause_ended(invoice.status, invoice.paused_until, now):
                 await resume_invoice(session, self.deps, owner, client, invoice, "pause_ended")
             if promise_broken(invoice.status, invoice.promised_for, today):
@@ -307,29 +336,79 @@ class ReminderOutbox:
                 await replan(session, invoice, client, owner, now)
         return remindable
 
+    @staticmethod
+    async def _still_as_read(session: AsyncSession, invoice: Invoice) -> bool:
+        """Whether the invoice's state (status, pause, promise) is still the one read, as
+        committed now; if so nobody else changes it until this transaction ends (the
+        UPDATE holds its row on PostgreSQL; on SQLite it begins the write transaction,
+        which holds the database). An UPDATE that changes nothing: the point is the check
+        and the hold, in one statement that waits for any transaction changing the row."""
+        held = await session.exec(
+            update(Invoice)
+            .where(
+                col(Invoice.id) == invoice.id,
+                col(Invoice.status) == invoice.status,
+                col(Invoice.paused_until).is_not_distinct_from(invoice.paused_until),
+                col(Invoice.promised_for).is_not_distinct_from(invoice.promised_for),
+            )
+            .values(status=invoice.status)
+            .execution_options(synchronize_session=False)
+        )
+        return held.rowcount == 1
+
     def _may_remind(
-        self, session: AsyncSession, batch: ClientBatch, invoices: list[Invoice], now: datetime
+        self,
+        session: AsyncSession,
+        batch: ClientBatch,
+        invoices: list[Invoice],
+        now: datetime,
+        parked: list[Invoice],
     ) -> bool:
-        """Whether the client may be reminded now; if not, when to look again."""
+        """Whether the client may be reminded now; if not, when to look again (the
+        invoices of a client out of reach go to `parked`, for `_park`)."""
         client, owner = batch.client, batch.owner
         turn = client_turn(
             # Parked when unreachable: the client joining or coming back re-plans these.
-            reachable=client.chat_id is not None
-            and not (client.unreachable or client.blocked or client.paused),
+            reachable=reachable(client),
             timezone=timezone_for(client, owner),
             window=window_for(owner),
             now=now,
             last_reminded_at=client.last_reminded_at,
         )
-        if not turn.now:
-            self._schedule(session, invoices, turn.look_again)
-        return turn.now
+        if turn.now:
+            return True
+        if turn.look_again is None:
+            parked += invoices
+            return False
+        for invoice in invoices:
+            invoice.next_reminder_at = turn.look_again
+            session.add(invoice)
+        return False
 
     @staticmethod
-    def _schedule(session: AsyncSession, invoices: list[Invoice], moment: datetime | None) -> None:
-        for invoice in invoices:
-            invoice.next_reminder_at = moment
-            session.add(invoice)
+    async def _park(session: AsyncSession, invoices: list[Invoice]) -> None:
+        """No next look for these invoices: their client is out of reach, and joining,
+        coming back, unpausing or unblocking re-plans them (reschedule_client).
+
+        Only while the client is still out of reach as the database has it at this very
+        write. The client's /start may have committed since the claim read them (on
+        SQLite the claim's reads come before its transaction, which begins at its first
+        write), and that re-plan must stand: parked over it, the client would never be
+        reminded. One statement, so the check and the write cannot be split; a re-plan
+        committed later comes after the park and wins, as it should.
+        """
+        if not invoices:
+            return
+        out_of_reach = select(Client.id).where(col(Client.id) == Invoice.client_id, OUT_OF_REACH)
+        await session.exec(
+            update(Invoice)
+            .where(
+                col(Invoice.id).in_(_ids(invoice.id for invoice in invoices)),
+                out_of_reach.exists(),
+            )
+            .values(next_reminder_at=None)
+            .execution_options(synchronize_session="fetch")
+        )
 
     async def _claim_stages(
         self,

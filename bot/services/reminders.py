@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
@@ -234,10 +235,8 @@ class ReminderService:
                 if issued is None or now - issued < timedelta(days=owner.invite_alert_days):
                     continue
                 invoices = await Invoices(session).open_for_client(client.id)
-                if not invoices:
+                if not invoices or not await self._mark_invite_alerted(session, client, now):
                     continue
-                client.invite_alerted_at = now
-                session.add(client)
                 EventLog(session).append(
                     owner_id=owner.id or 0, client_id=client.id, kind="invite_unopened", at=now
                 )
@@ -252,6 +251,24 @@ class ReminderService:
                 )
         self._looked("invites", now, since)
         return alerts
+
+    @staticmethod
+    async def _mark_invite_alerted(session: AsyncSession, client: Client, now: datetime) -> bool:
+        """Note the owner heard of the unopened invite; False when the client joined (or
+        the owner heard) since the check read them: their /start may commit meanwhile,
+        and the owner is not told that a client who just joined never opened the link.
+        One statement, so the check and the mark cannot be split."""
+        marked = await session.exec(
+            update(Client)
+            .where(
+                col(Client.id) == client.id,
+                col(Client.chat_id).is_(None),
+                col(Client.invite_alerted_at).is_(None),
+            )
+            .values(invite_alerted_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return marked.rowcount == 1
 
     async def missed_instalments(self, now: datetime) -> list[Alert]:
         """An instalment still unpaid the day after it was due: the owner hears, once."""

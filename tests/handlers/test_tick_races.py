@@ -1,0 +1,152 @@
+"""A tick deciding about a client while the client or the owner acts on the same moment:
+what they committed in between stands.
+
+- The tick reads the client as unlinked and parks their invoices (nobody to remind yet);
+  the client's /start, committed in between, puts them back on the schedule. The park
+  must not undo that: the client would never be reminded, and nobody would notice.
+- The tick reads an invoice whose pause has ended; the owner records it paid in
+  between. Resuming it must not reopen it: the client would be chased for money they
+  paid.
+- The tick's housekeeping reads a client whose invite is a week old; the client opens
+  it in between. The owner must not hear that they never did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bot.clock import FrozenClock
+from bot.db.repositories import Invoices
+from bot.db.tables import Invoice
+from bot.services.outbox import ReminderOutbox
+from scheduler import run_tick
+from tests.conftest import CLIENT_USER_ID, OWNER_ID
+from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.updates import send_text
+from tests.handlers.engine_helpers import (
+    LINK,
+    add_linked_client,
+    owner_says,
+    rows,
+    sent_to,
+    tick_until,
+)
+
+# A client action started mid-tick gets this long to commit before the tick goes on. On
+# PostgreSQL it cannot (the tick holds the client's row lock), so it waits out the tick.
+SETTLE_SECONDS = 1.0
+
+
+def _midway(
+    monkeypatch: pytest.MonkeyPatch, step: str, action: Callable[[], Awaitable[None]]
+) -> list[asyncio.Task[None]]:
+    """Run `action` once, in the first tick, right after its claim's `step` (a method of
+    ReminderOutbox) has read what it reads. Returns the task (awaited by the test once the
+    tick is over)."""
+    original = inspect.getattr_static(ReminderOutbox, step)
+    function = original.__func__ if isinstance(original, staticmethod) else original
+    started: list[asyncio.Task[None]] = []
+
+    async def step_then_act(*args: Any, **kwargs: Any) -> Any:
+        found = await function(*args, **kwargs)
+        if not started:
+            task = asyncio.ensure_future(action())
+            started.append(task)
+            await asyncio.wait([task], timeout=SETTLE_SECONDS)
+        return found
+
+    patched = staticmethod(step_then_act) if isinstance(original, staticmethod) else step_then_act
+    monkeypatch.setattr(ReminderOutbox, step, patched)
+    return started
+
+
+async def test_a_client_linking_while_the_tick_parks_their_invoices_is_reminded(
+    app: Any, bot_api: FakeBotApi, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replies = await owner_says(app, bot_api, "/newclient Acme")
+    token = LINK.search(replies[0])
+    assert token
+    replies = await owner_says(app, bot_api, "/newinvoice Acme 100 2026-11-20 Site")
+    assert "hasn't opened their invite link yet" in replies[0]
+    bot_api.clear()
+
+    # After the tick decided the invoice is the ladder's turn, before it parks it.
+    linking = _midway(
+        monkeypatch, "_remindable", lambda: send_text(app, CLIENT_USER_ID, f"/start {token[1]}")
+    )
+    await run_tick(app)
+    assert linking, "the tick never looked at the client"
+    await linking[0]
+    monkeypatch.undo()
+    assert sent_to(bot_api, CLIENT_USER_ID), "the client was not welcomed"
+    assert any("Acme" in text for text in bot_api.texts(OWNER_ID))  # the owner hears they joined
+
+    [invoice] = await rows(app, Invoice)
+    assert invoice.next_reminder_at is not None, "parked although the client is linked"
+    bot_api.clear()
+    await tick_until(app, clock, clock.now() + timedelta(hours=2))
+    [reminder] = sent_to(bot_api, CLIENT_USER_ID)
+    assert "Is everything all right with the work?" in reminder.text
+
+
+async def test_an_invoice_paid_as_its_pause_ends_stays_paid_and_unreminded(
+    app: Any, bot_api: FakeBotApi, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    await owner_says(app, bot_api, "/newinvoice Acme 100 2026-11-24")
+    [paused] = await owner_says(app, bot_api, "/pause 1 2026-12-01")
+    assert paused.startswith("⏸ Reminders for #1 are paused until Dec 1, 2026")
+    clock.advance(timedelta(days=7))  # Tue 1 Dec, 10:00: the pause is over
+    bot_api.clear()
+
+    # After the tick read the invoice as paused (its pause over), before it resumes it.
+    paying = _midway(monkeypatch, "_due_invoices", lambda: send_text(app, OWNER_ID, "/paid 1 100"))
+    await run_tick(app)
+    assert paying, "the tick never read the invoice"
+    await paying[0]
+    monkeypatch.undo()
+    assert any("#1" in text for text in bot_api.texts(OWNER_ID))  # the payment was taken
+
+    [invoice] = await rows(app, Invoice)
+    assert invoice.status == "paid"
+    await tick_until(app, clock, clock.now() + timedelta(days=3))
+    assert not [t for t in bot_api.texts(CLIENT_USER_ID) if "overdue" in t]
+
+
+async def test_a_client_joining_as_their_invite_turns_a_week_old_is_not_reported_missing(
+    app: Any, bot_api: FakeBotApi, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replies = await owner_says(app, bot_api, "/newclient Acme")
+    token = LINK.search(replies[0])
+    assert token
+    start = f"/start {token[1]}"
+    await owner_says(app, bot_api, "/newinvoice Acme 100 2026-11-27")
+    clock.advance(timedelta(days=7, hours=1))  # the invite is a week old
+    bot_api.clear()
+
+    started: list[asyncio.Task[None]] = []
+
+    class JoiningMidway(Invoices):
+        """The check's next read, once it chose whom to report: the client joins first."""
+
+        async def open_for_client(self, client_id: int) -> Any:
+            if not started:
+                started.append(asyncio.ensure_future(send_text(app, CLIENT_USER_ID, start)))
+                await asyncio.wait(started, timeout=SETTLE_SECONDS)
+            return await super().open_for_client(client_id)
+
+    monkeypatch.setattr("bot.services.reminders.Invoices", JoiningMidway)
+    await run_tick(app)
+    assert started, "the check never chose the client"
+    await started[0]
+    monkeypatch.undo()
+
+    told = bot_api.texts(OWNER_ID)
+    assert any("Acme" in text for text in told)  # that they joined
+    assert not [text for text in told if "hasn't opened their invite link" in text], told
