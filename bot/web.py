@@ -17,6 +17,7 @@ import hmac
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,6 +51,8 @@ class Context:
     clock: Clock
     status: health.EngineStatus
     cardpay: CardPayService | None = None
+    # Owner alerts an endpoint's change queued go out now (the engine's courier).
+    alerts_queued: Callable[[], Awaitable[None]] | None = None
 
 
 Route = tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]
@@ -127,6 +130,8 @@ class StripeWebhook(Endpoint):
         status = await self.context.cardpay.stripe_webhook(self.request.body, signature)
         self.set_status(status)
         self.finish({"received": status == 200})
+        if self.context.alerts_queued is not None:
+            await self.context.alerts_queued()
 
 
 class PayRedirect(Endpoint):
