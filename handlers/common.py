@@ -172,7 +172,9 @@ def clipped(value: Any) -> Any:
 
 
 async def refuse(update: Update, locale: str, refusal: Refused, command: str) -> None:
-    details = {key: clipped(in_owner_words(value, locale)) for key, value in refusal.details.items()}
+    details = {
+        key: clipped(in_owner_words(value, locale)) for key, value in refusal.details.items()
+    }
     data: dict[str, Any] = {"given": "", "command": command, **details}
     if data.get("status"):
         data["status_label"] = status_name(str(data["status"]), locale)

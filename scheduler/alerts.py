@@ -23,7 +23,6 @@ from scheduler.dispatch import ChatPacer
 log = logging.getLogger(__name__)
 
 
-
 class AlertCourier:
     # Tests: a kick delivers before it returns, so what an update or a tick queued is at
     # the fake Bot API once it is processed (in production a kick starts a task).

@@ -5,8 +5,9 @@ records what Telegram answered); this module runs the steps concurrently at Tele
 pace (scheduler.dispatch) and sends what the steps return: each client's message through
 bot.telegram.reminders, the owners' daily digests through bot.telegram.digest. Owner
 alerts are queued by the steps in their own transactions (bot.services.alert_outbox);
-the courier (scheduler.alerts) sends them, kicked when the tick ends. Housekeeping (the checks that only alert the owner,
-and the digests due) runs once per TICK_SECONDS of draining, as between ticks.
+the courier (scheduler.alerts) sends them, kicked when the tick ends. Housekeeping (the
+checks that only alert the owner, and the digests due) runs once per TICK_SECONDS of
+draining, as between ticks.
 """
 
 from __future__ import annotations

@@ -170,8 +170,7 @@ class AnswerService:
                 claimed_minor=claimed,
             ).by(by)
             queue_alerts(session, [alert], self.deps.clock.now())
-            answer = _answer(invoice, owner, client, owed)
-        return answer
+            return _answer(invoice, owner, client, owed)
 
     async def promise(
         self,
@@ -231,8 +230,7 @@ class AnswerService:
                 promised_for=day,
             ).by(by)
             queue_alerts(session, [alert], self.deps.clock.now())
-            answer = _answer(invoice, owner, client, owed, promised_for=day)
-        return answer
+            return _answer(invoice, owner, client, owed, promised_for=day)
 
     async def propose_plan(
         self, invoice_id: int, chat_id: int, kind: str, user: User | None = None
@@ -296,8 +294,7 @@ class AnswerService:
                 parts=parts,
             ).by(by)
             queue_alerts(session, [alert], self.deps.clock.now())
-            answer = _answer(invoice, owner, client, owed, parts=parts)
-        return answer
+            return _answer(invoice, owner, client, owed, parts=parts)
 
     async def dispute(
         self, invoice_id: int, chat_id: int, reason: str, details: str, user: User | None = None
@@ -334,8 +331,7 @@ class AnswerService:
                 details=details,
             ).by(by)
             queue_alerts(session, [alert], self.deps.clock.now())
-            answer = _answer(invoice, owner, client, owed)
-        return answer
+            return _answer(invoice, owner, client, owed)
 
     # --- shared ------------------------------------------------------------------------------
     def _stop(

@@ -519,9 +519,7 @@ class ReminderOutbox:
         return batch
 
     # --- recording ---------------------------------------------------------------------
-    async def record(
-        self, session: AsyncSession, outcomes: Sequence[Sent], now: datetime
-    ) -> int:
+    async def record(self, session: AsyncSession, outcomes: Sequence[Sent], now: datetime) -> int:
         """Record what Telegram answered for each batch, in the caller's transaction, with
         the owner alerts it calls for (queued in it too). Returns how many alerts.
 
@@ -745,9 +743,7 @@ class ReminderOutbox:
                     stage,
                     days_overdue=(today - invoice.due_date).days,
                     deadline=today + timedelta(days=NOTICE_DAYS),
-                    next_stage_label=stage_label(following.name)
-                    if following
-                    else None,
+                    next_stage_label=stage_label(following.name) if following else None,
                     next_date=claim.context.next_date,
                     next_step=owner.next_step,
                     together=[f"#{number}" for number in together],

@@ -38,9 +38,7 @@ def upgrade() -> None:
         sa.Column("error", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(
-        "ix_alert_outbox_status_id", "alert_outbox", ["status", "id"], unique=False
-    )
+    op.create_index("ix_alert_outbox_status_id", "alert_outbox", ["status", "id"], unique=False)
 
 
 def downgrade() -> None:
