@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 from telegram import Bot
 from telegram.error import NetworkError
 
@@ -39,7 +39,7 @@ def courier_of(services: Services) -> AlertCourier:
 
 async def stored(services: Services) -> list[AlertOutbox]:
     async with services.deps.sessions() as session:
-        return list((await session.exec(select(AlertOutbox).order_by(AlertOutbox.id))).all())
+        return list((await session.exec(select(AlertOutbox).order_by(col(AlertOutbox.id)))).all())
 
 
 async def client_joins(services: Services) -> None:

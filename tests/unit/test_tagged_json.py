@@ -56,12 +56,13 @@ def test_an_object_that_looks_like_a_tag_is_not_misread() -> None:
 
 
 def test_an_alerts_values_come_back_for_its_template() -> None:
-    data = {
+    estimate = collection_estimate(10_000)
+    data: dict[str, Any] = {
         "due_date": date(2026, 12, 1),
         "at": datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
         "rate": Decimal("8.50"),
         "numbers": (3, 1),
-        "estimate": collection_estimate(10_000),
+        "estimate": estimate,
     }
 
     back = tagged_json.loads(tagged_json.dumps(data))
@@ -69,7 +70,7 @@ def test_an_alerts_values_come_back_for_its_template() -> None:
     assert back["due_date"] == date(2026, 12, 1) and back["rate"] == Decimal("8.50")
     assert back["at"] == datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
     assert back["numbers"] == [3, 1]  # JSON has one kind of sequence
-    assert back["estimate"]["agency_leaves_minor"] == data["estimate"].agency_leaves_minor
+    assert back["estimate"]["agency_leaves_minor"] == estimate.agency_leaves_minor
 
 
 def test_a_naive_datetime_or_an_unknown_type_is_refused() -> None:
