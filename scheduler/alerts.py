@@ -46,10 +46,11 @@ class AlertCourier:
         self._tasks.add(task)  # a reference, so the task is not collected mid-send
         task.add_done_callback(self._tasks.discard)
 
-    async def run_job(self) -> int:
-        """The periodic run: claims a crash left `sending` become `unknown`, then deliver."""
+    async def run_job(self, *, wait: bool = False) -> int:
+        """The periodic run: claims a crash left `sending` become `unknown`, then deliver
+        (`wait`: as `deliver`'s)."""
         await self.queue.recover_interrupted(self.clock.now())
-        return await self.deliver()
+        return await self.deliver(wait=wait)
 
     async def deliver(self, *, wait: bool = False) -> int:
         """Send what is pending, round after round while rounds find some. Returns how
