@@ -16,7 +16,7 @@ import logging
 
 from bot.clock import Clock
 from bot.domain.delivery import Delivery, DeliveryStatus
-from bot.services.alert_outbox import AlertQueue, ClaimedAlert
+from bot.services.alert_outbox import AlertQueue, ClaimedAlert, committed_queues
 from bot.telegram.alerts import AlertSender
 from scheduler.dispatch import ChatPacer
 
@@ -35,16 +35,28 @@ class AlertCourier:
         self.stopping = False  # a clean stop: claim nothing more
         self._running = asyncio.Lock()
         self._look_again = False
+        self._looked_at = -1  # committed_queues() when a delivery last claimed
         self._tasks: set[asyncio.Task[int]] = set()
 
     async def kick(self) -> None:
-        """Something may have been queued: deliver it now, without holding up the caller."""
+        """Something may have been queued: deliver it now, without holding up the caller.
+        Nothing queued in this process since the courier last looked: nothing to do."""
+        if committed_queues() == self._looked_at:
+            return
         if self.inline_kicks:
             await self.deliver(wait=True)
             return
-        task = asyncio.get_running_loop().create_task(self.deliver())
+        task = asyncio.get_running_loop().create_task(self._deliver_logged())
         self._tasks.add(task)  # a reference, so the task is not collected mid-send
         task.add_done_callback(self._tasks.discard)
+
+    async def _deliver_logged(self) -> int:
+        try:
+            return await self.deliver()
+        except Exception:
+            # The courier's job tries again within ALERT_SECONDS; nothing is lost.
+            log.exception("delivering owner alerts failed")
+            return 0
 
     async def run_job(self, *, wait: bool = False) -> int:
         """The periodic run: claims a crash left `sending` become `unknown`, then deliver
@@ -65,6 +77,7 @@ class AlertCourier:
             pacer = ChatPacer()
             while self._look_again and not self.stopping:
                 self._look_again = False
+                self._looked_at = committed_queues()
                 claimed = await self.queue.claim(self.clock.now())
                 if claimed:
                     sent += await self._send_all(claimed, pacer)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import update
+from sqlalchemy import event, update
+from sqlalchemy.orm import Session
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -59,6 +60,22 @@ class ClaimedAlert:
     attempts: int
 
 
+class _Committed:
+    """How many transactions that queued alerts this process has committed: a courier
+    kicked after an update that queued nothing need not ask the database (another
+    replica's alerts are found by the courier's own job)."""
+
+    count = 0
+
+    @classmethod
+    def bump(cls, _session: Session) -> None:
+        cls.count += 1
+
+
+def committed_queues() -> int:
+    return _Committed.count
+
+
 def queue_alerts(session: AsyncSession, alerts: Iterable[Alert], now: datetime) -> int:
     """Add the alerts to the outbox in the caller's transaction. Returns how many."""
     rows = [
@@ -75,7 +92,9 @@ def queue_alerts(session: AsyncSession, alerts: Iterable[Alert], now: datetime) 
         )
         for alert in alerts
     ]
-    session.add_all(rows)
+    if rows:
+        session.add_all(rows)
+        event.listen(session.sync_session, "after_commit", _Committed.bump, once=True)
     return len(rows)
 
 

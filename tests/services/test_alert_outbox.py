@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import col, select
@@ -18,7 +19,7 @@ from bot.config import Settings
 from bot.db.session import create_engine, make_sessionmaker
 from bot.db.tables import AlertOutbox
 from bot.services import Services
-from bot.services.alert_outbox import STUCK_AFTER, queue_alerts
+from bot.services.alert_outbox import STUCK_AFTER, ClaimedAlert, queue_alerts
 from bot.services.alerts import Alert
 from bot.services.deps import Deps
 from bot.telegram.alerts import AlertSender
@@ -180,3 +181,26 @@ async def test_two_replicas_couriers_never_send_one_alert_twice(
     assert sum(sent) == len(owners)
     assert sorted(call.chat_id or 0 for call in bot_api.sent("sendMessage")) == list(owners)
     assert {row.status for row in await stored(services)} == {"sent"}
+
+
+async def test_a_kick_with_nothing_queued_since_the_last_look_asks_the_database_nothing(
+    services: Services, bot_api: FakeBotApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    courier = courier_of(services)
+    claims: list[object] = []
+    claim = services.alerts.claim
+
+    async def counted(*args: Any) -> list[ClaimedAlert]:
+        claims.append(args)
+        return await claim(*args)
+
+    monkeypatch.setattr(services.alerts, "claim", counted)
+    await client_joins(services)
+
+    await courier.kick()  # the news of the join: delivered
+    looked = len(claims)
+    await courier.kick()  # an update that queued nothing
+    await courier.kick()
+
+    assert looked > 0 and len(claims) == looked
+    assert [text.startswith(JOINED) for text in told_owner(bot_api)] == [True]
