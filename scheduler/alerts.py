@@ -102,10 +102,10 @@ class AlertCourier:
         """One owner's alerts, one at a time; a stop hands back those not yet begun."""
         sent = 0
         for index, item in enumerate(items):
-            if self.stopping:
-                await self.queue.release([other.id for other in items[index:]])
-                break
             async with pacer.turn(item.alert.chat_id):
+                if self.stopping:  # looked at after the pacer's wait, just before sending
+                    await self.queue.release([other.id for other in items[index:]])
+                    break
                 delivery = await self._send(item)
             await self.queue.record(item, delivery, self.clock.now())
             sent += delivery.sent
