@@ -106,7 +106,8 @@ async def run_tick(app: AnyApplication) -> None:
     metrics.TICK_SECONDS.observe(time.perf_counter() - started)
     if report.messages_sent or report.failures or report.alerts or report.digests:
         log.info(
-            "tick: %s messages (%s reminders) in %s rounds, %s failures, %s alerts, %s digests",
+            "tick: %s messages (%s reminders) in %s rounds, %s failures, %s alerts queued,"
+            " %s digests",
             report.messages_sent,
             report.reminders_sent,
             report.rounds,
