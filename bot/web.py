@@ -128,10 +128,10 @@ class StripeWebhook(Endpoint):
         assert self.context.cardpay is not None
         signature = self.request.headers.get("Stripe-Signature", "")
         status = await self.context.cardpay.stripe_webhook(self.request.body, signature)
+        if self.context.alerts_queued is not None:
+            await self.context.alerts_queued()  # the courier's task: no wait for Stripe
         self.set_status(status)
         self.finish({"received": status == 200})
-        if self.context.alerts_queued is not None:
-            await self.context.alerts_queued()
 
 
 class PayRedirect(Endpoint):
