@@ -95,7 +95,17 @@ def web_routes(app: AnyApplication) -> list[Route]:
     status = app.bot_data[HEALTH_KEY]
     assert isinstance(status, EngineStatus)
     cardpay = services_of(app).cardpay
-    return routes(Context(app, deps.settings, deps.sessions, deps.clock, status, cardpay))
+    return routes(
+        Context(
+            app,
+            deps.settings,
+            deps.sessions,
+            deps.clock,
+            status,
+            cardpay,
+            alerts_queued=lambda: scheduler.kick_alerts(app),
+        )
+    )
 
 
 async def _post_init(app: AnyApplication) -> None:

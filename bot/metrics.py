@@ -24,6 +24,10 @@ REMINDERS = Counter(
 )
 ALERTS = Counter("duebot_alerts_sent", "Owner alerts Telegram accepted.")
 ALERTS_FAILED = Counter("duebot_alerts_failed", "Owner alerts Telegram did not accept.")
+ALERTS_UNKNOWN = Counter(
+    "duebot_alerts_unknown",
+    "Owner alerts a crash interrupted mid-send: maybe shown, never sent again.",
+)
 PAYMENTS = Counter(
     "duebot_payments_recorded",
     "Payments recorded, by the way they came in (hand: /paid; claim: a confirmed 'I've paid').",
@@ -53,6 +57,10 @@ def reminder_recorded(stage: str, outcome: str) -> None:
 
 def alert_delivered(sent: bool) -> None:
     (ALERTS if sent else ALERTS_FAILED).inc()
+
+
+def alerts_interrupted(count: int) -> None:
+    ALERTS_UNKNOWN.inc(count)
 
 
 def payment_recorded(way: str) -> None:

@@ -17,6 +17,7 @@ import hmac
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,6 +51,8 @@ class Context:
     clock: Clock
     status: health.EngineStatus
     cardpay: CardPayService | None = None
+    # Owner alerts an endpoint's change queued go out now (the engine's courier).
+    alerts_queued: Callable[[], Awaitable[None]] | None = None
 
 
 Route = tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]
@@ -125,6 +128,8 @@ class StripeWebhook(Endpoint):
         assert self.context.cardpay is not None
         signature = self.request.headers.get("Stripe-Signature", "")
         status = await self.context.cardpay.stripe_webhook(self.request.body, signature)
+        if self.context.alerts_queued is not None:
+            await self.context.alerts_queued()  # the courier's task: no wait for Stripe
         self.set_status(status)
         self.finish({"received": status == 200})
 

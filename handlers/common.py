@@ -20,6 +20,7 @@ from bot.services import Services
 from bot.services.decisions import Decided
 from bot.services.errors import Refused
 from bot.services.views import NewInvoice, User
+from bot.telegram.alerts import in_owner_words
 from messages import render
 from messages.callbacks import parse_callback
 from messages.keyboards import owner_buttons
@@ -171,7 +172,9 @@ def clipped(value: Any) -> Any:
 
 
 async def refuse(update: Update, locale: str, refusal: Refused, command: str) -> None:
-    details = {key: clipped(value) for key, value in refusal.details.items()}
+    details = {
+        key: clipped(in_owner_words(value, locale)) for key, value in refusal.details.items()
+    }
     data: dict[str, Any] = {"given": "", "command": command, **details}
     if data.get("status"):
         data["status_label"] = status_name(str(data["status"]), locale)

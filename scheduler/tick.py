@@ -3,9 +3,11 @@
 The database owns the schedule (bot.services.reminders reads what is due, claims it and
 records what Telegram answered); this module runs the steps concurrently at Telegram's
 pace (scheduler.dispatch) and sends what the steps return: each client's message through
-bot.telegram.reminders, the owner alerts through bot.services.alerts, the owners' daily
-digests through bot.telegram.digest. Housekeeping (the checks that only alert the owner,
-and the digests due) runs once per TICK_SECONDS of draining, as between ticks.
+bot.telegram.reminders, the owners' daily digests through bot.telegram.digest. Owner
+alerts are queued by the steps in their own transactions (bot.services.alert_outbox);
+the courier (scheduler.alerts) sends them, kicked when the tick ends. Housekeeping (the
+checks that only alert the owner, and the digests due) runs once per TICK_SECONDS of
+draining, as between ticks.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.services import Services
-from bot.services.alerts import Alert, AlertSender
 from bot.services.digest import Digest
 from bot.services.notices import NoticePlan
 from bot.services.outbox import ClaimLost, ClientBatch, Sent
@@ -37,7 +38,7 @@ class TickReport:
     messages_sent: int = 0
     reminders_sent: int = 0
     failures: int = 0
-    alerts: int = 0
+    alerts: int = 0  # owner alerts the tick's steps queued (the courier sends them)
     skipped: bool = False  # another replica had the tick
     rounds: int = 0  # rounds of due clients drained in this tick (see Engine._drain)
     notices_sent: int = 0  # new-invoice notices the tick sent (after a crash, or retried)
@@ -50,7 +51,6 @@ class Engine:
         self.reminders = services.reminders
         self.digests = services.digests
         self.deps = services.deps
-        self.alerts = AlertSender(services.deps)
         # A clean stop (SIGTERM): claim nothing more; what is claimed is sent and recorded.
         self.stopping = False
 
@@ -63,7 +63,7 @@ class Engine:
             now = self.deps.clock.now()
             # New-invoice notices a crash or a network failure left waiting go first: they
             # answer an owner's action (bot.services.notices).
-            report.notices_sent = await self._send_notices(now)
+            report.notices_sent = await self._send_notices(now, report)
             dispatch = Dispatch(serial_database=self.reminders.dialect() == "sqlite")
             try:
                 async with dispatch.running():
@@ -75,12 +75,11 @@ class Engine:
                     await self.deps.notifier.settle()
         return report
 
-    async def _send_notices(self, now: datetime) -> int:
+    async def _send_notices(self, now: datetime, report: TickReport) -> int:
         """Claims a crash interrupted become `unknown` (the owner hears), then what is still
         waiting goes out, one claim → send → record each. Returns how many were sent."""
         notices = self.services.notices
-        for alert in await notices.recover_interrupted(now):
-            await self.alerts.send(alert)
+        report.alerts += await notices.recover_interrupted(now)
         sent = 0
         for invoice_id in await notices.waiting(now):
             if await notices.send(invoice_id) is NoticePlan.SENT:
@@ -103,14 +102,14 @@ class Engine:
         while not self.stopping:
             now = self.deps.clock.now()
             if kept_house is None or now - kept_house >= every:
-                self._spawn_alerts(dispatch, await self.reminders.recover_interrupted(now), report)
-                self._spawn_alerts(dispatch, await self.reminders.unopened_invites(now), report)
-                self._spawn_alerts(dispatch, await self.reminders.missed_instalments(now), report)
+                report.alerts += await self.reminders.recover_interrupted(now)
+                report.alerts += await self.reminders.unopened_invites(now)
+                report.alerts += await self.reminders.missed_instalments(now)
                 # /repeat: invoices whose issue day has come (one index range read); the
-                # service returns the owner alerts of series it stopped, sent from here.
-                self._spawn_alerts(dispatch, await self.services.repeats.housekeeping(now), report)
+                # owner alerts of series it stopped are queued as it stops them.
+                report.alerts += await self.services.repeats.housekeeping(now)
                 # An invoice /repeat just issued is announced now, not at the next tick.
-                report.notices_sent += await self._send_notices(now)
+                report.notices_sent += await self._send_notices(now, report)
                 self._spawn_digests(dispatch, await self.digests.claim_due(now), report)
                 kept_house = now
             due = await self.reminders.due_clients(now, CLIENTS_PER_TICK)
@@ -129,19 +128,8 @@ class Engine:
         dialect = self.reminders.dialect()
         return dialect == "postgresql" and self.deps.settings.webhook_url is not None
 
-    def _spawn_alerts(self, dispatch: Dispatch, alerts: list[Alert], report: TickReport) -> None:
-        """Alerts go out beside the reminders, each owner's one at a time, in order."""
-        for alert in alerts:
-
-            async def send(alert: Alert = alert) -> None:
-                async with dispatch.pacer.turn(alert.chat_id):
-                    await self.alerts.send(alert)
-                report.alerts += 1
-
-            dispatch.spawn(send, "an alert")
-
     def _spawn_digests(self, dispatch: Dispatch, digests: list[Digest], report: TickReport) -> None:
-        """Daily digests, claimed already, go out like alerts: in the owner's turn. One that
+        """Daily digests, claimed already, go out in the owner's turn. One that
         Telegram could not take (network trouble) is handed back for a later tick."""
         for digest in digests:
 
@@ -183,10 +171,9 @@ class Engine:
             if self.stopping:
                 return
             for batch in await self._claim(client_ids[start : start + CLAIM_CHUNK], now, dispatch):
+                report.alerts += batch.alerts
                 if batch.claims:
                     yield batch
-                else:
-                    self._spawn_alerts(dispatch, batch.alerts, report)
 
     async def _claim(
         self, client_ids: list[int], now: datetime, dispatch: Dispatch
@@ -234,9 +221,8 @@ class Engine:
     async def _record_together(
         self, outcomes: list[Sent], now: datetime, report: TickReport, dispatch: Dispatch
     ) -> None:
-        alerts = await self.reminders.record(outcomes, now, dispatch.database_turn())
+        report.alerts += await self.reminders.record(outcomes, now, dispatch.database_turn())
         for sent in outcomes:
             report.messages_sent += sent.delivery.sent
             report.reminders_sent += len(sent.batch.claims) if sent.delivery.sent else 0
             report.failures += not sent.delivery.sent
-        self._spawn_alerts(dispatch, alerts, report)

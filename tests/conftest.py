@@ -23,6 +23,7 @@ from bot.clock import FrozenClock
 from bot.config import Settings, load_settings
 from bot.db.migrate import upgrade
 from bot.db.session import create_engine
+from scheduler.alerts import AlertCourier
 from tests.fakes.bot_api import FakeBotApi
 
 OWNER_ID = 111
@@ -214,6 +215,14 @@ def settings(database_url: str) -> Settings:
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(START)
+
+
+@pytest.fixture(autouse=True)
+def alerts_delivered_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every application's courier delivers when kicked, before the kick returns: what an
+    update or a tick queued is at the fake Bot API once `process_update` / `run_tick`
+    returns (in production a kick starts a task)."""
+    monkeypatch.setattr(AlertCourier, "inline_kicks", True)
 
 
 @pytest.fixture

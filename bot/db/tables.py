@@ -473,3 +473,32 @@ class RecurringInvoice(SQLModel, table=True):
     series_id: int = Field(foreign_key="recurring_series.id", index=True)
     seq: int
     invoice_id: int = Field(foreign_key="invoices.id", index=True)
+
+
+class AlertOutbox(SQLModel, table=True):
+    """Owner alerts, written in the transaction of the change they report and sent by the
+    engine's courier (scheduler.alerts): pending → sending (claimed, committed before
+    Telegram is called) → sent | failed | unknown (a crash mid-send: never resent)."""
+
+    __tablename__ = "alert_outbox"
+    __table_args__ = (
+        # The courier's only question: the oldest pending alerts. A range read of this index.
+        Index("ix_alert_outbox_status_id", "status", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_type=BigInteger)
+    locale: str = Field(max_length=8)
+    template: str = Field(max_length=80)
+    # The template's data in tagged JSON (bot.domain.tagged_json): dates stay dates.
+    data: str = Field(sa_type=Text)
+    buttons: str = Field(default="[]", sa_type=Text)  # JSON [[action, id], …]
+    answered_by: str = Field(default="", max_length=200)
+    status: str = Field(default="pending", max_length=8)  # pending sending sent failed unknown
+    attempts: int = 0
+    created_at: datetime = Field(sa_column=_utc())
+    # Not before this moment (a network retry waits a little); None: at once.
+    due_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    claimed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    error: str | None = Field(default=None, max_length=300)

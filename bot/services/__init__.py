@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.services.alert_outbox import AlertQueue
 from bot.services.answers import AnswerService
 from bot.services.bank import BankService
 from bot.services.cardpay import CardPayService
@@ -50,6 +51,7 @@ class Services:
     repeats: RepeatService
     digests: DigestService
     contacts: ContactService
+    alerts: AlertQueue
 
     @classmethod
     def build(cls, deps: Deps) -> Services:
@@ -75,4 +77,5 @@ class Services:
             repeats=RepeatService(deps),
             digests=DigestService(deps),
             contacts=ContactService(deps),
+            alerts=AlertQueue(deps),
         )

@@ -1,26 +1,23 @@
-"""Owner alerts (SPEC §6): sent at once, whatever the send window, each with its buttons."""
+"""Owner alerts (SPEC §6): values the services build, whatever the send window, each with
+its buttons. A service queues them in the transaction of the change they report
+(bot.services.alert_outbox); the engine's courier sends them (scheduler.alerts), rendered
+by bot.telegram.alerts."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot import metrics
 from bot.db.tables import Client, Invoice, Owner
 from bot.domain.charges import Charges
-from bot.domain.delivery import Delivery
 from bot.domain.escalation import collection_estimate
-from bot.services.deps import Deps
-from messages import render
-from messages.keyboards import owner_buttons
-
-log = logging.getLogger(__name__)
+from bot.domain.tagged_json import StageLabel
 
 
-def stage_label(stage: str, locale: str) -> str:
-    return render("owner/stage_name", locale, stage=stage)
+def stage_label(stage: str) -> StageLabel:
+    """The stage's name, rendered in the owner's words when the alert is sent."""
+    return StageLabel(stage)
 
 
 def invoice_brief(invoice: Invoice, owed: Charges) -> dict[str, Any]:
@@ -102,22 +99,3 @@ class Alert:
             estimate=collection_estimate(owed.due_now_minor),
             **data,
         )
-
-
-class AlertSender:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
-    async def send(self, alert: Alert) -> Delivery:
-        keyboard = owner_buttons(alert.locale, *alert.buttons) if alert.buttons else None
-        text = render(alert.template, alert.locale, **alert.data)
-        if alert.answered_by:
-            by = render("owner/alerts/answered_by", alert.locale, name=alert.answered_by)
-            text = f"{text}\n\n{by}"
-        delivery = await self.deps.notifier.send(alert.chat_id, text, keyboard)
-        metrics.alert_delivered(delivery.sent)
-        if not delivery.sent:
-            log.warning(
-                "alert %s to owner chat %s: %s", alert.template, alert.chat_id, delivery.status
-            )
-        return delivery

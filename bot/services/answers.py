@@ -26,7 +26,8 @@ from bot.domain.plans import (
 from bot.domain.sendtime import local_today
 from bot.domain.states import CHOICE_RESULT, CLIENT_CHOICES, CLOSED_STATUSES, InvoiceStatus
 from bot.domain.text import one_line
-from bot.services.alerts import Alert, AlertSender
+from bot.services.alert_outbox import queue_alerts
+from bot.services.alerts import Alert
 from bot.services.cardpay import button_link
 from bot.services.contacts import answerer
 from bot.services.deps import Deps
@@ -94,7 +95,6 @@ def _answer(
 class AnswerService:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
-        self.alerts = AlertSender(deps)
 
     # --- looking --------------------------------------------------------------------------
     async def look(self, invoice_id: int, chat_id: int, user: User | None = None) -> Answer:
@@ -169,9 +169,8 @@ class AnswerService:
                 ("confirm", "notrecv"),
                 claimed_minor=claimed,
             ).by(by)
-            answer = _answer(invoice, owner, client, owed)
-        await self.alerts.send(alert)
-        return answer
+            queue_alerts(session, [alert], self.deps.clock.now())
+            return _answer(invoice, owner, client, owed)
 
     async def promise(
         self,
@@ -230,9 +229,8 @@ class AnswerService:
                 ("card",),
                 promised_for=day,
             ).by(by)
-            answer = _answer(invoice, owner, client, owed, promised_for=day)
-        await self.alerts.send(alert)
-        return answer
+            queue_alerts(session, [alert], self.deps.clock.now())
+            return _answer(invoice, owner, client, owed, promised_for=day)
 
     async def propose_plan(
         self, invoice_id: int, chat_id: int, kind: str, user: User | None = None
@@ -295,9 +293,8 @@ class AnswerService:
                 ("accept", "decline"),
                 parts=parts,
             ).by(by)
-            answer = _answer(invoice, owner, client, owed, parts=parts)
-        await self.alerts.send(alert)
-        return answer
+            queue_alerts(session, [alert], self.deps.clock.now())
+            return _answer(invoice, owner, client, owed, parts=parts)
 
     async def dispute(
         self, invoice_id: int, chat_id: int, reason: str, details: str, user: User | None = None
@@ -333,9 +330,8 @@ class AnswerService:
                 reason=reason,
                 details=details,
             ).by(by)
-            answer = _answer(invoice, owner, client, owed)
-        await self.alerts.send(alert)
-        return answer
+            queue_alerts(session, [alert], self.deps.clock.now())
+            return _answer(invoice, owner, client, owed)
 
     # --- shared ------------------------------------------------------------------------------
     def _stop(

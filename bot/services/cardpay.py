@@ -29,7 +29,8 @@ from bot.db.tables import CardPayment, Client, Event, Invoice, Owner, Payment
 from bot.domain.card_limits import STRIPE_MINIMUM_MINOR, SheetPayload, telegram_accepts
 from bot.domain.charges import Charges
 from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
-from bot.services.alerts import Alert, AlertSender
+from bot.services.alert_outbox import queue_alerts
+from bot.services.alerts import Alert
 from bot.services.contacts import answerer
 from bot.services.deps import Deps
 from bot.services.errors import Refused
@@ -156,7 +157,6 @@ class Recorded:
 class CardPayService:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
-        self.alerts = AlertSender(deps)
         self.stripe = StripeGateway(deps.settings)
 
     # --- Pay now ----------------------------------------------------------------------------
@@ -341,11 +341,12 @@ class CardPayService:
             today = client_today(self.deps.clock.now(), client, owner)
             owed = await charges_for(session, invoice, today)
             alert = Alert.about_invoice(owner, client, invoice, owed, "owner/alerts/card_failed")
-        await self.alerts.send(alert)
+            queue_alerts(session, [alert], self.deps.clock.now())
 
     # --- recording --------------------------------------------------------------------------
     async def record(self, report: CardReport) -> Recorded | None:
-        """Record a reported payment once; thank the client and tell the owner after commit."""
+        """Record a reported payment once, the owner's alert queued with it; thank the
+        client after the commit."""
         try:
             async with self.deps.sessions() as session, session.begin():
                 found = await self._record(session, report)
@@ -441,6 +442,20 @@ class CardPayService:
             payment,
             owed,
         )
+        alert = Alert.about_invoice(
+            owner,
+            client,
+            invoice,
+            owed,
+            "owner/alerts/card_paid",
+            way=report.way,
+            reference=report.reference,
+            amount_minor=report.amount_minor,
+            excess_minor=excess,
+            closed=closed,
+            remaining_minor=owed.due_now_minor,
+        )
+        queue_alerts(session, [alert], now)
         return recorded, owner, client, invoice
 
     async def _announce(
@@ -463,21 +478,6 @@ class CardPayService:
                     currency=invoice.currency,
                     business_name=owner.business_name,
                 )
-        assert recorded.owed is not None
-        alert = Alert.about_invoice(
-            owner,
-            client,
-            invoice,
-            recorded.owed,
-            "owner/alerts/card_paid",
-            way=report.way,
-            reference=report.reference,
-            amount_minor=report.amount_minor,
-            excess_minor=recorded.excess_minor,
-            closed=recorded.closed,
-            remaining_minor=recorded.due_now_minor,
-        )
-        await self.alerts.send(alert)
 
 
 def _invoice_id(data: dict[str, Any]) -> int | None:

@@ -17,6 +17,8 @@ from bot.domain.invites import (
 )
 from bot.domain.names import clean_name, name_key
 from bot.domain.sendtime import local_today
+from bot.services.alert_outbox import queue_alerts
+from bot.services.alerts import Alert
 from bot.services.contacts import (
     GROUP,
     MAX_DISPLAY_NAME,
@@ -187,15 +189,17 @@ class ClientService:
             joined = ContactView(
                 contact.id or 0, client.id, contact.kind, contact.display_name, False
             )
-        # After the commit: the owner hears of it only once it is true.
-        assert result.client is not None
-        await self.deps.notifier.alert(
-            owner.telegram_user_id,
-            "owner/client_joined" if first else "owner/contact_joined",
-            owner.locale,
-            client=result.client,
-            contact=joined,
-        )
+            # With the link: the owner hears of it once it is committed, and surely.
+            news = Alert(
+                owner.telegram_user_id,
+                owner.locale,
+                "owner/client_joined" if first else "owner/contact_joined",
+                {
+                    "client": {"name": client.name},
+                    "contact": {"name": joined.name, "is_group": joined.is_group},
+                },
+            )
+            queue_alerts(session, [news], now)
         return result
 
     async def is_client_chat(self, chat_id: int) -> bool:

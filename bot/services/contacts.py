@@ -17,7 +17,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import Contacts, EventLog, Owners
 from bot.db.tables import Client, ClientContact, Owner
-from bot.services.alerts import Alert, AlertSender
+from bot.services.alert_outbox import queue_alerts
+from bot.services.alerts import Alert
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.owners import owner_transaction
@@ -185,10 +186,8 @@ class ContactService:
                         at=now,
                     )
                 alerts.append(contact_lost_alert(owner, client, contact))
-        sender = AlertSender(self.deps)
-        for alert in alerts:  # after the commit: the owner hears only what is true
-            await sender.send(alert)
-        return len(alerts)
+            # With the change: the owner hears exactly what was committed.
+            return queue_alerts(session, alerts, now)
 
     async def back_in_chat(self, chat_id: int) -> list[ClientView]:
         """A contact who writes again (unblocked the bot, added it back to the group) is

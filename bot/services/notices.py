@@ -33,7 +33,8 @@ from bot.domain.charges import Charges
 from bot.domain.delivery import Delivery, DeliveryStatus
 from bot.domain.reminder_data import LateTerms
 from bot.domain.states import CLOSED_STATUSES
-from bot.services.alerts import Alert, AlertSender
+from bot.services.alert_outbox import queue_alerts
+from bot.services.alerts import Alert
 from bot.services.charging import late_terms
 from bot.services.deps import Deps
 from bot.services.money import charges_for, client_today
@@ -129,7 +130,6 @@ class Paper:
 class NoticeService:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
-        self.alerts = AlertSender(deps)
 
     async def send(self, invoice_id: int) -> NoticePlan:
         """Send the invoice's notice now if it is waiting (claim → send → record)."""
@@ -141,9 +141,7 @@ class NoticeService:
                 return NoticePlan.LATER
             delivery = await self.deps.send_notice(claimed)
             async with session.begin():
-                alerts = await self._record(session, invoice_id, delivery, now)
-        for alert in alerts:
-            await self.alerts.send(alert)
+                queue_alerts(session, await self._record(session, invoice_id, delivery, now), now)
         return NoticePlan.SENT if delivery.sent else NoticePlan.LATER
 
     async def waiting(self, now: datetime) -> list[int]:
@@ -260,8 +258,9 @@ class NoticeService:
             )
         return alerts
 
-    async def recover_interrupted(self, now: datetime) -> list[Alert]:
-        """Claims left `sending` by a crash: maybe delivered, so never resent; the owner hears."""
+    async def recover_interrupted(self, now: datetime) -> int:
+        """Claims left `sending` by a crash: maybe delivered, so never resent; the owner hears
+        (the alerts queued with the change). Returns how many alerts."""
         alerts: list[Alert] = []
         async with self.deps.sessions() as session, session.begin():
             stuck = (
@@ -294,7 +293,7 @@ class NoticeService:
                         error="",
                     )
                 )
-        return alerts
+            return queue_alerts(session, alerts, now)
 
 
 def _status(delivery: Delivery, attempts: int) -> NoticeStatus:

@@ -49,6 +49,7 @@ from bot.domain.reminding import (
 )
 from bot.domain.sendtime import local_today, start_of_local_day
 from bot.domain.states import InvoiceStatus
+from bot.services.alert_outbox import queue_alerts
 from bot.services.alerts import Alert, stage_label
 from bot.services.charging import apply_announced, stage_money
 from bot.services.contacts import contact_lost_alert as _contact_lost
@@ -114,7 +115,7 @@ class ClientBatch:
     owner: Owner
     claims: list[Claim] = field(default_factory=list)
     previous_reminded_at: datetime | None = None
-    alerts: list[Alert] = field(default_factory=list)
+    alerts: int = 0  # owner alerts queued while claiming (a promise found broken)
     targets: list[Target] = field(default_factory=list)
 
 
@@ -327,7 +328,8 @@ class ReminderOutbox:
             if pause_ended(invoice.status, invoice.paused_until, now):
                 await resume_invoice(session, self.deps, owner, client, invoice, "pause_ended")
             if promise_broken(invoice.status, invoice.promised_for, today):
-                batch.alerts.append(await break_promise(session, self.deps, owner, client, invoice))
+                broken = await break_promise(session, self.deps, owner, client, invoice)
+                batch.alerts += queue_alerts(session, [broken], now)
             noting = waiting_note(rows.get(invoice.id or 0, {})) is not None
             if engine_speaks(invoice.status, noting):
                 remindable.append(invoice)
@@ -568,7 +570,7 @@ class ReminderOutbox:
             raise Refused(
                 "stage_already_sent",
                 number=invoice.number,
-                stage=stage_label(stage.name, owner.locale),
+                stage=stage_label(stage.name),
             )
         taker = StageTaker(session, now)
         for earlier in ladder[: ladder.index(stage)]:
@@ -596,10 +598,9 @@ class ReminderOutbox:
         return batch
 
     # --- recording ---------------------------------------------------------------------
-    async def record(
-        self, session: AsyncSession, outcomes: Sequence[Sent], now: datetime
-    ) -> list[Alert]:
-        """Record what Telegram answered for each batch, in the caller's transaction.
+    async def record(self, session: AsyncSession, outcomes: Sequence[Sent], now: datetime) -> int:
+        """Record what Telegram answered for each batch, in the caller's transaction, with
+        the owner alerts it calls for (queued in it too). Returns how many alerts.
 
         The outbox rows, invoices and clients are read afresh (the claim's objects may
         belong to another session, and the owner may have changed an invoice meanwhile).
@@ -667,7 +668,7 @@ class ReminderOutbox:
             if delivery.status in MISSED:
                 alerts += self._missed(session, batch, client, delivery, now, events)
         await EventLog(session).append_all(events)
-        return alerts
+        return queue_alerts(session, alerts, now)
 
     @staticmethod
     async def _contacts_lost(
@@ -789,7 +790,7 @@ class ReminderOutbox:
                     invoice,
                     owed,
                     "owner/alerts/send_failed",
-                    stage=stage_label(stage, owner.locale),
+                    stage=stage_label(stage),
                     error=row.last_error or "",
                 )
             ]
@@ -801,7 +802,7 @@ class ReminderOutbox:
                     invoice,
                     owed,
                     "owner/alerts/send_unknown",
-                    stage=stage_label(stage, owner.locale),
+                    stage=stage_label(stage),
                     reason="timeout",
                 )
             ]
@@ -821,9 +822,7 @@ class ReminderOutbox:
                     stage,
                     days_overdue=(today - invoice.due_date).days,
                     deadline=today + timedelta(days=NOTICE_DAYS),
-                    next_stage_label=stage_label(following.name, owner.locale)
-                    if following
-                    else None,
+                    next_stage_label=stage_label(following.name) if following else None,
                     next_date=claim.context.next_date,
                     next_step=owner.next_step,
                     together=[f"#{number}" for number in together],

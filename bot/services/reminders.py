@@ -29,7 +29,8 @@ from bot.db.tables import Client, Instalment, Invite, Invoice, Owner, Plan, Remi
 from bot.domain.reminding import SendStatus, ladder_speaks
 from bot.domain.sendtime import local_today, start_of_local_day
 from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
-from bot.services.alerts import Alert, AlertSender, stage_label
+from bot.services.alert_outbox import queue_alerts
+from bot.services.alerts import Alert, stage_label
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import load_invoice, parse_invoice_number
@@ -56,7 +57,6 @@ LOOK_OVERLAP = timedelta(minutes=5)  # each look reaches a little before the pre
 class ReminderService:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
-        self.alerts = AlertSender(deps)
         self.outbox = ReminderOutbox(deps)
         # Housekeeping: when each check last looked, and last swept everything.
         self._looked_at: dict[str, datetime] = {}
@@ -112,13 +112,14 @@ class ReminderService:
 
     async def record(
         self, outcomes: list[Sent], now: datetime, turn: AbstractAsyncContextManager[object]
-    ) -> list[Alert]:
-        """One transaction: what Telegram answered for these sends; the alerts it calls for."""
+    ) -> int:
+        """One transaction: what Telegram answered for these sends, with the owner alerts it
+        calls for queued in it. Returns how many alerts."""
         async with self.deps.sessions() as session, turn, session.begin():
-            recorded = await self.outbox.record(session, outcomes, now)
+            queued = await self.outbox.record(session, outcomes, now)
         for sent in outcomes:
             metrics.reminders_recorded(sent.batch.claims, sent.delivery.status)
-        return [alert for sent in outcomes for alert in sent.batch.alerts] + recorded
+        return queued
 
     # --- housekeeping --------------------------------------------------------------------
     # The two checks below look, each tick, only at what may have changed since the last
@@ -139,8 +140,9 @@ class ReminderService:
         if since is None:
             self._swept_at[check] = now
 
-    async def recover_interrupted(self, now: datetime) -> list[Alert]:
-        """Rows left `sending` by a crash: maybe delivered, so never resent; the owner hears."""
+    async def recover_interrupted(self, now: datetime) -> int:
+        """Rows left `sending` by a crash: maybe delivered, so never resent; the owner hears
+        (the alerts queued with the change). Returns how many alerts."""
         alerts: list[Alert] = []
         async with self.deps.sessions() as session, session.begin():
             stuck = (
@@ -175,14 +177,15 @@ class ReminderService:
                         invoice,
                         await charges_for(session, invoice, today),
                         "owner/alerts/send_unknown",
-                        stage=stage_label(row.stage, owner.locale),
+                        stage=stage_label(row.stage),
                         reason="interrupted",
                     )
                 )
-        return alerts
+            return queue_alerts(session, alerts, now)
 
-    async def unopened_invites(self, now: datetime) -> list[Alert]:
-        """Clients with open invoices who have not opened their invite for a week."""
+    async def unopened_invites(self, now: datetime) -> int:
+        """Clients with open invoices who have not opened their invite for a week: the
+        owner's alerts queued. Returns how many."""
         alerts: list[Alert] = []
         since = self._looked_since("invites", now)
         async with self.deps.sessions() as session, session.begin():
@@ -195,7 +198,7 @@ class ReminderService:
                 ).one()
             fewest_days, most_days = self._invite_days
             if fewest_days is None or most_days is None:
-                return alerts  # no owner yet
+                return 0  # no owner yet
             shortest, longest = timedelta(days=fewest_days), timedelta(days=most_days)
             latest_invite = (
                 select(func.max(Invite.created_at))
@@ -249,8 +252,9 @@ class ReminderService:
                         days=owner.invite_alert_days,
                     )
                 )
+            queued = queue_alerts(session, alerts, now)
         self._looked("invites", now, since)
-        return alerts
+        return queued
 
     @staticmethod
     async def _mark_invite_alerted(session: AsyncSession, client: Client, now: datetime) -> bool:
@@ -270,8 +274,9 @@ class ReminderService:
         )
         return marked.rowcount == 1
 
-    async def missed_instalments(self, now: datetime) -> list[Alert]:
-        """An instalment still unpaid the day after it was due: the owner hears, once."""
+    async def missed_instalments(self, now: datetime) -> int:
+        """An instalment still unpaid the day after it was due: the owner hears, once (the
+        alert queued with the mark). Returns how many alerts."""
         alerts: list[Alert] = []
         since = self._looked_since("instalments", now)
         async with self.deps.sessions() as session, session.begin():
@@ -305,8 +310,9 @@ class ReminderService:
                             due_date=instalment.due_date,
                         )
                     )
+            queued = queue_alerts(session, alerts, now)
         self._looked("instalments", now, since)
-        return alerts
+        return queued
 
     @staticmethod
     async def _plans_with_missed_instalment(
@@ -490,10 +496,8 @@ class ReminderService:
             sent = await self.deps.send_reminder(batch, now)
             delivery = sent.delivery
             async with session.begin():
-                alerts = await self.outbox.record(session, [sent], now)
+                await self.outbox.record(session, [sent], now)
             metrics.reminders_recorded(batch.claims, delivery.status)
-        for alert in alerts:
-            await self.alerts.send(alert)
         if not delivery.sent:
             raise Refused("remind_failed", number=number, error=delivery.error or "")
         return batch.claims[0].stage.name

@@ -23,6 +23,7 @@ from bot.db.repositories import Owners
 from bot.db.tables import Client, Invoice, Owner, RecurringInvoice, RecurringSeries
 from bot.domain.recurrence import Period, issue_day, next_occurrence, nth_due, parse_period
 from bot.domain.sendtime import local_today
+from bot.services.alert_outbox import queue_alerts
 from bot.services.alerts import Alert
 from bot.services.deps import Deps
 from bot.services.errors import Refused
@@ -215,9 +216,9 @@ class RepeatService:
         )
 
     # --- the tick's housekeeping ------------------------------------------------------------
-    async def housekeeping(self, now: datetime) -> list[Alert]:
+    async def housekeeping(self, now: datetime) -> int:
         """Stop the series of blocked or forgotten clients (the owner hears once), then
-        issue every invoice whose day has come. Returns the alerts to send."""
+        issue every invoice whose day has come. Returns how many alerts were queued."""
         alerts = await self._stop_for_gone_clients(now)
         async with self.deps.sessions() as session:
             due = list(
@@ -304,9 +305,10 @@ class RepeatService:
             )
             return created.invoice.number
 
-    async def _stop_for_gone_clients(self, now: datetime) -> list[Alert]:
+    async def _stop_for_gone_clients(self, now: datetime) -> int:
         """Running series whose client was blocked or forgotten: stopped, the owner told
-        once (the conditional UPDATE lets one replica alone do it)."""
+        once (the conditional UPDATE lets one replica alone do it; the alert is queued
+        with the stop). Returns how many alerts."""
         alerts: list[Alert] = []
         async with self.deps.sessions() as session, session.begin():
             found = await session.exec(
@@ -347,4 +349,4 @@ class RepeatService:
                         (("card", last.number),),
                     )
                 )
-        return alerts
+            return queue_alerts(session, alerts, now)

@@ -9,6 +9,11 @@ at the test's database), with a frozen clock, and runs the steps in order:
     {"at": "2026-11-24T10:00:00+00:00", "tick": true}
     {"at": "...", "user": 111, "update_id": 7, "text": "/newinvoice Acme 100 2026-11-24"}
 
+After each step the alert courier runs as its job would (claims a crash left `sending`
+older than STUCK_AFTER become `unknown`, then what is pending is sent), so a step's owner
+alerts are out before the next step. A text step with `"armed": true` arms the kill
+points for the update and its alerts (a tick arms them always).
+
 In a text, `{invite}` stands for the newest invite token, the one the owner was just sent.
 After each step it prints one JSON line, `{"done": <n>, "outbox": [[invoice_id, stage,
 status], …]}`, so the test knows how far a life got and what the outbox held then.
@@ -18,6 +23,8 @@ With `--die-at`, the process kills itself with SIGKILL at one point of a tick's 
   claim        inside the claim's transaction, after the stages were taken, before commit
   before_send  the claim is committed; Notifier.send is entered, Telegram not called yet
   after_send   Telegram answered; Notifier.send has not returned, nothing is recorded
+  alert_claim  an owner alert is committed with its change; the courier is about to claim it
+(before_send / after_send with `--die-chat` the owner's chat kill an owner alert's send.)
 """
 
 from __future__ import annotations
@@ -42,12 +49,13 @@ from bot.config import load_settings
 from bot.db.tables import Invite, Reminder
 from bot.domain.delivery import Delivery
 from bot.logs import configure_logging
+from bot.services.alert_outbox import CLAIM_MOST, AlertQueue, ClaimedAlert
 from bot.services.outbox import ClientBatch, ReminderOutbox
 from bot.telegram.notifier import Notifier
-from scheduler import run_tick
+from scheduler import alert_courier, run_tick
 from tests.fakes.updates import message_update
 
-DIE_POINTS = ("claim", "before_send", "after_send")
+DIE_POINTS = ("claim", "before_send", "after_send", "alert_claim")
 
 
 def die() -> None:
@@ -65,8 +73,15 @@ class Hooks:
         return self.armed and self.point == point and chat_id == self.chat_id
 
     def install(self) -> None:
-        claim, send = ReminderOutbox.claim_clients, Notifier.send
+        claim, send, claim_alerts = ReminderOutbox.claim_clients, Notifier.send, AlertQueue.claim
         hooks = self
+
+        async def die_then_claim_alerts(
+            queue: AlertQueue, now: datetime, most: int = CLAIM_MOST
+        ) -> list[ClaimedAlert]:
+            if hooks.armed and hooks.point == "alert_claim":
+                die()
+            return await claim_alerts(queue, now, most)
 
         async def claim_then_die(
             outbox: ReminderOutbox, session: AsyncSession, client_ids: Sequence[int], now: datetime
@@ -92,6 +107,7 @@ class Hooks:
 
         ReminderOutbox.claim_clients = claim_then_die  # type: ignore[method-assign,assignment]
         Notifier.send = send_around  # type: ignore[method-assign,assignment]
+        AlertQueue.claim = die_then_claim_alerts  # type: ignore[method-assign,assignment]
 
 
 async def newest_invite(app: Any) -> str:
@@ -117,16 +133,17 @@ async def run_steps(steps: list[dict[str, Any]], hooks: Hooks, out: Callable[[st
     async with app:
         for number, step in enumerate(steps, 1):
             clock.set(datetime.fromisoformat(step["at"]))
+            hooks.armed = bool(step.get("tick") or step.get("armed"))
             if step.get("tick"):
-                hooks.armed = True
                 await run_tick(app)
-                hooks.armed = False
             else:
                 text = str(step["text"])
                 if "{invite}" in text:
                     text = text.replace("{invite}", await newest_invite(app))
                 update = {**message_update(int(step["user"]), text), "update_id": step["update_id"]}
                 await app.process_update(Update.de_json(update, app.bot))
+            await alert_courier(app).run_job(wait=True)
+            hooks.armed = False
             out(json.dumps({"done": number, "outbox": await outbox(app)}))
     await close_application(app)
 

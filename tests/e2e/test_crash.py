@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from bot.db.session import create_engine, make_sessionmaker
-from bot.db.tables import Client, Invoice, Reminder
+from bot.db.tables import AlertOutbox, Client, Invoice, Reminder
 from bot.services.reminders import STUCK_AFTER
 from tests.conftest import _migrated_database, _truncate_postgres
 from tests.fakes.bot_api import BOT_USERNAME
@@ -251,6 +251,42 @@ def test_a_send_killed_at_any_point_is_never_repeated_and_never_silently_lost(
     assert sum(DUE_TODAY in text for text in everything) == (0 if die_at == "before_send" else 1)
     assert sum(OVERDUE_1 in text for text in everything) == 1
     assert len(everything) == (1 if die_at == "before_send" else 2)
+
+
+# --- an owner alert killed at each point of its way -------------------------------------
+JOINED = "🤝 <b>Acme</b> opened your invite"
+
+
+@pytest.mark.parametrize("die_at", ["alert_claim", "before_send", "after_send"])
+def test_an_owner_alert_killed_at_any_point_is_sent_once_or_marked_unknown_never_twice(
+    die_at: str, api: GatedHttpBotApi, crash_db: str
+) -> None:
+    bot = Bot(api, crash_db)
+    setup = [bot.says(OWNER, "/newclient Acme", START)]
+    # The client opens the invite: the link and the owner's news of it commit together;
+    # the process dies on the way to the owner.
+    joins = {**bot.says(CLIENT, "/start {invite}", START), "armed": True}
+    first = bot.live([*setup, joins], die_at=die_at, die_chat=OWNER)
+    assert first.returncode == KILLED, first.stderr[-3000:]
+
+    def told() -> int:
+        return sum(text.startswith(JOINED) for text in api.texts_to(OWNER))
+
+    def statuses() -> list[str]:
+        return [row.status for row in stored(crash_db, AlertOutbox)]
+
+    assert told() == (1 if die_at == "after_send" else 0)
+    assert statuses() == ["pending" if die_at == "alert_claim" else "sending"]
+    assert [client.chat_id for client in stored(crash_db, Client)] == [CLIENT]
+
+    # Restarted: the courier runs at once, and again past STUCK_AFTER.
+    bot.live([tick(START + timedelta(minutes=1)), tick(START + STUCK_AFTER + timedelta(minutes=5))])
+    if die_at == "alert_claim":
+        # Nothing of it had gone out: sent now, exactly once.
+        assert (told(), statuses()) == (1, ["sent"])
+    else:
+        # Claimed when the process died: maybe shown, so never sent again.
+        assert (told(), statuses()) == (1 if die_at == "after_send" else 0, ["unknown"])
 
 
 # --- the real `duebot run`, killed while reminding several clients -----------------------

@@ -246,7 +246,8 @@ async def test_three_replicas_remind_once_within_limits_and_apply_updates_once(
     for chat, token in zip(chats, tokens, strict=True):
         await replicas.post(message_update(chat, f"/start {token}"))
     await wait_for(lambda: all(api.messages_to(chat) for chat in chats))
-    await wait_for(lambda: len(api.messages_to(OWNER)) == joined_before + CLIENTS)
+    # The owner's news of each join: one owner's alerts go out a second apart.
+    await wait_for(lambda: len(api.messages_to(OWNER)) == joined_before + CLIENTS, CLIENTS + 15)
     # The reminders are what this test counts: new-invoice notices (tests/handlers/
     # test_notice.py) would be one more message per client.
     await owner_says(replicas, "/settings notify off")
@@ -293,10 +294,14 @@ async def test_three_replicas_remind_once_within_limits_and_apply_updates_once(
     await replicas.post(press(9_000_002, second, typed_date), 1)
     await wait_for(lambda: len(api.messages_to(second)) >= 3)
     assert "Please type it" in str(api.messages_to(second)[-1]["text"])
+    owner_before = len(api.messages_to(OWNER))
     await replicas.post(message_update(second, "in 10 days"), 2)
     await wait_for(lambda: len(api.messages_to(second)) >= 4)
     promised = (datetime.now(UTC) + timedelta(days=10)).strftime("%b %-d, %Y")
     assert f"on <b>{promised}</b>" in str(api.messages_to(second)[-1]["text"])
+    # The owner's alert follows the client's answer (the courier sends it once committed).
+    await wait_for(lambda: len(api.messages_to(OWNER)) > owner_before)
+    assert "promises to pay" in str(api.messages_to(OWNER)[-1]["text"])
 
     # --- /newinvoice step by step, each step on the next replica --------------------------
     [ask_client] = await owner_says(replicas, "/newinvoice")

@@ -13,7 +13,7 @@ from telegram import Update
 
 from bot.app import ENGINE_KEY, services_of
 from bot.clock import FrozenClock
-from scheduler import run_tick
+from scheduler import alert_courier, run_tick
 from tests.conftest import OWNER_ID
 from tests.fakes.bot_api import BOT_USERNAME, Call, FakeBotApi
 from tests.fakes.updates import callback_update, send_text
@@ -30,6 +30,11 @@ def engine_of(app: Any) -> AsyncEngine:
 async def rows(app: Any, model: Any) -> list[Any]:
     async with services_of(app).deps.sessions() as session:
         return list((await session.exec(select(model))).all())
+
+
+async def deliver_alerts(app: Any) -> int:
+    """What services called directly (no update, no tick) queued for the owners, sent."""
+    return await alert_courier(app).deliver(wait=True)
 
 
 async def add_linked_client(app: Any, bot_api: FakeBotApi, name: str, user_id: int) -> None:

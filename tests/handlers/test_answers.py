@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.clock import FrozenClock
-from bot.db.tables import Dispute, Instalment, Invoice, Plan, Promise
+from bot.db.tables import AlertOutbox, Dispute, Instalment, Invoice, Plan, Promise
 from scheduler import run_tick
 from tests.conftest import CLIENT_USER_ID, OTHER_OWNER_ID, OWNER_ID, STRANGER_ID
 from tests.fakes.bot_api import Call, FakeBotApi
@@ -414,3 +414,20 @@ async def test_ive_paid_during_a_plan_covers_the_next_instalment(
     assert "has received €500.00 for invoice <b>#1</b>; €500.00 remains" in (
         sent_to(bot_api, CLIENT_USER_ID)[-1].text
     )
+
+
+async def test_a_press_is_answered_before_the_owners_alert_goes_out(
+    app: Any, bot_api: FakeBotApi
+) -> None:
+    reminder = await first_reminder(app, bot_api)
+
+    await press(app, CLIENT_USER_ID, button(reminder, "✅ I've paid"))
+
+    methods = [(call.method, call.chat_id) for call in bot_api.calls]
+    answered = methods.index(("answerCallbackQuery", None))
+    edited = methods.index(("editMessageReplyMarkup", CLIENT_USER_ID))
+    told = methods.index(("sendMessage", OWNER_ID))
+    assert answered < told and edited < told
+    assert bot_api.calls[told].text.startswith("💸 <b>Acme</b> says they've paid <b>#1</b>")
+    [row] = [r for r in await rows(app, AlertOutbox) if r.template.endswith("payment_claimed")]
+    assert (row.status, row.attempts) == ("sent", 1)

@@ -6,6 +6,7 @@ shows, through the Application, that the tick stops claiming between chunks."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -14,11 +15,15 @@ import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import scheduler.tick as tick_module
+from bot.app import services_of
 from bot.clock import FrozenClock
-from bot.db.tables import Reminder
+from bot.db.tables import AlertOutbox, Reminder
+from bot.domain.delivery import Delivery
+from bot.services.alert_outbox import queue_alerts
+from bot.services.alerts import Alert
 from bot.services.outbox import ClientBatch, ReminderOutbox
-from scheduler import run_tick, stop_engine, tick_engine
-from tests.conftest import START
+from scheduler import alert_courier, run_tick, stop_engine, tick_engine
+from tests.conftest import OWNER_ID, START
 from tests.fakes.bot_api import FakeBotApi
 from tests.handlers.engine_helpers import add_linked_client, owner_says, rows
 
@@ -62,3 +67,37 @@ async def test_stop_engine_with_no_tick_running_returns_at_once(app: Any) -> Non
     assert await stop_engine(app, grace=0.1) is True
     assert tick_engine(app).stopping
     assert app.job_queue.get_jobs_by_name("reminder-tick") == ()
+
+
+async def test_a_clean_stop_lets_the_alert_in_flight_go_out_and_hands_back_the_rest(
+    app: Any, bot_api: FakeBotApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = services_of(app)
+    async with services.deps.sessions() as session, session.begin():
+        queue_alerts(
+            session,
+            [
+                Alert(OWNER_ID, "en", "owner/client_joined", {"client": {"name": name}})
+                for name in CLIENTS.values()
+            ],
+            services.deps.clock.now(),
+        )
+    courier = alert_courier(app)
+    first_out = asyncio.Event()
+    send = courier.sender.send
+
+    async def send_and_note(alert: Alert) -> Delivery:
+        delivery = await send(alert)
+        first_out.set()
+        return delivery
+
+    monkeypatch.setattr(courier.sender, "send", send_and_note)
+    delivering = asyncio.create_task(courier.deliver())
+    await first_out.wait()  # the first is out; the next waits a second (one owner's pace)
+
+    assert await stop_engine(app)
+
+    assert delivering.done()
+    [told] = [call.text for call in bot_api.sent("sendMessage", OWNER_ID)]
+    assert told.startswith("🤝 <b>Alpha</b> opened your invite")
+    assert [row.status for row in await rows(app, AlertOutbox)] == ["sent", "pending", "pending"]

@@ -15,7 +15,7 @@ from bot.db.tables import Reminder
 from scheduler import run_tick, tick_engine
 from tests.conftest import OWNER_ID
 from tests.fakes.bot_api import FakeBotApi
-from tests.handlers.engine_helpers import rows, sent_to
+from tests.handlers.engine_helpers import deliver_alerts, rows, sent_to
 
 FIRST_CHAT = 5000
 LATENCY = 0.04  # a Bot API round trip
@@ -71,6 +71,7 @@ async def clients_due_today(app: Any, count: int, due: str = "2026-11-24") -> li
             description="",
         )
         chats.append(chat)
+    await deliver_alerts(app)  # the owner's news of each client joining
     return chats
 
 
