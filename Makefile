@@ -39,11 +39,7 @@ imports: $(VENV)/.installed-dev
 pytest: $(VENV)/.installed-dev
 	$(BIN)/pytest -n auto --dist worksteal || [ $$? -eq 5 ]
 
-# mypy (~20 s of CPU, cold in CI) runs beside pytest: the tests leave a core idle while
-# e2e tests wait on their bot processes. Its one line ("Success: ...") or its errors may
-# land between pytest's progress dots; either failing fails `make test`.
-test: lint imports
-	$(MAKE) --no-print-directory -j2 typecheck pytest
+test: lint typecheck imports pytest
 
 # The unit and handler tests again on Python 3.13, in a venv of its own (.venv313), with
 # the same pinned dependencies. CI runs this after `make test`; a machine without that
