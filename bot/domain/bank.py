@@ -12,8 +12,6 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from schwifty import BIC, IBAN
-from schwifty.exceptions import SchwiftyException
 from segno import helpers as segno_helpers
 
 # EPC069-12 limits: beneficiary name at most 70 characters, amount 0.01 to 999,999,999.99.
@@ -53,6 +51,11 @@ def parse_bank_account(words: list[str]) -> BankAccount:
     digits, then letters and digits); a following 8- or 11-character word that is a valid
     BIC for a bank is the BIC; the rest is the holder's name.
     """
+    # schwifty loads its bank registry on import: only a bot whose owner sets an account
+    # pays for it, and only then (a tenth of every start-up otherwise).
+    from schwifty import BIC, IBAN
+    from schwifty.exceptions import SchwiftyException
+
     if not words:
         raise BankAccountError("missing")
     iban_text, rest = _take_iban(words)

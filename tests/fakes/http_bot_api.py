@@ -6,7 +6,6 @@ import email.parser
 import email.policy
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -50,6 +49,7 @@ class HttpBotApi:
     calls: list[Recorded] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    queued: threading.Event = field(default_factory=threading.Event)  # set by `queue`
     server: ThreadingHTTPServer | None = None
     next_message_id: int = 1
     # What getWebhookInfo answers; setWebhook and deleteWebhook change it, as Telegram does.
@@ -207,12 +207,18 @@ class HttpBotApi:
                 }
             if method != "getUpdates":
                 return True
-        time.sleep(0.2)  # an empty long poll, kept short
-        return []
+        # An empty long poll, kept short: it answers as soon as an update is queued, as
+        # Telegram's does (a fixed pause here delayed every step of every e2e test).
+        self.queued.wait(0.2)
+        self.queued.clear()
+        with self.lock:
+            offset = int(params.get("offset") or 0)
+            return [u for u in self.updates if u["update_id"] >= offset]
 
     def queue(self, update: dict[str, Any]) -> None:
         with self.lock:
             self.updates.append(update)
+        self.queued.set()
 
     def texts_to(self, chat_id: int) -> list[str]:
         with self.lock:
