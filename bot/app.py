@@ -28,6 +28,7 @@ from bot.telegram.persistence import (
 )
 from bot.telegram.ratelimit import TelegramPacer
 from bot.telegram.reminders import ReminderSender
+from bot.telegram.update_order import PerPersonOrder
 from bot.web import Context, Route, routes
 from handlers.common import CONTEXT_TYPES, Awaiting
 
@@ -59,6 +60,9 @@ def build_application(
         # Conversation state in the database, read afresh and written for every update,
         # so that with several replicas any of them can take a person's next step.
         .application_class(WriteThroughApplication)
+        # Different people's updates side by side, each person's in order: a press is
+        # not held up by someone else's (bot.telegram.update_order).
+        .concurrent_updates(PerPersonOrder())
         .persistence(DatabasePersistence(sessions, clock, StateCodec([Awaiting])))
         .post_init(_post_init)
         .post_shutdown(close_application)
