@@ -29,7 +29,8 @@ class UpdateLog:
         """Records the update; False when it was recorded before (a redelivery)."""
         async with self.deps.sessions() as session:
             try:
-                async with session.begin():
+                # Every update writes here first: in turn with the engine's writes (SQLite).
+                async with self.deps.writer_turn(), session.begin():
                     session.add(
                         ProcessedUpdate(update_id=update_id, processed_at=self.deps.clock.now())
                     )
