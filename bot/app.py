@@ -14,7 +14,7 @@ import handlers
 import scheduler
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db.session import WriterTurn, create_engine, make_sessionmaker
+from bot.db.session import create_engine, make_sessionmaker
 from bot.health import HEALTH_KEY, EngineStatus
 from bot.services import Services
 from bot.services.deps import Deps
@@ -78,7 +78,6 @@ def build_application(
         notifier=notifier,
         send_reminder=ReminderSender(notifier, settings),
         send_notice=NoticeSender(notifier, settings),
-        writer_turn=WriterTurn.for_url(settings.database_url),
     )
     app.bot_data[handlers.SERVICES_KEY] = Services.build(deps)
     app.bot_data[ENGINE_KEY] = engine

@@ -62,23 +62,15 @@ class ChatPacer:
 class Dispatch:
     """The concurrent part of one tick. Use as `async with Dispatch(...).running() as d:`."""
 
-    def __init__(
-        self,
-        *,
-        serial_database: bool,
-        chat_gap: float = CHAT_GAP_SECONDS,
-        database_turn: Callable[[], contextlib.AbstractAsyncContextManager[object]] | None = None,
-    ) -> None:
+    def __init__(self, *, serial_database: bool, chat_gap: float = CHAT_GAP_SECONDS) -> None:
         self.pacer = ChatPacer(chat_gap)
         self.errors: list[Exception] = []
         self._group: asyncio.TaskGroup | None = None
         self._stopped_by: BaseException | None = None
         # SQLite has one writer at a time, and a transaction that read before another
         # committed cannot start writing ("database is locked"): its claims and records
-        # take turns (with the process's other writers, when `database_turn` is given).
-        # The sends, which take the time, still overlap.
+        # take turns. The sends, which take the time, still overlap.
         self._database_turn: asyncio.Lock | None = asyncio.Lock() if serial_database else None
-        self._shared_turn = database_turn
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Dispatch]:
@@ -96,8 +88,6 @@ class Dispatch:
             raise self.errors[0]
 
     def database_turn(self) -> contextlib.AbstractAsyncContextManager[object]:
-        if self._shared_turn is not None:
-            return self._shared_turn()
         return self._database_turn or contextlib.nullcontext()
 
     def spawn(self, work: Callable[[], Awaitable[None]], what: str) -> None:

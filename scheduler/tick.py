@@ -64,11 +64,7 @@ class Engine:
             # New-invoice notices a crash or a network failure left waiting go first: they
             # answer an owner's action (bot.services.notices).
             report.notices_sent = await self._send_notices(now)
-            turn = self.deps.writer_turn  # shared with every update's first write (SQLite)
-            dispatch = Dispatch(
-                serial_database=self.reminders.dialect() == "sqlite",
-                database_turn=turn if turn.serial else None,
-            )
+            dispatch = Dispatch(serial_database=self.reminders.dialect() == "sqlite")
             try:
                 async with dispatch.running():
                     await self._drain(now, report, dispatch)

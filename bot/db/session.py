@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Any
 
 from sqlalchemy import event
@@ -38,25 +36,3 @@ def is_postgresql(session: AsyncSession) -> bool:
     """Whether replicas may share this database (SQLite serves one process)."""
     bind = session.bind
     return bind is not None and bind.dialect.name == "postgresql"
-
-
-class WriterTurn:
-    """SQLite takes one writer at a time; a writer that finds the file locked polls for it
-    (SQLite's busy handler sleeps up to 100 ms between tries), so under the engine's
-    stream of claims a press's one small write waited up to ~160 ms. Writers of this
-    process that take their turn here instead queue in order and start the moment the
-    previous one commits. PostgreSQL (row locks, several writers) needs no turn."""
-
-    def __init__(self, serial: bool = False) -> None:
-        self._lock = asyncio.Lock() if serial else None
-
-    @classmethod
-    def for_url(cls, url: str) -> WriterTurn:
-        return cls(serial=url.startswith("sqlite"))
-
-    @property
-    def serial(self) -> bool:
-        return self._lock is not None
-
-    def __call__(self) -> contextlib.AbstractAsyncContextManager[object]:
-        return self._lock or contextlib.nullcontext()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db.session import SessionMaker, WriterTurn
+from bot.db.session import SessionMaker
 from bot.services.ports import Notifier, SendNotice, SendReminder
 
 
@@ -18,5 +18,3 @@ class Deps:
     notifier: Notifier
     send_reminder: SendReminder
     send_notice: SendNotice
-    # SQLite: the engine's transactions and a press's first write take turns in order.
-    writer_turn: WriterTurn = field(default_factory=WriterTurn)

@@ -29,8 +29,7 @@ class UpdateLog:
         """Records the update; False when it was recorded before (a redelivery)."""
         async with self.deps.sessions() as session:
             try:
-                # Every update writes here first: in turn with the engine's writes (SQLite).
-                async with self.deps.writer_turn(), session.begin():
+                async with session.begin():
                     session.add(
                         ProcessedUpdate(update_id=update_id, processed_at=self.deps.clock.now())
                     )
