@@ -124,12 +124,15 @@ class TelegramPacer(BaseRateLimiter[None]):
         *,
         reserved: int = RESERVED_FOR_REPLIES,
         before_message: Callable[[], Awaitable[None]] | None = None,
+        before_bulk: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.per_window = per_window
         self.reserved = reserved
         self.window = window
         # Every message passes here: the one place to do something before any goes out.
         self.before_message = before_message
+        # Awaited before each bulk message: the updates in hand go first (update_order).
+        self.before_bulk = before_bulk
         self._slots: Slots | None = None
         self._paused_until = 0.0
 
@@ -160,6 +163,8 @@ class TelegramPacer(BaseRateLimiter[None]):
         if self.before_message is not None:
             await self.before_message()
         slots, answer = self.slots, handling_an_update()
+        if not answer and self.before_bulk is not None:
+            await self.before_bulk()
         await slots.take(answer=answer)
         try:
             await self._wait_out_flood_control()

@@ -11,11 +11,19 @@ after "Another date") depend on the update before.
 While an update is handled, `handling_an_update()` is true (a context variable, so it
 follows the update's own task and whatever it awaits): the rate limiter lets what answers
 a person go ahead of the engine's bulk sends (bot.telegram.ratelimit).
+
+The engine and the updates share one event loop (and, on a busy machine, little CPU):
+every step of a press's handling waits behind the ready steps of ~30 reminder sends
+(building the request, parsing Telegram's answer). So while updates are in hand the
+engine starts no new send (`yield_to_updates`, awaited by the rate limiter before each
+bulk message), for at most BULK_HOLD_SECONDS at a time: a press is answered in tens of
+milliseconds and the reminders lose that much of their pace.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -31,6 +39,9 @@ MAX_CONCURRENT_UPDATES = 8
 # their earlier one without holding one of the MAX_CONCURRENT_UPDATES places (getUpdates
 # hands out at most 100 at a time).
 MAX_UPDATES_IN_HAND = 256
+# The longest a bulk send waits for the updates in hand, so that a stream of updates
+# slows the reminders but never stops them.
+BULK_HOLD_SECONDS = 0.25
 
 _handling_update: ContextVar[bool] = ContextVar("handling_update", default=False)
 
@@ -74,13 +85,16 @@ class PerPersonOrder(BaseUpdateProcessor):
         # A lock per person with updates in hand; dropped when their last one is done.
         self._locks: dict[int, asyncio.Lock] = {}
         self._holders: dict[int, int] = {}
+        self._running_now = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = sender_key(update)
         with answering_a_person():
             if key is None:
                 async with self._running:
-                    await coroutine
+                    await self._run(coroutine)
                 return
             # Tasks reach this line in the order PTB took the updates, and asyncio's locks
             # are first come, first served: a person's updates run in Telegram's order.
@@ -88,11 +102,29 @@ class PerPersonOrder(BaseUpdateProcessor):
             self._holders[key] = self._holders.get(key, 0) + 1
             try:
                 async with lock, self._running:
-                    await coroutine
+                    await self._run(coroutine)
             finally:
                 self._holders[key] -= 1
                 if self._holders[key] == 0:
                     del self._holders[key], self._locks[key]
+
+    async def _run(self, coroutine: Awaitable[Any]) -> None:
+        self._running_now += 1
+        self._quiet.clear()
+        try:
+            await coroutine
+        finally:
+            self._running_now -= 1
+            if self._running_now == 0:
+                self._quiet.set()
+
+    async def yield_to_updates(self) -> None:
+        """Return once no update is being handled, or after BULK_HOLD_SECONDS."""
+        if self._quiet.is_set() or handling_an_update():
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(BULK_HOLD_SECONDS):
+                await self._quiet.wait()
 
     @property
     def people_in_hand(self) -> int:
