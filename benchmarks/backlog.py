@@ -98,8 +98,13 @@ async def recorded_sent(url: str) -> int:
         await engine.dispose()
 
 
+# PYTHONPATH passes through so that another checkout's code can be measured on the same
+# machine at the same time (an A/B run: `PYTHONPATH=<checkout>` runs its `bot`).
+KEPT_ENVIRONMENT = ("PATH", "HOME", "LANG", "PYTHONPATH")
+
+
 def bot_environment(url: str, server: FakeTelegramServer) -> dict[str, str]:
-    keep = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
+    keep = {name: os.environ[name] for name in KEPT_ENVIRONMENT if name in os.environ}
     return keep | {  # TICK_SECONDS is not set: the default (60 s) is what is measured
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "OWNER_IDS": ",".join(str(owner) for owner in OWNER_IDS),

@@ -103,9 +103,10 @@ def run_process(
 
 
 async def run(
-    kind: str, clients: int, count: int, rate: float, actions: list[str]
+    kind: str, clients: int, count: int, rate: float, actions: list[str], pg_name: str
 ) -> dict[str, Any]:
-    url = await books_due_on_the_real_clock(kind, clients, "bench_press")
+    name = "bench_press" if kind == "sqlite" else pg_name
+    url = await books_due_on_the_real_clock(kind, clients, name)
     figures: dict[str, Any] = {
         "db": kind,
         "clients": clients,
@@ -169,10 +170,16 @@ async def main() -> None:
     parser.add_argument("--presses", type=int, default=300)
     parser.add_argument("--rate", type=float, default=4.0, help="presses a second")
     parser.add_argument("--actions", default="pay,later", help="client buttons, in turn")
+    parser.add_argument(
+        "--pg-name", default="bench_press", help="the PostgreSQL database (emptied and rebuilt)"
+    )
+    parser.add_argument(
+        "--pg-name", default="bench_press", help="the PostgreSQL database (emptied and rebuilt)"
+    )
     args = parser.parse_args()
     actions = listed(args.actions, ("pay", "later", "more", "noop", "paid"))
     results = [
-        await run(kind, args.clients, args.presses, args.rate, actions)
+        await run(kind, args.clients, args.presses, args.rate, actions, args.pg_name)
         for kind in listed(args.kinds, KINDS)
     ]
     missed = [

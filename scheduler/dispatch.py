@@ -67,7 +67,7 @@ class Dispatch:
         *,
         serial_database: bool,
         chat_gap: float = CHAT_GAP_SECONDS,
-        yield_to: Callable[[], Awaitable[None]] | None = None,
+        yield_to: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.pacer = ChatPacer(chat_gap)
         # Awaited by each worker before its next item (claim, render, send): people's

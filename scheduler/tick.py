@@ -46,7 +46,7 @@ class TickReport:
 
 class Engine:
     def __init__(
-        self, services: Services, yield_to: Callable[[], Awaitable[None]] | None = None
+        self, services: Services, yield_to: Callable[[], Awaitable[object]] | None = None
     ) -> None:
         self.services = services
         # Awaited before each client's turn: people's updates in hand go first.

@@ -124,7 +124,7 @@ class TelegramPacer(BaseRateLimiter[None]):
         *,
         reserved: int = RESERVED_FOR_REPLIES,
         before_message: Callable[[], Awaitable[None]] | None = None,
-        before_bulk: Callable[[], Awaitable[None]] | None = None,
+        before_bulk: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.per_window = per_window
         self.reserved = reserved

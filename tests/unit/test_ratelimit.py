@@ -88,3 +88,17 @@ async def test_never_more_than_the_window_holds_answers_and_bulk_together() -> N
     assert max(sum(1 for t in times if start <= t < start + WINDOW * 0.99) for start in times) <= 3
     await pacer.settle()
     assert pacer.slots.taken == 0
+
+
+async def test_a_bulk_send_waits_for_the_updates_in_hand_and_an_answer_does_not() -> None:
+    updates_done = asyncio.Event()
+    sends = Sends(TelegramPacer(per_window=3, window=WINDOW, before_bulk=updates_done.wait))
+    reminder = sends.start("reminder")
+    await settle()
+    assert sends.arrived == []  # held back while an update is handled
+
+    await sends.answer("answer")  # what answers the update goes at once
+    assert sends.arrived == ["answer"]
+    updates_done.set()
+    await reminder
+    assert sends.arrived == ["answer", "reminder"]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from telegram import Update
 
+from bot.telegram import update_order
 from bot.telegram.update_order import PerPersonOrder, handling_an_update
 from tests.fakes.updates import callback_update
 
@@ -95,3 +97,33 @@ async def test_an_update_is_known_as_answering_a_person_while_it_is_handled() ->
 
     assert seen == [True, True]
     assert handling_an_update() is False  # the engine's own work is not
+
+
+async def test_the_engine_waits_while_an_update_is_in_hand_and_goes_on_after_it() -> None:
+    order, journal = PerPersonOrder(), Journal()
+    await asyncio.wait_for(order.yield_to_updates(), 0.1)  # nothing in hand: at once
+
+    ann = asyncio.create_task(order.process_update(press(1, ANN), journal.handle("ann")))
+    await settle()
+    engine = asyncio.create_task(order.yield_to_updates())
+    await settle()
+    assert not engine.done()  # the engine holds back while Ann's press is handled
+
+    journal.open("ann")
+    await ann
+    await asyncio.wait_for(engine, 0.1)
+
+
+async def test_the_engine_waits_no_longer_than_the_hold_however_many_updates_come(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(update_order, "BULK_HOLD_SECONDS", 0.05)
+    order, journal = PerPersonOrder(), Journal()
+    ann = asyncio.create_task(order.process_update(press(1, ANN), journal.handle("ann")))
+    await settle()
+
+    await asyncio.wait_for(order.yield_to_updates(), 1.0)  # gives up after the hold
+
+    assert not ann.done()
+    journal.open("ann")
+    await ann
