@@ -173,9 +173,6 @@ async def main() -> None:
     parser.add_argument(
         "--pg-name", default="bench_press", help="the PostgreSQL database (emptied and rebuilt)"
     )
-    parser.add_argument(
-        "--pg-name", default="bench_press", help="the PostgreSQL database (emptied and rebuilt)"
-    )
     args = parser.parse_args()
     actions = listed(args.actions, ("pay", "later", "more", "noop", "paid"))
     results = [

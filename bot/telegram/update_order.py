@@ -14,10 +14,11 @@ a person go ahead of the engine's bulk sends (bot.telegram.ratelimit).
 
 The engine and the updates share one event loop (and, on a busy machine, little CPU):
 every step of a press's handling waits behind the ready steps of ~30 reminder sends
-(building the request, parsing Telegram's answer). So while updates are in hand the
-engine starts no new send (`yield_to_updates`, awaited by the rate limiter before each
-bulk message), for at most BULK_HOLD_SECONDS at a time: a press is answered in tens of
-milliseconds and the reminders lose that much of their pace.
+(building the request, parsing Telegram's answer). So while updates are being handled
+the engine takes on no new client (claim, render, send: scheduler.dispatch) and starts
+no new bulk message (the rate limiter), each waiting in `yield_to_updates` for at most
+BULK_HOLD_SECONDS: a press is handled in tens of milliseconds, and the reminders lose
+about that much of their pace.
 """
 
 from __future__ import annotations
