@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import random
 import time
 from typing import Any
@@ -89,9 +90,9 @@ def run_process(
             while time.monotonic() < deadline:
                 still_running(bot)
                 stats = server.stats()
-                if stats["delivered_total"] >= clients and seconds != seconds:
+                if stats["delivered_total"] >= clients and math.isnan(seconds):
                     seconds = time.monotonic() - started
-                if seconds == seconds and time.monotonic() > pressing_ends + 2.0:
+                if not math.isnan(seconds) and time.monotonic() > pressing_ends + 2.0:
                     break
                 time.sleep(0.1)
         stats = server.stats()
