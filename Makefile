@@ -79,6 +79,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.tick_cost
 	$(BIN)/python -m benchmarks.dispatch
 	$(BIN)/python -m benchmarks.backlog
+	$(BIN)/python -m benchmarks.press_latency
 	$(BIN)/python -m benchmarks.memory_startup
 	$(BIN)/python -m benchmarks.baseline
 	$(BIN)/python -m benchmarks.summary

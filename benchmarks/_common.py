@@ -164,11 +164,17 @@ class FakeTelegramServer:
     def file_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/file/bot"
 
-    def _call(self, path: str, method: str = "GET") -> dict[str, Any]:
+    def _call(
+        self, path: str, method: str = "GET", body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}{path}",
             method=method,
-            data=b"" if method == "POST" else None,
+            data=json.dumps(body).encode()
+            if body is not None
+            else b""
+            if method == "POST"
+            else None,
         )
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             loaded = json.loads(response.read())
@@ -180,6 +186,10 @@ class FakeTelegramServer:
 
     def reset(self) -> None:
         self._call("/_reset", "POST")
+
+    def queue_presses(self, presses: list[dict[str, Any]], rate: float) -> None:
+        """Button presses ({"user", "chat", "data"}) getUpdates hands out, `rate` a second."""
+        self._call("/_presses", "POST", {"presses": presses, "rate": rate})
 
 
 @contextmanager

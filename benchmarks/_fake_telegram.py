@@ -11,7 +11,10 @@ Run as its own process (so its work does not slow the bot under test):
   least 1), and is not delivered;
 - it counts what it delivered per chat, so a benchmark can prove each message arrived
   exactly once, and the busiest one-second window it saw;
-- getUpdates is a long poll that returns nothing (held for at most a second);
+- getUpdates is a long poll (held for at most a second) that hands out the button presses
+  queued with `POST /_presses` (a JSON list of {"user", "chat", "data"} and a rate: each
+  press becomes available at its turn, `1/rate` seconds after the previous one), each
+  once; it notes when each was handed out and when its answerCallbackQuery arrived;
 - `GET /_stats` returns the counts as JSON, `POST /_reset` clears them.
 
 Nothing here reaches beyond the loopback interface, and the process stops when its
@@ -54,6 +57,9 @@ class Counts:
     busiest_window: int = 0
     first_get_updates: float | None = None  # wall clock (time.time())
     next_message_id: int = 1
+    # Button presses, by callback query id: when handed out, when answered (monotonic).
+    press_handed: dict[str, float] = field(default_factory=dict)
+    press_answered: dict[str, float] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +71,41 @@ class Counts:
             "last_delivery": self.last_delivery,
             "busiest_window": self.busiest_window,
             "first_get_updates": self.first_get_updates,
+            "press_handed": self.press_handed,
+            "press_answered": self.press_answered,
+        }
+
+
+@dataclass
+class Press:
+    """A client's press on a button of the bot's message, due at `at` (monotonic)."""
+
+    at: float
+    update_id: int
+    user: int
+    chat: int
+    data: str
+
+    @property
+    def query_id(self) -> str:
+        return f"press-{self.update_id}"
+
+    def as_update(self) -> dict[str, Any]:
+        return {
+            "update_id": self.update_id,
+            "callback_query": {
+                "id": self.query_id,
+                "from": {"id": self.user, "is_bot": False, "first_name": "Client"},
+                "chat_instance": f"ci-{self.chat}",
+                "data": self.data,
+                "message": {
+                    "message_id": 1,
+                    "date": FAKE_DATE,
+                    "chat": {"id": self.chat, "type": "private"},
+                    "from": {"id": BOT_ID, "is_bot": True, "first_name": "duebot"},
+                    "text": "A reminder",
+                },
+            },
         }
 
 
@@ -74,6 +115,36 @@ class FakeTelegram:
         self.counts = Counts()
         self.recent: collections.deque[float] = collections.deque()  # accepted, monotonic
         self.chat_last: dict[int, float] = {}
+        self.presses: collections.deque[Press] = collections.deque()
+        self.next_update_id = 1
+
+    # --- button presses --------------------------------------------------------------------
+    def queue_presses(self, presses: list[dict[str, Any]], rate: float) -> None:
+        start = time.monotonic()
+        for index, press in enumerate(presses):
+            self.presses.append(
+                Press(
+                    start + index / rate,
+                    self.next_update_id,
+                    int(press["user"]),
+                    int(press["chat"]),
+                    str(press["data"]),
+                )
+            )
+            self.next_update_id += 1
+
+    async def updates(self, longest: float) -> list[Press]:
+        """The presses due now; if none, waits (at most `longest` seconds) for the next one."""
+        deadline = time.monotonic() + longest
+        while True:
+            now = time.monotonic()
+            due: list[Press] = []
+            while self.presses and self.presses[0].at <= now:
+                due.append(self.presses.popleft())
+            if due or now >= deadline:
+                return due
+            upcoming = self.presses[0].at if self.presses else deadline
+            await asyncio.sleep(max(0.0, min(upcoming, deadline) - now))
 
     # --- Telegram's rules ----------------------------------------------------------------
     def admit(self, chat_id: int) -> float | None:
@@ -116,6 +187,9 @@ class FakeTelegram:
             counts.last_delivery = stamp
             counts.next_message_id += 1
             return 200, {"ok": True, "result": self.message(chat_id, params)}
+        if method == "answerCallbackQuery":
+            query_id = str(params.get("callback_query_id"))
+            counts.press_answered.setdefault(query_id, time.monotonic())
         if method == "getMe":
             return 200, {
                 "ok": True,
@@ -180,6 +254,11 @@ class FakeTelegram:
             self.counts = Counts()
             self.recent.clear()
             self.chat_last.clear()
+            self.presses.clear()
+            return 200, {"ok": True}
+        if path == "/_presses":
+            loaded = json.loads(body)
+            self.queue_presses(list(loaded["presses"]), float(loaded["rate"]))
             return 200, {"ok": True}
         method = path.rsplit("/", 1)[-1]
         params = parse_body(headers.get("content-type", ""), body)
@@ -187,8 +266,12 @@ class FakeTelegram:
             if self.counts.first_get_updates is None:
                 self.counts.first_get_updates = time.time()
             self.counts.methods[method] += 1
-            await asyncio.sleep(min(float(params.get("timeout") or 0), 1.0) + self.limits.latency)
-            return 200, {"ok": True, "result": []}
+            due = await self.updates(min(float(params.get("timeout") or 0), 1.0))
+            await asyncio.sleep(self.limits.latency)
+            handed = time.monotonic()  # the answer leaves now: the press reaches the bot
+            for press in due:
+                self.counts.press_handed[press.query_id] = handed
+            return 200, {"ok": True, "result": [press.as_update() for press in due]}
         status, payload = self.answer(method, params)
         await asyncio.sleep(self.limits.latency)
         return status, payload

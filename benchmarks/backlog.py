@@ -25,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,11 +45,11 @@ MAX_SECONDS = 240.0  # the run stops by itself even if sending stalls
 MILESTONES = (500, 1000, 1500)
 
 
-async def books_due_on_the_real_clock(kind: str, clients: int) -> str:
+async def books_due_on_the_real_clock(kind: str, clients: int, name: str = "bench_backlog") -> str:
     """`due_now_books`, moved from the books' future NOW to today: the process runs on the
     real clock. Every hour of every day is in the owners' window, so the run does not
     depend on when it is made."""
-    url = await due_now_books(kind, "bench_backlog", clients)
+    url = await due_now_books(kind, name, clients)
     now = datetime.now(UTC)
     today = now.date()
     tables = SQLModel.metadata.tables
@@ -96,8 +98,13 @@ async def recorded_sent(url: str) -> int:
         await engine.dispose()
 
 
+# PYTHONPATH passes through so that another checkout's code can be measured on the same
+# machine at the same time (an A/B run: `PYTHONPATH=<checkout>` runs its `bot`).
+KEPT_ENVIRONMENT = ("PATH", "HOME", "LANG", "PYTHONPATH")
+
+
 def bot_environment(url: str, server: FakeTelegramServer) -> dict[str, str]:
-    keep = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
+    keep = {name: os.environ[name] for name in KEPT_ENVIRONMENT if name in os.environ}
     return keep | {  # TICK_SECONDS is not set: the default (60 s) is what is measured
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "OWNER_IDS": ",".join(str(owner) for owner in OWNER_IDS),
@@ -108,11 +115,11 @@ def bot_environment(url: str, server: FakeTelegramServer) -> dict[str, str]:
     }
 
 
-def run_process(url: str, clients: int) -> dict[str, Any]:
-    """Launch the bot, watch the server's count until every reminder is out, stop the bot."""
-    marks: dict[int, float] = {}
-    with FakeTelegramServer(latency=LATENCY) as server, tempfile.TemporaryDirectory() as cwd:
-        started = time.monotonic()
+@contextmanager
+def bot_process(url: str, server: FakeTelegramServer) -> Iterator[subprocess.Popen[str]]:
+    """`duebot run` against the fake server for as long as the block runs, then a clean
+    stop (SIGTERM: what is in flight is recorded). Its stderr's tail is kept in `errors`."""
+    with tempfile.TemporaryDirectory() as cwd:
         bot = subprocess.Popen(
             [sys.executable, "-m", "bot", "run"],
             env=bot_environment(url, server),
@@ -122,29 +129,41 @@ def run_process(url: str, clients: int) -> dict[str, Any]:
             text=True,
         )
         try:
+            yield bot
+        finally:
+            bot.send_signal(signal.SIGTERM)
+            try:
+                bot.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                bot.kill()
+                bot.communicate()
+
+
+def still_running(bot: subprocess.Popen[str]) -> None:
+    if bot.poll() is not None:
+        raise RuntimeError(f"the bot exited: {bot.stderr.read() if bot.stderr else ''}")
+
+
+def run_process(url: str, clients: int) -> dict[str, Any]:
+    """Launch the bot, watch the server's count until every reminder is out, stop the bot."""
+    marks: dict[int, float] = {}
+    with FakeTelegramServer(latency=LATENCY) as server:
+        started = time.monotonic()
+        with bot_process(url, server) as bot:
             delivered = 0
             while delivered < clients and time.monotonic() - started < MAX_SECONDS:
-                if bot.poll() is not None:
-                    raise RuntimeError(f"the bot exited: {bot.stderr.read() if bot.stderr else ''}")
+                still_running(bot)
                 delivered = server.stats()["delivered_total"]
                 for mark in (*MILESTONES, clients):
                     if delivered >= mark and mark not in marks:
                         marks[mark] = time.monotonic() - started
                 time.sleep(0.1)
             time.sleep(1.0)  # a message sent twice would arrive now
-        finally:
-            bot.send_signal(signal.SIGTERM)  # a clean stop: what is in flight is recorded
-            try:
-                _, errors = bot.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                bot.kill()
-                _, errors = bot.communicate()
         stats = server.stats()
     return {
         "seconds": marks.get(clients, float("nan")),
         "milestones": {str(mark): marks.get(mark) for mark in MILESTONES if mark <= clients},
         "exit_code": bot.returncode,
-        "stderr_tail": (errors or "")[-500:],
         **delivery_figures(stats, clients),
     }
 

@@ -50,6 +50,16 @@ def rows() -> list[list[Any]]:
             [f"backlog 429s, {r['db']}", r["refused_429"], "0", verdict(r["no_429_ok"])],
             [f"backlog each chat once, {r['db']}", r["exactly_once"], "yes", verdict(r["once_ok"])],
         ]
+    for r in (load("press_latency") or {}).get("results", []):
+        found += [
+            [
+                f"press -> answer p99 under a {r['clients']:,} backlog, {r['db']}",
+                f"{r['p99_ms']:.0f} ms (p50 {r['p50_ms']:.0f}; {r['rate_per_s']:.1f} msg/s)",
+                "< 250 ms",
+                verdict(r["p99_ok"]),
+            ],
+            [f"presses unanswered, {r['db']}", r["unanswered"], "0", verdict(r["answered_ok"])],
+        ]
     memory = load("memory_startup") or {}
     for r in memory.get("results", []):
         at = f"{r['db']} {r['size']}"

@@ -28,6 +28,7 @@ from bot.telegram.persistence import (
 )
 from bot.telegram.ratelimit import TelegramPacer
 from bot.telegram.reminders import ReminderSender
+from bot.telegram.update_order import PerPersonOrder
 from bot.web import Context, Route, routes
 from handlers.common import CONTEXT_TYPES, Awaiting
 
@@ -45,6 +46,7 @@ def build_application(
     """Build the bot. `request` replaces the HTTP layer (tests pass a fake Bot API)."""
     engine = create_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
+    updates = PerPersonOrder()
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
@@ -55,10 +57,16 @@ def build_application(
         # Keeps everything we send under Telegram's ~30 messages/s, however many sends
         # run at once; 429s are handled by the Notifier, which must record them. Before a
         # message answers an update, the state that update changed is saved.
-        .rate_limiter(TelegramPacer(before_message=save_before_speaking))
+        # The engine's bulk sends wait (briefly) while people's updates are handled.
+        .rate_limiter(
+            TelegramPacer(before_message=save_before_speaking, before_bulk=updates.yield_to_updates)
+        )
         # Conversation state in the database, read afresh and written for every update,
         # so that with several replicas any of them can take a person's next step.
         .application_class(WriteThroughApplication)
+        # Different people's updates side by side, each person's in order: a press is
+        # not held up by someone else's (bot.telegram.update_order).
+        .concurrent_updates(updates)
         .persistence(DatabasePersistence(sessions, clock, StateCodec([Awaiting])))
         .post_init(_post_init)
         .post_shutdown(close_application)

@@ -20,6 +20,7 @@ from bot import metrics
 from bot.health import HEALTH_KEY, EngineStatus
 from bot.services import Services
 from bot.telegram.alerts import AlertSender
+from bot.telegram.update_order import PerPersonOrder
 from scheduler.alerts import AlertCourier
 from scheduler.housekeeping import FORGET_EVERY, forget_old_bookkeeping
 from scheduler.tick import Engine
@@ -55,7 +56,9 @@ def tick_engine(app: AnyApplication) -> Engine:
     """The application's engine, made at registration."""
     engine = app.bot_data.get(TICK_ENGINE_KEY)
     if engine is None:
-        engine = app.bot_data[TICK_ENGINE_KEY] = Engine(_services(app))
+        processor = app.update_processor
+        yield_to = processor.yield_to_updates if isinstance(processor, PerPersonOrder) else None
+        engine = app.bot_data[TICK_ENGINE_KEY] = Engine(_services(app), yield_to)
     assert isinstance(engine, Engine)
     return engine
 

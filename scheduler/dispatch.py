@@ -62,8 +62,17 @@ class ChatPacer:
 class Dispatch:
     """The concurrent part of one tick. Use as `async with Dispatch(...).running() as d:`."""
 
-    def __init__(self, *, serial_database: bool, chat_gap: float = CHAT_GAP_SECONDS) -> None:
+    def __init__(
+        self,
+        *,
+        serial_database: bool,
+        chat_gap: float = CHAT_GAP_SECONDS,
+        yield_to: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
         self.pacer = ChatPacer(chat_gap)
+        # Awaited by each worker before its next item (claim, render, send): people's
+        # updates in hand go first (bot.telegram.update_order).
+        self._yield_to = yield_to
         self.errors: list[Exception] = []
         self._group: asyncio.TaskGroup | None = None
         self._stopped_by: BaseException | None = None
@@ -125,7 +134,11 @@ class Dispatch:
                 return None
 
         async def worker() -> None:
-            while (taken := await next_item()) is not None:
+            while True:
+                if self._yield_to is not None:
+                    await self._yield_to()
+                if (taken := await next_item()) is None:
+                    return
                 item = taken[0]
                 await self._guarded(
                     functools.partial(work, item), functools.partial(describe, item)

@@ -13,7 +13,7 @@ draining, as between ticks.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -46,8 +46,12 @@ class TickReport:
 
 
 class Engine:
-    def __init__(self, services: Services) -> None:
+    def __init__(
+        self, services: Services, yield_to: Callable[[], Awaitable[object]] | None = None
+    ) -> None:
         self.services = services
+        # Awaited before each client's turn: people's updates in hand go first.
+        self.yield_to = yield_to
         self.reminders = services.reminders
         self.digests = services.digests
         self.deps = services.deps
@@ -64,7 +68,9 @@ class Engine:
             # New-invoice notices a crash or a network failure left waiting go first: they
             # answer an owner's action (bot.services.notices).
             report.notices_sent = await self._send_notices(now, report)
-            dispatch = Dispatch(serial_database=self.reminders.dialect() == "sqlite")
+            dispatch = Dispatch(
+                serial_database=self.reminders.dialect() == "sqlite", yield_to=self.yield_to
+            )
             try:
                 async with dispatch.running():
                     await self._drain(now, report, dispatch)

@@ -110,3 +110,27 @@ async def test_a_failing_group_is_reported_and_later_groups_are_still_handled() 
                 handler.add(item)
             handler.close()
     assert handled == [2, 3, 4]
+
+
+async def test_each_of_takes_no_item_while_it_must_yield_to_peoples_updates() -> None:
+    updates_done = asyncio.Event()
+    dispatch = Dispatch(serial_database=False, yield_to=updates_done.wait)
+    produced: list[int] = []
+
+    async def items() -> AsyncGenerator[int, None]:
+        for item in range(5):
+            produced.append(item)
+            yield item
+
+    async def work(item: int) -> None:
+        return None
+
+    async with dispatch.running():
+        engine = asyncio.create_task(dispatch.each_of(items(), work, str, workers=2))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert produced == []  # nothing claimed or sent while an update is in hand
+        updates_done.set()
+        await engine
+
+    assert produced == [0, 1, 2, 3, 4]
