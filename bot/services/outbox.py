@@ -27,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import Contacts, EventLog, Reminders, StageRow
 from bot.db.session import is_postgresql
-from bot.db.tables import Client, ClientContact, Event, Invite, Invoice, Owner, Payment, Reminder
+from bot.db.tables import Client, ClientContact, Event, Invoice, Owner, Payment, Reminder
 from bot.domain.charges import Charges
 from bot.domain.delivery import Delivery, DeliveryStatus
 from bot.domain.edits import NoteChanges, note_changes
@@ -175,29 +175,19 @@ OUT_OF_REACH = or_(
 )
 
 
-async def _relinked_chats(
-    session: AsyncSession, chat_ids: Sequence[int], since: datetime
-) -> set[int]:
-    """Of these chats, those that opened an invite link since `since` (the claim): linked
-    again while the reminder was out, so Telegram's earlier refusal no longer holds."""
-    result = await session.exec(
-        select(Invite.used_by_chat_id).where(
-            col(Invite.used_by_chat_id).in_(list(chat_ids)), col(Invite.used_at) >= since
-        )
-    )
-    return {chat for chat in result.all() if chat is not None}
-
-
-async def _mark_contact_lost(session: AsyncSession, target: Target) -> bool:
+async def _mark_contact_lost(session: AsyncSession, target: Target, since: datetime) -> bool:
     """Mark the contact that got Telegram's refusal unreachable, only while it is still that
-    chat and reachable, as committed at this very write (one statement: a contact moved to
-    another chat or already marked is left alone). Whether it was marked."""
+    chat, reachable, and not back since `since` (the claim: linked anew, a /start, the bot
+    added back to the group), as committed at this very write. One statement, so the
+    check and the mark cannot be split; a contact moved to another chat, already marked or
+    back meanwhile is left alone. Whether it was marked."""
     result = await session.exec(
         update(ClientContact)
         .where(
             col(ClientContact.id) == target.contact_id,
             col(ClientContact.chat_id) == target.chat_id,
             col(ClientContact.unreachable).is_(False),
+            or_(col(ClientContact.back_at).is_(None), col(ClientContact.back_at) <= since),
         )
         .values(unreachable=True)
         .execution_options(synchronize_session="fetch")
@@ -658,6 +648,17 @@ class ReminderOutbox:
             batch, delivery = sent.batch, sent.delivery
             client, owner = clients.get(batch.client.id or 0, batch.client), batch.owner
             today = local_today(now, timezone_for(client, owner))
+            lost = [target for target, each in sent.each if each.status is UNREACHABLE]
+            since = min(
+                (rows[c.invoice.id or 0, c.stage.name].claimed_at or now for c in batch.claims),
+                default=now,
+            )
+            gone = False
+            if lost:
+                found, gone = await self._contacts_lost(
+                    session, batch, client, lost, delivery, since, now
+                )
+                alerts += found
             for claim in batch.claims:
                 invoice = invoices[claim.invoice.id or 0]
                 row = rows[invoice.id or 0, claim.stage.name]
@@ -695,20 +696,9 @@ class ReminderOutbox:
                     own = {claim.stage.name} if status not in REUSABLE else set()
                     done = set(claim.done_before) | own
                 invoice.next_reminder_at = self._next_look(
-                    invoice, row, client, owner, done, now, ladder
+                    invoice, row, client, owner, done, now, ladder, parked=gone
                 )
                 session.add(invoice)
-            lost = [target for target, each in sent.each if each.status is UNREACHABLE]
-            since = min(
-                (rows[c.invoice.id or 0, c.stage.name].claimed_at or now for c in batch.claims),
-                default=now,
-            )
-            gone = False
-            if lost:
-                found, gone = await self._contacts_lost(
-                    session, batch, client, lost, delivery, since, now
-                )
-                alerts += found
             if delivery.status in MISSED:
                 alerts += self._missed(session, batch, client, delivery, gone, now, events)
         await EventLog(session).append_all(events)
@@ -730,22 +720,14 @@ class ReminderOutbox:
 
         Returns the alerts and whether the client is now out of reach (every contact is,
         or, without contact rows, its one chat got the answer)."""
-        relinked = await _relinked_chats(session, [target.chat_id for target in lost], since)
-        marked = []
-        for target in lost:
-            if (
-                target.contact_id is not None
-                and target.chat_id not in relinked
-                and await _mark_contact_lost(session, target)
-            ):
-                marked.append(target.contact_id)
+        marked = [
+            target.contact_id
+            for target in lost
+            if target.contact_id is not None and await _mark_contact_lost(session, target, since)
+        ]
         if not any(target.contact_id is not None for target in lost):
             # A client linked without contact rows: their one chat, if it still is theirs.
-            gone = any(
-                target.chat_id == client.chat_id and target.chat_id not in relinked
-                for target in lost
-            )
-            return [], gone
+            return [], any(target.chat_id == client.chat_id for target in lost)
         contacts = await Contacts(session).of_client(client.id or 0)
         for contact in contacts:
             # As committed now (a /remind's session still holds the objects of its claim).
@@ -833,9 +815,15 @@ class ReminderOutbox:
         recorded: set[str],
         now: datetime,
         ladder: Sequence[Stage],
+        parked: bool,
     ) -> datetime | None:
-        if row.status == SendStatus.UNDELIVERED:
+        """`parked`: the client is now out of reach (this send marked them)."""
+        if row.status == SendStatus.UNDELIVERED and parked:
             return None  # parked until the client can be reached again
+        if row.status == SendStatus.UNDELIVERED:
+            # Refused, but the chat came back before the refusal was recorded: the stage
+            # is taken again at its next moment, as when a client comes back.
+            return plan_next(invoice, client, owner, recorded, now, ladder)
         if row.status == SendStatus.RETRY and retries(invoice.status, row.stage):
             return retry_at(now, row.attempts)
         # Sent, failed for good or unknown: the ladder moves on, tomorrow at the earliest.

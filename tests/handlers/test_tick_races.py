@@ -12,6 +12,9 @@ what they committed in between stands.
 - The tick records a reminder that announced a late fee; the owner records the invoice
   paid as the recording reads it. The payment stands whole: its reset of the unanswered
   reminders, no next look, no fee put on the paid invoice by the recording.
+- A client blocks the bot, the tick's send is refused (403), and the client comes back
+  (/start) before the refusal is recorded. Recording it must not mark them unreachable
+  again: nobody would remind them, though they hear the bot.
 
 On SQLite the tick's transactions begin holding the write lock (BEGIN IMMEDIATE), so a
 person's write waits for them, as it waits for the tick's row locks on PostgreSQL.
@@ -29,7 +32,7 @@ import pytest
 
 from bot.clock import FrozenClock
 from bot.db.repositories import Invoices
-from bot.db.tables import Invoice
+from bot.db.tables import Client, ClientContact, Invoice
 from bot.services.outbox import ReminderOutbox
 from scheduler import run_tick
 from tests.conftest import CLIENT_USER_ID, OWNER_ID
@@ -195,3 +198,36 @@ async def test_a_client_joining_as_their_invite_turns_a_week_old_is_not_reported
     told = bot_api.texts(OWNER_ID)
     assert any("Acme" in text for text in told)  # that they joined
     assert not [text for text in told if "hasn't opened their invite link" in text], told
+
+
+async def test_a_client_back_before_the_refused_send_is_recorded_stays_reachable(
+    app: Any, bot_api: FakeBotApi, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    await owner_says(app, bot_api, "/newinvoice Acme 100 2026-11-01")
+    bot_api.clear()
+    bot_api.fail(
+        "sendMessage", 403, "Forbidden: bot was blocked by the user", chat_id=CLIENT_USER_ID
+    )
+
+    async def back() -> None:
+        clock.advance(timedelta(seconds=5))  # they unblock the bot after the refusal
+        await send_text(app, CLIENT_USER_ID, "/start")
+
+    # After the recording read the client, before it marks anyone.
+    coming_back = _midway(monkeypatch, "_by_id", back)
+    await run_tick(app)
+    assert coming_back, "the tick never recorded the refusal"
+    await coming_back[0]
+    monkeypatch.undo()
+    assert bot_api.texts(CLIENT_USER_ID), "the client was not welcomed back"
+
+    [contact] = await rows(app, ClientContact)
+    [client] = await rows(app, Client)
+    assert not contact.unreachable and not client.unreachable
+    if engine_of(app).dialect.name == "postgresql":
+        # Back before the refusal was recorded: the owner is not told they are gone.
+        assert not [t for t in bot_api.texts(OWNER_ID) if "can't be reached" in t]
+    bot_api.clear()
+    await tick_until(app, clock, clock.now() + timedelta(days=1))
+    assert [t for t in bot_api.texts(CLIENT_USER_ID) if "overdue" in t], "never reminded again"
