@@ -140,6 +140,9 @@ class ClientContact(SQLModel, table=True):
     display_name: str = Field(default="", max_length=128)
     linked_at: datetime = Field(sa_column=_utc())
     unreachable: bool = False
+    # When the chat last showed it hears the bot again (linked anew, a /start, the bot
+    # added back to the group): a refusal (403) to a send claimed before it is stale.
+    back_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
 
 class Invoice(SQLModel, table=True):

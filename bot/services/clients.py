@@ -156,12 +156,18 @@ class ClientService:
             state = invite_state(invite.expires_at, invite.used_at, now)
             if state is InviteState.USED:
                 same_person = invite.used_by_chat_id == chat_id and known is not None
+                if same_person and known is not None and not known.unreachable:
+                    known.back_at = now  # hears the bot (see below)
+                    session.add(known)
                 outcome = RedeemOutcome.ALREADY_LINKED if same_person else RedeemOutcome.USED
                 return Redeemed(outcome, client_view(client), owner_view(owner), group)
             if state is InviteState.EXPIRED:
                 return Redeemed(RedeemOutcome.EXPIRED, client_view(client), owner_view(owner))
             if known is not None and not known.unreachable:
-                # Already a contact: the link stays for the person it was meant for.
+                # Already a contact: the link stays for the person it was meant for. The
+                # chat hears the bot: a refusal to a send before this is stale.
+                known.back_at = now
+                session.add(known)
                 return Redeemed(
                     RedeemOutcome.ALREADY_LINKED, client_view(client), owner_view(owner), group
                 )
@@ -331,6 +337,7 @@ class ClientService:
         contact.telegram_user_id = user_id
         contact.display_name = name[:MAX_DISPLAY_NAME]
         contact.unreachable = False
+        contact.back_at = now
         client.joined_at = client.joined_at or now
         session.add_all([invite, client, contact])
         assert owner.id is not None

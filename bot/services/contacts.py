@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import Contacts, EventLog, Owners
+from bot.db.session import begin_writing
 from bot.db.tables import Client, ClientContact, Owner
 from bot.services.alert_outbox import queue_alerts
 from bot.services.alerts import Alert
@@ -194,14 +195,21 @@ class ContactService:
         reachable again; their client's parked invoices go back on the schedule."""
         now = self.deps.clock.now()
         async with self.deps.sessions() as session, session.begin():
+            # Read under the write lock (SQLite) or the row's (PostgreSQL, below): a tick
+            # recording a refusal to this chat marks it before or after, never across.
+            await begin_writing(session)
             contacts = await Contacts(session).in_chat(chat_id)
             views = []
             for contact in contacts:
+                await session.refresh(contact, with_for_update={"key_share": True})
                 client = await session.get(Client, contact.client_id)
                 assert client is not None
+                # Even while reachable: a send refused (403) before now, not yet recorded,
+                # must not mark it unreachable (see ReminderOutbox.record).
+                contact.back_at = now
+                session.add(contact)
                 if contact.unreachable:
                     contact.unreachable = False
-                    session.add(contact)
                     was_unreachable = client.unreachable
                     await sync_client(session, client)
                     owner = await Owners(session).get(client.owner_id)

@@ -27,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import Contacts, EventLog, Reminders, StageRow
 from bot.db.session import is_postgresql
-from bot.db.tables import Client, Event, Invoice, Owner, Payment, Reminder
+from bot.db.tables import Client, ClientContact, Event, Invoice, Owner, Payment, Reminder
 from bot.domain.charges import Charges
 from bot.domain.delivery import Delivery, DeliveryStatus
 from bot.domain.edits import NoteChanges, note_changes
@@ -173,6 +173,26 @@ OUT_OF_REACH = or_(
     col(Client.blocked).is_(True),
     col(Client.paused).is_(True),
 )
+
+
+async def _mark_contact_lost(session: AsyncSession, target: Target, since: datetime) -> bool:
+    """Mark the contact that got Telegram's refusal unreachable, only while it is still that
+    chat, reachable, and not back since `since` (the claim: linked anew, a /start, the bot
+    added back to the group), as committed at this very write. One statement, so the
+    check and the mark cannot be split; a contact moved to another chat, already marked or
+    back meanwhile is left alone. Whether it was marked."""
+    result = await session.exec(
+        update(ClientContact)
+        .where(
+            col(ClientContact.id) == target.contact_id,
+            col(ClientContact.chat_id) == target.chat_id,
+            col(ClientContact.unreachable).is_(False),
+            or_(col(ClientContact.back_at).is_(None), col(ClientContact.back_at) <= since),
+        )
+        .values(unreachable=True)
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount == 1
 
 
 class StageTaker:
@@ -606,8 +626,6 @@ class ReminderOutbox:
         belong to another session, and the owner may have changed an invoice meanwhile).
         """
         claims = [claim for sent in outcomes for claim in sent.batch.claims]
-        invoices = await self._by_id(session, Invoice, [c.invoice.id for c in claims], fresh=True)
-        rows = await Reminders(session).rows_of((c.invoice.id or 0, c.stage.name) for c in claims)
         # A client's row changes only when the message did not reach them (or one of them).
         missed = [
             sent.batch.client.id
@@ -615,7 +633,13 @@ class ReminderOutbox:
             if sent.delivery.status in MISSED
             or any(each.status is UNREACHABLE for _, each in sent.each)
         ]
-        clients = await self._by_id(session, Client, missed) if missed else {}
+        # Read as committed now and held until this transaction ends (the caller began it
+        # with begin_writing, which holds SQLite; PostgreSQL locks the rows): a payment,
+        # a pause or a /start committed while the message was out decides what is written.
+        # The clients first, then their invoices: the order a /start or an unpause takes.
+        clients = await self._by_id(session, Client, missed, lock=True) if missed else {}
+        invoices = await self._by_id(session, Invoice, [c.invoice.id for c in claims], lock=True)
+        rows = await Reminders(session).rows_of((c.invoice.id or 0, c.stage.name) for c in claims)
         unread = _ids(c.invoice.id for c in claims if c.done_before is None)
         done_rows = await Reminders(session).stage_rows(unread) if unread else {}
         alerts: list[Alert] = []
@@ -624,6 +648,17 @@ class ReminderOutbox:
             batch, delivery = sent.batch, sent.delivery
             client, owner = clients.get(batch.client.id or 0, batch.client), batch.owner
             today = local_today(now, timezone_for(client, owner))
+            lost = [target for target, each in sent.each if each.status is UNREACHABLE]
+            since = min(
+                (rows[c.invoice.id or 0, c.stage.name].claimed_at or now for c in batch.claims),
+                default=now,
+            )
+            gone = False
+            if lost:
+                found, gone = await self._contacts_lost(
+                    session, batch, client, lost, delivery, since, now
+                )
+                alerts += found
             for claim in batch.claims:
                 invoice = invoices[claim.invoice.id or 0]
                 row = rows[invoice.id or 0, claim.stage.name]
@@ -633,7 +668,9 @@ class ReminderOutbox:
                 row.last_error = (delivery.error or "")[:300] or None
                 if status == SendStatus.SENT:
                     row.sent_at = now
-                    if claim.note is None:  # a note of change asks nothing and announces nothing
+                    # A note of change asks nothing and announces nothing; a reminder that
+                    # crossed a payment, pause or promise asked what is answered already.
+                    if claim.note is None and ladder_speaks(invoice.status):
                         invoice.unanswered_reminders += 1
                         # Delivered: what it announced is now on the invoice, as it said.
                         apply_announced(session, invoice, claim.money, now)
@@ -659,14 +696,11 @@ class ReminderOutbox:
                     own = {claim.stage.name} if status not in REUSABLE else set()
                     done = set(claim.done_before) | own
                 invoice.next_reminder_at = self._next_look(
-                    invoice, row, client, owner, done, now, ladder
+                    invoice, row, client, owner, done, now, ladder, parked=gone
                 )
                 session.add(invoice)
-            lost = [target for target, each in sent.each if each.status is UNREACHABLE]
-            if lost:
-                alerts += await self._contacts_lost(session, batch, client, lost, delivery, now)
             if delivery.status in MISSED:
-                alerts += self._missed(session, batch, client, delivery, now, events)
+                alerts += self._missed(session, batch, client, delivery, gone, now, events)
         await EventLog(session).append_all(events)
         return queue_alerts(session, alerts, now)
 
@@ -677,20 +711,30 @@ class ReminderOutbox:
         client: Client,
         lost: list[Target],
         delivery: Delivery,
+        since: datetime,
         now: datetime,
-    ) -> list[Alert]:
+    ) -> tuple[list[Alert], bool]:
         """Contacts Telegram says are gone (blocked the bot, removed it from the group) are
         marked alone. While another contact got the reminder the owner hears of each; when
-        none did, the client is out of reach and `_missed` says so, once, as before."""
-        lost_ids = {target.contact_id for target in lost if target.contact_id is not None}
-        if not lost_ids:
-            return []
+        none did, the client is out of reach and `_missed` says so, once, as before.
+
+        Returns the alerts and whether the client is now out of reach (every contact is,
+        or, without contact rows, its one chat got the answer)."""
+        marked = [
+            target.contact_id
+            for target in lost
+            if target.contact_id is not None and await _mark_contact_lost(session, target, since)
+        ]
+        if not any(target.contact_id is not None for target in lost):
+            # A client linked without contact rows: their one chat, if it still is theirs.
+            return [], any(target.chat_id == client.chat_id for target in lost)
         contacts = await Contacts(session).of_client(client.id or 0)
+        for contact in contacts:
+            # As committed now (a /remind's session still holds the objects of its claim).
+            await session.refresh(contact)
         alerts = []
         for contact in contacts:
-            if contact.id in lost_ids and not contact.unreachable:
-                contact.unreachable = True
-                session.add(contact)
+            if contact.id in marked:
                 EventLog(session).append(
                     owner_id=batch.owner.id or 0,
                     client_id=client.id,
@@ -702,17 +746,28 @@ class ReminderOutbox:
                     alerts.append(_contact_lost(batch.owner, client, contact))
         was_unreachable = client.unreachable
         await sync_client(session, client, contacts)
+        gone = client.unreachable
         # `_missed` marks the client and alerts the owner once, on its own transition.
         client.unreachable = was_unreachable
-        return alerts
+        return alerts, gone
 
     @staticmethod
     async def _by_id(
-        session: AsyncSession, table: type[Row], ids: Iterable[int | None], fresh: bool = False
+        session: AsyncSession, table: type[Row], ids: Iterable[int | None], lock: bool = False
     ) -> dict[int, Row]:
-        query = select(table).where(col(table.id).in_(_ids(ids)))
-        if fresh:
-            query = query.execution_options(populate_existing=True)
+        """The rows as committed now (never the objects the session holds already); with
+        `lock`, held until the transaction ends (PostgreSQL; SQLite's transaction holds the
+        whole database once it writes). In id order, so two writers lock in the same order."""
+        query = (
+            select(table)
+            .where(col(table.id).in_(_ids(ids)))
+            .order_by(col(table.id))
+            .execution_options(populate_existing=True)
+        )
+        if lock:
+            # NO KEY UPDATE, what an UPDATE of the row takes: rows that refer to it may
+            # still be added meanwhile (see _lock_clients).
+            query = query.with_for_update(key_share=True)
         return {row.id or 0: row for row in (await session.exec(query)).all()}
 
     @staticmethod
@@ -721,14 +776,16 @@ class ReminderOutbox:
         batch: ClientBatch,
         client: Client,
         delivery: Delivery,
+        gone: bool,
         now: datetime,
         events: list[dict[str, Any]],
     ) -> list[Alert]:
-        """A client Telegram says is gone is parked and the owner hears; a message that did
-        not reach them does not count as today's reminder."""
+        """A client Telegram says is gone (`gone`: no contact of theirs was re-linked since)
+        is parked and the owner hears; a message that did not reach them does not count as
+        today's reminder."""
         alerts = []
         owner = batch.owner
-        if delivery.status is DeliveryStatus.UNREACHABLE and not client.unreachable:
+        if delivery.status is DeliveryStatus.UNREACHABLE and gone and not client.unreachable:
             client.unreachable = True
             events.append(
                 EventLog.entry(owner.id or 0, "client_unreachable", now, client_id=client.id)
@@ -758,9 +815,15 @@ class ReminderOutbox:
         recorded: set[str],
         now: datetime,
         ladder: Sequence[Stage],
+        parked: bool,
     ) -> datetime | None:
-        if row.status == SendStatus.UNDELIVERED:
+        """`parked`: the client is now out of reach (this send marked them)."""
+        if row.status == SendStatus.UNDELIVERED and parked:
             return None  # parked until the client can be reached again
+        if row.status == SendStatus.UNDELIVERED:
+            # Refused, but the chat came back before the refusal was recorded: the stage
+            # is taken again at its next moment, as when a client comes back.
+            return plan_next(invoice, client, owner, recorded, now, ladder)
         if row.status == SendStatus.RETRY and retries(invoice.status, row.stage):
             return retry_at(now, row.attempts)
         # Sent, failed for good or unknown: the ladder moves on, tomorrow at the earliest.

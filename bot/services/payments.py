@@ -120,6 +120,11 @@ async def apply_payment(
         )
     )
     await session.flush()
+    # The invoice as committed now, held until the payment commits: the tick may have
+    # recorded a reminder since it was read (counted it unanswered, planned a next look),
+    # and the payment must settle what is there, not write back what it read. The flush
+    # above began the write transaction (SQLite's lock); PostgreSQL locks the row here.
+    await session.refresh(invoice, with_for_update={"key_share": True})
     invoice.paid_minor += amount
     invoice.unanswered_reminders = 0  # paying is the best answer there is
     today = client_today(now, client, owner)

@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import metrics
 from bot.db.locks import REMINDER_TICK, exclusive_turn
 from bot.db.repositories import EventLog, Invoices, Owners
+from bot.db.session import begin_writing
 from bot.db.tables import Client, Instalment, Invite, Invoice, Owner, Plan, Reminder
 from bot.domain.reminding import SendStatus, ladder_speaks
 from bot.domain.sendtime import local_today, start_of_local_day
@@ -106,6 +107,7 @@ class ReminderService:
         `turn` is held for the transaction (SQLite takes one writer at a time)."""
         try:
             async with self.deps.sessions() as session, turn, session.begin():
+                await begin_writing(session)
                 return await self.outbox.claim_clients(session, client_ids, now)
         except IntegrityError as exc:  # another worker inserted one of these stages first
             raise ClaimLost from exc
@@ -116,6 +118,7 @@ class ReminderService:
         """One transaction: what Telegram answered for these sends, with the owner alerts it
         calls for queued in it. Returns how many alerts."""
         async with self.deps.sessions() as session, turn, session.begin():
+            await begin_writing(session)
             queued = await self.outbox.record(session, outcomes, now)
         for sent in outcomes:
             metrics.reminders_recorded(sent.batch.claims, sent.delivery.status)
@@ -496,6 +499,7 @@ class ReminderService:
             sent = await self.deps.send_reminder(batch, now)
             delivery = sent.delivery
             async with session.begin():
+                await begin_writing(session)
                 await self.outbox.record(session, [sent], now)
             metrics.reminders_recorded(batch.claims, delivery.status)
         if not delivery.sent:

@@ -9,6 +9,15 @@ what they committed in between stands.
   paid.
 - The tick's housekeeping reads a client whose invite is a week old; the client opens
   it in between. The owner must not hear that they never did.
+- The tick records a reminder that announced a late fee; the owner records the invoice
+  paid as the recording reads it. The payment stands whole: its reset of the unanswered
+  reminders, no next look, no fee put on the paid invoice by the recording.
+- A client blocks the bot, the tick's send is refused (403), and the client comes back
+  (/start) before the refusal is recorded. Recording it must not mark them unreachable
+  again: nobody would remind them, though they hear the bot.
+
+On SQLite the tick's transactions begin holding the write lock (BEGIN IMMEDIATE), so a
+person's write waits for them, as it waits for the tick's row locks on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ import pytest
 
 from bot.clock import FrozenClock
 from bot.db.repositories import Invoices
-from bot.db.tables import Invoice
+from bot.db.tables import Client, ClientContact, Invoice
 from bot.services.outbox import ReminderOutbox
 from scheduler import run_tick
 from tests.conftest import CLIENT_USER_ID, OWNER_ID
@@ -32,6 +41,7 @@ from tests.fakes.updates import send_text
 from tests.handlers.engine_helpers import (
     LINK,
     add_linked_client,
+    engine_of,
     owner_says,
     rows,
     sent_to,
@@ -115,8 +125,46 @@ async def test_an_invoice_paid_as_its_pause_ends_stays_paid_and_unreminded(
 
     [invoice] = await rows(app, Invoice)
     assert invoice.status == "paid"
+    overdue = [t for t in bot_api.texts(CLIENT_USER_ID) if "overdue" in t]
+    if engine_of(app).dialect.name == "sqlite":
+        # The payment waited for the tick's claim (BEGIN IMMEDIATE): the reminder it had
+        # claimed went out before the payment was taken, the one there may be.
+        assert len(overdue) <= 1
+    else:
+        assert not overdue  # committed mid-claim: the invoice was not reopened
+    bot_api.clear()
     await tick_until(app, clock, clock.now() + timedelta(days=3))
     assert not [t for t in bot_api.texts(CLIENT_USER_ID) if "overdue" in t]
+
+
+async def test_an_invoice_paid_as_its_reminder_is_recorded_gets_no_fee_and_no_next_look(
+    app: Any, bot_api: FakeBotApi, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    await owner_says(app, bot_api, "/settings latefee 25")
+    # 23 days overdue: the weekly reminder announces the fee from the firm day.
+    await owner_says(app, bot_api, "/newinvoice Acme 100 2026-11-01")
+    bot_api.clear()
+
+    # After the recording read the invoice (sent, still open), before it writes.
+    paying = _midway(monkeypatch, "_by_id", lambda: send_text(app, OWNER_ID, "/paid 1 100"))
+    await run_tick(app)
+    assert paying, "the tick never recorded the send"
+    await paying[0]
+    monkeypatch.undo()
+    told = bot_api.texts(CLIENT_USER_ID)
+    assert any("a late fee of €25.00 will be added" in text for text in told), told
+    assert any("#1" in text for text in bot_api.texts(OWNER_ID))  # the payment was taken
+
+    [invoice] = await rows(app, Invoice)
+    # The payment came after the recording (it waited for it): its reset of the count
+    # stands, and nothing is planned for a paid invoice.
+    assert invoice.status == "paid"
+    assert invoice.unanswered_reminders == 0
+    assert invoice.next_reminder_at is None
+    bot_api.clear()
+    await tick_until(app, clock, clock.now() + timedelta(days=14))
+    assert bot_api.texts(CLIENT_USER_ID) == []
 
 
 async def test_a_client_joining_as_their_invite_turns_a_week_old_is_not_reported_missing(
@@ -150,3 +198,36 @@ async def test_a_client_joining_as_their_invite_turns_a_week_old_is_not_reported
     told = bot_api.texts(OWNER_ID)
     assert any("Acme" in text for text in told)  # that they joined
     assert not [text for text in told if "hasn't opened their invite link" in text], told
+
+
+async def test_a_client_back_before_the_refused_send_is_recorded_stays_reachable(
+    app: Any, bot_api: FakeBotApi, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    await owner_says(app, bot_api, "/newinvoice Acme 100 2026-11-01")
+    bot_api.clear()
+    bot_api.fail(
+        "sendMessage", 403, "Forbidden: bot was blocked by the user", chat_id=CLIENT_USER_ID
+    )
+
+    async def back() -> None:
+        clock.advance(timedelta(seconds=5))  # they unblock the bot after the refusal
+        await send_text(app, CLIENT_USER_ID, "/start")
+
+    # After the recording read the client, before it marks anyone.
+    coming_back = _midway(monkeypatch, "_by_id", back)
+    await run_tick(app)
+    assert coming_back, "the tick never recorded the refusal"
+    await coming_back[0]
+    monkeypatch.undo()
+    assert bot_api.texts(CLIENT_USER_ID), "the client was not welcomed back"
+
+    [contact] = await rows(app, ClientContact)
+    [client] = await rows(app, Client)
+    assert not contact.unreachable and not client.unreachable
+    if engine_of(app).dialect.name == "postgresql":
+        # Back before the refusal was recorded: the owner is not told they are gone.
+        assert not [t for t in bot_api.texts(OWNER_ID) if "can't be reached" in t]
+    bot_api.clear()
+    await tick_until(app, clock, clock.now() + timedelta(days=1))
+    assert [t for t in bot_api.texts(CLIENT_USER_ID) if "overdue" in t], "never reminded again"
