@@ -27,8 +27,11 @@ async def due_rows(app: Any) -> list[tuple[int, str]]:
 
 
 async def test_a_tick_for_sixty_clients_takes_a_few_statements_not_a_few_per_client(
-    settings: Settings, clock: FrozenClock, bot_api: FakeBotApi
+    settings: Settings, clock: FrozenClock, bot_api: FakeBotApi, monkeypatch: Any
 ) -> None:
+    # The grouping itself, with one claim chunk on both databases (SQLite's smaller
+    # chunk is the next test's).
+    monkeypatch.setattr(tick, "SQLITE_CLAIM_CHUNK", tick.CLAIM_CHUNK)
     app = build_application(settings, clock, request=bot_api)
     async with app:
         chats = await clients_due_today(app, 60)
@@ -57,6 +60,31 @@ async def test_a_tick_for_sixty_clients_takes_a_few_statements_not_a_few_per_cli
         assert len(claims) == 1  # each client's skipped and due stages, in one statement
         events = [e.kind for e in await rows(app, Event) if e.kind.startswith("reminder_")]
         assert events == ["reminder_sent"] * 60
+    await close_application(app)
+
+
+async def test_sqlite_claims_in_small_chunks_so_a_press_never_waits_long_for_the_lock(
+    settings: Settings, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    app = build_application(settings, clock, request=bot_api)
+    async with app:
+        await clients_due_today(app, 40)
+        app.bot._rate_limiter = None
+        statements: list[str] = []
+
+        def count(*args: Any) -> None:
+            statements.append(str(args[2]))
+
+        engine = engine_of(app)
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        try:
+            report = await tick_engine(app).tick()
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", count)
+        assert report.messages_sent == 40
+        claims = [s for s in statements if s.startswith("INSERT INTO reminders")]
+        on_sqlite = settings.database_url.startswith("sqlite")
+        assert len(claims) == (3 if on_sqlite else 1)  # 16 + 16 + 8 on SQLite, 40 at once
     await close_application(app)
 
 
