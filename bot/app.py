@@ -6,6 +6,7 @@ from datetime import UTC
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
 from telegram.request import BaseRequest
@@ -14,7 +15,7 @@ import handlers
 import scheduler
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db.session import create_engine, make_sessionmaker
+from bot.db.session import SessionMaker, create_engine, make_sessionmaker
 from bot.health import HEALTH_KEY, EngineStatus
 from bot.services import Services
 from bot.services.deps import Deps
@@ -74,8 +75,20 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     app: AnyApplication = builder.build()
-    notifier = Notifier(app.bot)
-    deps = Deps(
+    deps = build_deps(app.bot, sessions, clock, settings)
+    app.bot_data[handlers.SERVICES_KEY] = Services.build(deps)
+    app.bot_data[ENGINE_KEY] = engine
+    app.bot_data[HEALTH_KEY] = EngineStatus()
+    handlers.register(app, settings.owner_ids)
+    scheduler.register(app, settings.tick_seconds)
+    return app
+
+
+def build_deps(bot: Bot, sessions: SessionMaker, clock: Clock, settings: Settings) -> Deps:
+    """What every service is given: the database, the clock, the settings, and the
+    adapters that send through `bot` (also used by tests that call services directly)."""
+    notifier = Notifier(bot)
+    return Deps(
         sessions=sessions,
         clock=clock,
         settings=settings,
@@ -83,12 +96,6 @@ def build_application(
         send_reminder=ReminderSender(notifier, settings),
         send_notice=NoticeSender(notifier, settings),
     )
-    app.bot_data[handlers.SERVICES_KEY] = Services.build(deps)
-    app.bot_data[ENGINE_KEY] = engine
-    app.bot_data[HEALTH_KEY] = EngineStatus()
-    handlers.register(app, settings.owner_ids)
-    scheduler.register(app, settings.tick_seconds)
-    return app
 
 
 def services_of(app: AnyApplication) -> Services:

@@ -9,14 +9,11 @@ from collections.abc import AsyncIterator
 import pytest
 from telegram import Bot
 
+from bot.app import build_deps
 from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.db.session import create_engine, make_sessionmaker
 from bot.services import Services
-from bot.services.deps import Deps
-from bot.telegram.notices import NoticeSender
-from bot.telegram.notifier import Notifier
-from bot.telegram.reminders import ReminderSender
 from tests.fakes.bot_api import FakeBotApi
 
 
@@ -27,14 +24,5 @@ async def services(
     engine = create_engine(settings.database_url)
     bot = Bot(settings.telegram_bot_token.get_secret_value(), request=bot_api)
     async with bot:
-        notifier = Notifier(bot)
-        deps = Deps(
-            make_sessionmaker(engine),
-            clock,
-            settings,
-            notifier,
-            send_reminder=ReminderSender(notifier, settings),
-            send_notice=NoticeSender(notifier, settings),
-        )
-        yield Services.build(deps)
+        yield Services.build(build_deps(bot, make_sessionmaker(engine), clock, settings))
     await engine.dispose()
