@@ -39,7 +39,7 @@ from bot.db.migrate import MIGRATIONS, upgrade
 from bot.db.session import create_engine
 from bot.domain.ladder import DEFAULT_LADDER
 
-DATA_VERSION = "2"
+DATA_VERSION = "3"
 HERE = Path(__file__).resolve().parent
 DATA_DIR = HERE / ".data"
 PG_BASE = os.environ.get("BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432")
@@ -220,6 +220,7 @@ class Books:
         return [
             Rows("owners", OWNER_COLUMNS, iter(self.owners())),
             Rows("clients", CLIENT_COLUMNS, self.clients()),
+            Rows("client_contacts", CONTACT_COLUMNS, self.contacts()),
             Rows("invites", INVITE_COLUMNS, self.invites()),
             Rows("invoices", INVOICE_COLUMNS, self.invoices()),
             # Drawn while the invoices are written, so they come after them.
@@ -256,6 +257,10 @@ class Books:
                 None,
                 14,
                 None,
+                False,
+                False,
+                "call",
+                True,
                 per_owner + 1,
                 per_owner * INVOICES_PER_CLIENT + 1,
                 self.v(self.created),
@@ -291,6 +296,14 @@ class Books:
                 None,
             )
 
+    def contacts(self) -> Iterator[Row]:
+        """Each linked client's one chat, as migration 0014 (or a /start) records it."""
+        for client_id in range(1, self.dataset.clients + 1):
+            if is_linked(client_id, self.step):
+                chat = CHAT_BASE + client_id
+                linked = self.v(self.created + timedelta(days=1))
+                yield (client_id, client_id, chat, "private", chat, "", linked, False, None)
+
     def invites(self) -> Iterator[Row]:
         for client_id in range(1, self.dataset.clients + 1):
             if is_linked(client_id, self.step):
@@ -308,6 +321,7 @@ class Books:
                 self.v(issued + timedelta(days=30)),
                 self.v(used),
                 CHAT_BASE + client_id if used else None,
+                False,
             )
 
     def invoices(self) -> Iterator[Row]:
@@ -396,6 +410,7 @@ class Books:
                 None,
                 None,
                 0,
+                0,
                 None,
                 None,
                 v(at_nine(due - timedelta(days=30))),
@@ -424,7 +439,15 @@ class Books:
                 )
             )
         self.payments.append(
-            (len(self.payments) + 1, invoice_id, parts[0], self.v(NOW - timedelta(days=21)), "")
+            (
+                len(self.payments) + 1,
+                invoice_id,
+                parts[0],
+                self.v(NOW - timedelta(days=21)),
+                "",
+                "hand",
+                "",
+            )
         )
         return parts[0], at_nine(TODAY + timedelta(days=10 - 3))
 
@@ -484,6 +507,10 @@ OWNER_COLUMNS = (
     "settlement_percent",
     "settlement_days",
     "early_discount_percent",
+    "interest_statutory",
+    "compensation",
+    "next_step",
+    "notify_invoices",
     "next_client_number",
     "next_invoice_number",
     "created_at",
@@ -507,6 +534,17 @@ CLIENT_COLUMNS = (
     "invite_alerted_at",
     "forgotten_at",
 )
+CONTACT_COLUMNS = (
+    "id",
+    "client_id",
+    "chat_id",
+    "kind",
+    "telegram_user_id",
+    "display_name",
+    "linked_at",
+    "unreachable",
+    "back_at",
+)
 INVITE_COLUMNS = (
     "id",
     "client_id",
@@ -515,6 +553,7 @@ INVITE_COLUMNS = (
     "expires_at",
     "used_at",
     "used_by_chat_id",
+    "extra",
 )
 INVOICE_COLUMNS = (
     "id",
@@ -538,6 +577,7 @@ INVOICE_COLUMNS = (
     "interest_since",
     "interest_percent",
     "interest_frozen_minor",
+    "compensation_minor",
     "settlement_percent",
     "settlement_until",
     "created_at",
@@ -568,7 +608,7 @@ PROMISE_COLUMNS = (
     "resolved_at",
 )
 DISPUTE_COLUMNS = ("id", "invoice_id", "reason", "details", "status", "created_at", "resolved_at")
-PAYMENT_COLUMNS = ("id", "invoice_id", "amount_minor", "paid_at", "note")
+PAYMENT_COLUMNS = ("id", "invoice_id", "amount_minor", "paid_at", "note", "way", "reference")
 
 
 def check_columns(table: Rows) -> None:
