@@ -57,8 +57,11 @@ def tick_engine(app: AnyApplication) -> Engine:
     engine = app.bot_data.get(TICK_ENGINE_KEY)
     if engine is None:
         processor = app.update_processor
-        yield_to = processor.yield_to_updates if isinstance(processor, PerPersonOrder) else None
-        engine = app.bot_data[TICK_ENGINE_KEY] = Engine(_services(app), yield_to)
+        if isinstance(processor, PerPersonOrder):
+            engine = Engine(_services(app), processor.yield_to_updates, processor.people_active)
+        else:
+            engine = Engine(_services(app))
+        app.bot_data[TICK_ENGINE_KEY] = engine
     assert isinstance(engine, Engine)
     return engine
 

@@ -30,9 +30,10 @@ log = logging.getLogger(__name__)
 # Dispatch.each_of), so a crash leaves few `sending` rows for the owner to hear about.
 CLAIM_CHUNK = 64
 # On SQLite a claim holds the one write lock from its BEGIN (IMMEDIATE) to its commit, and
-# a person's press that writes waits for it: smaller claims keep that wait short (p99 press
-# → answer under a 3,000-reminder backlog: 548 ms with 64, 50-115 ms with 16; the backlog's
-# pace is the same, benchmarks.press_latency).
+# a person's press that writes waits for it: while people are active, smaller claims keep
+# that wait short (p99 press → answer under a 3,000-reminder backlog: 548 ms with 64,
+# 50-115 ms with 16, the backlog's pace the same: benchmarks.press_latency); with nobody
+# about, fewer, larger claims cost less (benchmarks.tick_cost).
 SQLITE_CLAIM_CHUNK = 16
 # Clients read per round of a tick; a full round means more may be due (see Engine._drain).
 CLIENTS_PER_TICK = 500
@@ -52,11 +53,16 @@ class TickReport:
 
 class Engine:
     def __init__(
-        self, services: Services, yield_to: Callable[[], Awaitable[object]] | None = None
+        self,
+        services: Services,
+        yield_to: Callable[[], Awaitable[object]] | None = None,
+        people_active: Callable[[], bool] | None = None,
     ) -> None:
         self.services = services
         # Awaited before each client's turn: people's updates in hand go first.
         self.yield_to = yield_to
+        # Whether people are pressing and typing just now (bot.telegram.update_order).
+        self.people_active = people_active
         self.reminders = services.reminders
         self.digests = services.digests
         self.deps = services.deps
@@ -178,16 +184,23 @@ class Engine:
         self, client_ids: list[int], now: datetime, report: TickReport, dispatch: Dispatch
     ) -> AsyncGenerator[ClientBatch, None]:
         """The clients with something to send, claimed a chunk at a time as sending needs."""
-        chunk = CLAIM_CHUNK
-        if self.reminders.dialect() == "sqlite":
-            chunk = min(chunk, SQLITE_CLAIM_CHUNK)
-        for start in range(0, len(client_ids), chunk):
+        start = 0
+        while start < len(client_ids):
             if self.stopping:
                 return
+            chunk = self._claim_chunk()
             for batch in await self._claim(client_ids[start : start + chunk], now, dispatch):
                 report.alerts += batch.alerts
                 if batch.claims:
                     yield batch
+            start += chunk
+
+    def _claim_chunk(self) -> int:
+        """How many clients the next claim takes (see SQLITE_CLAIM_CHUNK)."""
+        people_active = self.people_active is not None and self.people_active()
+        if people_active and self.reminders.dialect() == "sqlite":
+            return min(CLAIM_CHUNK, SQLITE_CLAIM_CHUNK)
+        return CLAIM_CHUNK
 
     async def _claim(
         self, client_ids: list[int], now: datetime, dispatch: Dispatch

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -43,6 +44,9 @@ MAX_UPDATES_IN_HAND = 256
 # The longest a bulk send waits for the updates in hand, so that a stream of updates
 # slows the reminders but never stops them.
 BULK_HOLD_SECONDS = 0.25
+# People count as active for this long after their last update began: the engine then
+# keeps its database claims short (scheduler.tick.SQLITE_CLAIM_CHUNK).
+PEOPLE_ACTIVE_SECONDS = 5.0
 
 _handling_update: ContextVar[bool] = ContextVar("handling_update", default=False)
 
@@ -89,8 +93,10 @@ class PerPersonOrder(BaseUpdateProcessor):
         self._running_now = 0
         self._quiet = asyncio.Event()
         self._quiet.set()
+        self._last_update_at = float("-inf")
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        self._last_update_at = time.monotonic()
         key = sender_key(update)
         with answering_a_person():
             if key is None:
@@ -126,6 +132,10 @@ class PerPersonOrder(BaseUpdateProcessor):
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(BULK_HOLD_SECONDS):
                 await self._quiet.wait()
+
+    def people_active(self) -> bool:
+        """Has anyone's update begun within the last PEOPLE_ACTIVE_SECONDS?"""
+        return time.monotonic() - self._last_update_at < PEOPLE_ACTIVE_SECONDS
 
     @property
     def people_in_hand(self) -> int:
