@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import Pool
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import Pool, QueuePool
 from sqlmodel import SQLModel
 
-import bot.db.tables  # noqa: F401 - registers the tables
+import bot.app
+import bot.db.tables  # registers the tables
 from bot.app import build_application, close_application
 from bot.clock import FrozenClock
 from bot.config import Settings, load_settings
@@ -195,12 +197,15 @@ def _truncate_postgres(url: str) -> None:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(
     request: pytest.FixtureRequest,
-    tmp_path: Path,
     sqlite_template: Path,
     postgres_url: str | None,
 ) -> Iterator[str]:
     if request.param == "sqlite":
-        path = tmp_path / "duebot.db"
+        # One path for every test of this process, so that the engine shelf lends the
+        # same engine again; the file is a fresh copy, and the last test's journal goes.
+        path = sqlite_template.with_name("test.db")
+        for leftover in (path, *(path.with_name(f"test.db-{end}") for end in ("wal", "shm"))):
+            leftover.unlink(missing_ok=True)
         shutil.copyfile(sqlite_template, path)
         yield f"sqlite+aiosqlite:///{path}"
         return
@@ -242,6 +247,43 @@ def alerts_delivered_inline(monkeypatch: pytest.MonkeyPatch) -> None:
     update or a tick queued is at the fake Bot API once `process_update` / `run_tick`
     returns (in production a kick starts a task)."""
     monkeypatch.setattr(AlertCourier, "inline_kicks", True)
+
+
+class EngineShelf:
+    """Engines lent to the applications a test builds, taken back after it for the next
+    test on the same database. An engine keeps its compiled SQL (about 45 statements a
+    test would compile again) and what it learnt of the server on first connect; its
+    connections are closed by the application's `close_application` as in production,
+    so each test still connects afresh in its own event loop."""
+
+    def __init__(self) -> None:
+        self._idle: dict[str, list[AsyncEngine]] = {}
+        self._lent: list[tuple[str, AsyncEngine]] = []
+
+    def lend(self, url: str) -> AsyncEngine:
+        idle = self._idle.get(url)
+        engine = idle.pop() if idle else create_engine(url)
+        self._lent.append((url, engine))
+        return engine
+
+    def take_back(self) -> None:
+        for url, engine in self._lent:
+            pool = engine.sync_engine.pool
+            # An application left open still holds connections of this test's event
+            # loop: its engine is not lent again.
+            if isinstance(pool, QueuePool) and pool.checkedin() == pool.checkedout() == 0:
+                self._idle.setdefault(url, []).append(engine)
+        self._lent.clear()
+
+
+ENGINES = EngineShelf()
+
+
+@pytest.fixture(autouse=True)
+def engines_reused(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(bot.app, "create_engine", ENGINES.lend)
+    yield
+    ENGINES.take_back()
 
 
 @pytest.fixture

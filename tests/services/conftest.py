@@ -11,12 +11,13 @@ from telegram import Bot
 
 from bot.clock import FrozenClock
 from bot.config import Settings
-from bot.db.session import create_engine, make_sessionmaker
+from bot.db.session import make_sessionmaker
 from bot.services import Services
 from bot.services.deps import Deps
 from bot.telegram.notices import NoticeSender
 from bot.telegram.notifier import Notifier
 from bot.telegram.reminders import ReminderSender
+from tests.conftest import ENGINES
 from tests.fakes.bot_api import FakeBotApi
 
 
@@ -24,7 +25,7 @@ from tests.fakes.bot_api import FakeBotApi
 async def services(
     settings: Settings, clock: FrozenClock, bot_api: FakeBotApi
 ) -> AsyncIterator[Services]:
-    engine = create_engine(settings.database_url)
+    engine = ENGINES.lend(settings.database_url)
     bot = Bot(settings.telegram_bot_token.get_secret_value(), request=bot_api)
     async with bot:
         notifier = Notifier(bot)
