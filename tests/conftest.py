@@ -194,11 +194,44 @@ def _truncate_postgres(url: str) -> None:
     asyncio.run(_main())
 
 
+class PostgresEmptier:
+    """Empties the worker's PostgreSQL database before each test over one connection kept
+    for the whole run, on an event loop of its own (a test's loop ends with the test):
+    connecting afresh took four times as long as the emptying itself."""
+
+    def __init__(self, url: str) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._engine = create_engine(url)
+        self._statement = text(_emptying_statement())
+
+    def empty(self) -> None:
+        self._loop.run_until_complete(self._empty())
+
+    async def _empty(self) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(self._statement)
+
+    def close(self) -> None:
+        self._loop.run_until_complete(self._engine.dispose())
+        self._loop.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_emptier(postgres_url: str | None) -> Iterator[PostgresEmptier | None]:
+    if not postgres_url:
+        yield None
+        return
+    emptier = PostgresEmptier(postgres_url)
+    yield emptier
+    emptier.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(
     request: pytest.FixtureRequest,
     sqlite_template: Path,
     postgres_url: str | None,
+    postgres_emptier: PostgresEmptier | None,
 ) -> Iterator[str]:
     if request.param == "sqlite":
         # One path for every test of this process, so that the engine shelf lends the
@@ -209,9 +242,9 @@ def database_url(
         shutil.copyfile(sqlite_template, path)
         yield f"sqlite+aiosqlite:///{path}"
         return
-    if not postgres_url:
+    if not postgres_url or not postgres_emptier:
         pytest.skip("TEST_DATABASE_URL is not set")
-    _truncate_postgres(postgres_url)
+    postgres_emptier.empty()
     yield postgres_url
 
 
