@@ -12,8 +12,9 @@ from telegram import Bot
 from bot.app import build_deps
 from bot.clock import FrozenClock
 from bot.config import Settings
-from bot.db.session import create_engine, make_sessionmaker
+from bot.db.session import make_sessionmaker
 from bot.services import Services
+from tests.conftest import ENGINES
 from tests.fakes.bot_api import FakeBotApi
 
 
@@ -21,7 +22,7 @@ from tests.fakes.bot_api import FakeBotApi
 async def services(
     settings: Settings, clock: FrozenClock, bot_api: FakeBotApi
 ) -> AsyncIterator[Services]:
-    engine = create_engine(settings.database_url)
+    engine = ENGINES.lend(settings.database_url)
     bot = Bot(settings.telegram_bot_token.get_secret_value(), request=bot_api)
     async with bot:
         yield Services.build(build_deps(bot, make_sessionmaker(engine), clock, settings))

@@ -1088,20 +1088,27 @@ LINK = re.compile(r"https?://\S+|/\w+|\w+\.csv")
 
 def given_text(value: Any, found: set[str]) -> set[str]:
     """Every string in the sample data: what people typed, shown as it is in any language.
-    Keys (`weekly_2`, `paid`) are not: a template that prints one has not translated it."""
-    if isinstance(value, str):
-        if not KEY.fullmatch(value):
-            found.add(value)
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            given_text(item, found)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            given_text(item, found)
-    elif isinstance(value, SimpleNamespace):
-        given_text(vars(value), found)
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        given_text({f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, found)
+    Keys (`weekly_2`, `paid`) are not: a template that prints one has not translated it.
+    The sample shares objects (one client under many invoices): each is read once, and
+    without recursion, or the walk repeats itself about a million times per test."""
+    pending, seen = [value], set[int]()
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if not KEY.fullmatch(item):
+                found.add(item)
+            continue
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, Mapping):
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+        elif isinstance(item, SimpleNamespace):
+            pending.extend(vars(item).values())
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            pending.extend(getattr(item, field.name) for field in dataclasses.fields(item))
     return found
 
 
@@ -1168,6 +1175,7 @@ def legal_citations() -> frozenset[str]:
     return frozenset(found)
 
 
+@cache  # the same for every translation's test
 def english_words() -> frozenset[str]:
     words: set[str] = set()
     for name in NAMES:
