@@ -18,6 +18,7 @@ from bot.db.tables import Event, Invoice, Reminder
 from bot.services.outbox import ReminderOutbox, Sent
 from bot.telegram.reminders import ReminderSender
 from scheduler import run_tick, tick, tick_engine
+from scheduler.tick import TickReport
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.updates import callback_update
 from tests.handlers.engine_helpers import engine_of, rows, sent_to
@@ -26,6 +27,21 @@ from tests.handlers.test_concurrent_dispatch import clients_due_today
 
 async def due_rows(app: Any) -> list[tuple[int, str]]:
     return sorted((r.invoice_id, r.status) for r in await rows(app, Reminder) if r.stage == "due")
+
+
+async def tick_counting_statements(app: Any) -> tuple[TickReport, list[str]]:
+    """One tick, and every SQL statement it ran."""
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    engine = engine_of(app)
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        return await tick_engine(app).tick(), statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
 
 
 async def test_a_tick_for_sixty_clients_takes_a_few_statements_not_a_few_per_client(
@@ -41,17 +57,7 @@ async def test_a_tick_for_sixty_clients_takes_a_few_statements_not_a_few_per_cli
         # Telegram's pace (29 a second) would spread the answers over two seconds, and
         # with them the groups they are recorded in: here they come at once.
         app.bot._rate_limiter = None
-        statements: list[str] = []
-
-        def count(*args: Any) -> None:
-            statements.append(str(args[2]))
-
-        engine = engine_of(app)
-        event.listen(engine.sync_engine, "before_cursor_execute", count)
-        try:
-            report = await tick_engine(app).tick()
-        finally:
-            event.remove(engine.sync_engine, "before_cursor_execute", count)
+        report, statements = await tick_counting_statements(app)
 
         assert report.messages_sent == 60
         assert [len(sent_to(bot_api, chat)) for chat in chats] == [1] * 60
@@ -76,17 +82,7 @@ async def test_sqlite_claims_in_small_chunks_while_people_press_so_they_never_wa
         if someone_pressed:
             press = Update.de_json(callback_update(1, 777, "c:pay:1"), app.bot)
             await app.update_processor.process_update(press, app.process_update(press))
-        statements: list[str] = []
-
-        def count(*args: Any) -> None:
-            statements.append(str(args[2]))
-
-        engine = engine_of(app)
-        event.listen(engine.sync_engine, "before_cursor_execute", count)
-        try:
-            report = await tick_engine(app).tick()
-        finally:
-            event.remove(engine.sync_engine, "before_cursor_execute", count)
+        report, statements = await tick_counting_statements(app)
         assert report.messages_sent == 40
         claims = [s for s in statements if s.startswith("INSERT INTO reminders")]
         short_claims = someone_pressed and settings.database_url.startswith("sqlite")
