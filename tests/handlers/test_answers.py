@@ -105,9 +105,11 @@ async def test_pay_later_preset_makes_a_promise_and_keeping_it_counts(
 ) -> None:
     reminder = await first_reminder(app, bot_api)
 
-    await press(app, CLIENT_USER_ID, button(reminder, "📅 Pay later"))
+    pay_later = button(reminder, "📅 Pay later")
+    await press(app, CLIENT_USER_ID, pay_later)
     assert keyboard_edits(bot_api)[-1] == ["In 3 days", "In 7 days", "In 14 days", "Another date…"]
-    await press(app, CLIENT_USER_ID, f"c:l7:{1}")
+    invoice_id = pay_later.rsplit(":", 1)[1]  # the "In 7 days" button names the same invoice
+    await press(app, CLIENT_USER_ID, f"c:l7:{invoice_id}")
 
     assert await status(app) == "promised"
     assert keyboard_edits(bot_api)[-1] == ["✓ Pay on Dec 1, 2026"]
