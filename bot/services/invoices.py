@@ -356,7 +356,8 @@ class InvoiceService:
         """Add an invoice inside the caller's transaction (numbered, planned, announced):
         /newinvoice in both forms and /repeat's issuing step all come through here."""
         # Read before the new invoice exists: the record is about what came before it.
-        upfront = poor_record(await client_history(session, client, owner, self._today(owner)))
+        today = self._today(owner)
+        upfront = poor_record(await client_history(session, client, owner, today))
         issued = await issue_invoice(
             session,
             self.deps,
@@ -370,7 +371,6 @@ class InvoiceService:
             document=document,
         )
         invoice = issued.invoice
-        today = self._today(owner)
         plan = tuple(
             PlannedReminder(stage.name, day)
             for stage, day in planned_dates(ladder_for(owner), due)
