@@ -57,11 +57,8 @@ def tick_engine(app: AnyApplication) -> Engine:
     engine = app.bot_data.get(TICK_ENGINE_KEY)
     if engine is None:
         processor = app.update_processor
-        if isinstance(processor, PerPersonOrder):
-            engine = Engine(_services(app), processor.yield_to_updates, processor.people_active)
-        else:
-            engine = Engine(_services(app))
-        app.bot_data[TICK_ENGINE_KEY] = engine
+        people = processor if isinstance(processor, PerPersonOrder) else None
+        engine = app.bot_data[TICK_ENGINE_KEY] = Engine(_services(app), people)
     assert isinstance(engine, Engine)
     return engine
 

@@ -13,9 +13,10 @@ draining, as between ticks.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot.services import Services
 from bot.services.digest import Digest
@@ -39,6 +40,16 @@ SQLITE_CLAIM_CHUNK = 16
 CLIENTS_PER_TICK = 500
 
 
+class People(Protocol):
+    """The people's side of the bot (bot.telegram.update_order.PerPersonOrder)."""
+
+    async def yield_to_updates(self) -> None:
+        """Return once no update is in hand (or after a short hold)."""
+
+    def people_active(self) -> bool:
+        """Whether people are pressing and typing just now."""
+
+
 @dataclass
 class TickReport:
     messages_sent: int = 0
@@ -55,14 +66,12 @@ class Engine:
     def __init__(
         self,
         services: Services,
-        yield_to: Callable[[], Awaitable[object]] | None = None,
-        people_active: Callable[[], bool] | None = None,
+        people: People | None = None,
     ) -> None:
         self.services = services
-        # Awaited before each client's turn: people's updates in hand go first.
-        self.yield_to = yield_to
-        # Whether people are pressing and typing just now (bot.telegram.update_order).
-        self.people_active = people_active
+        # People's updates go first: the engine waits for those in hand before each
+        # client's turn, and keeps its claims short while people are active.
+        self.people = people
         self.reminders = services.reminders
         self.digests = services.digests
         self.deps = services.deps
@@ -80,7 +89,8 @@ class Engine:
             # answer an owner's action (bot.services.notices).
             report.notices_sent = await self._send_notices(now, report)
             dispatch = Dispatch(
-                serial_database=self.reminders.dialect() == "sqlite", yield_to=self.yield_to
+                serial_database=self.reminders.dialect() == "sqlite",
+                yield_to=self.people.yield_to_updates if self.people else None,
             )
             try:
                 async with dispatch.running():
@@ -197,7 +207,7 @@ class Engine:
 
     def _claim_chunk(self) -> int:
         """How many clients the next claim takes (see SQLITE_CLAIM_CHUNK)."""
-        people_active = self.people_active is not None and self.people_active()
+        people_active = self.people is not None and self.people.people_active()
         if people_active and self.reminders.dialect() == "sqlite":
             return min(CLAIM_CHUNK, SQLITE_CLAIM_CHUNK)
         return CLAIM_CHUNK
