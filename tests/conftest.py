@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import Pool, QueuePool
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 import bot.app
 import bot.db.tables  # registers the tables
@@ -34,6 +35,14 @@ OTHER_OWNER_ID = 112
 CLIENT_USER_ID = 222
 STRANGER_ID = 999
 START = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+def in_order(model: Any) -> SelectOfScalar[Any]:
+    """All rows of a table in the order they were written. PostgreSQL returns an unordered
+    SELECT in storage order, and an UPDATE moves a row to the end, so tests that compare
+    lists must ask for an order."""
+    return select(model).order_by(*inspect(model).primary_key)
+
 
 AnyApplication = Any
 

@@ -25,12 +25,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.engine import make_url
-from sqlmodel import select
 
 from bot.db.session import create_engine, make_sessionmaker
 from bot.db.tables import AlertOutbox, Client, Invoice, Reminder
 from bot.services.reminders import STUCK_AFTER
-from tests.conftest import _migrated_database, _truncate_postgres
+from tests.conftest import _migrated_database, _truncate_postgres, in_order
 from tests.fakes.bot_api import BOT_USERNAME
 from tests.fakes.gated_http_bot_api import GatedHttpBotApi
 from tests.fakes.http_bot_api import Recorded
@@ -84,7 +83,7 @@ def stored(url: str, model: Any) -> list[Any]:
         engine = create_engine(url)
         try:
             async with make_sessionmaker(engine)() as session:
-                return list((await session.exec(select(model))).all())
+                return list((await session.exec(in_order(model))).all())
         finally:
             await engine.dispose()
 

@@ -8,13 +8,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import select
 from telegram import Update
 
 from bot.app import ENGINE_KEY, services_of
 from bot.clock import FrozenClock
 from scheduler import alert_courier, run_tick
-from tests.conftest import OWNER_ID
+from tests.conftest import OWNER_ID, in_order
 from tests.fakes.bot_api import BOT_USERNAME, Call, FakeBotApi
 from tests.fakes.updates import callback_update, send_text
 
@@ -29,7 +28,7 @@ def engine_of(app: Any) -> AsyncEngine:
 
 async def rows(app: Any, model: Any) -> list[Any]:
     async with services_of(app).deps.sessions() as session:
-        return list((await session.exec(select(model))).all())
+        return list((await session.exec(in_order(model))).all())
 
 
 async def deliver_alerts(app: Any) -> int:

@@ -6,21 +6,14 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import select
-
-from bot.app import services_of
 from bot.clock import FrozenClock
 from bot.db.tables import Client, Event, Invite
 from tests.conftest import CLIENT_USER_ID, OTHER_OWNER_ID, OWNER_ID, STRANGER_ID
 from tests.fakes.bot_api import BOT_USERNAME, FakeBotApi
 from tests.fakes.updates import send_text
+from tests.handlers.engine_helpers import rows
 
 LINK = re.compile(rf"https://t\.me/{BOT_USERNAME}\?start=([A-Za-z0-9_-]+)")
-
-
-async def rows(app: Any, model: Any) -> list[Any]:
-    async with services_of(app).deps.sessions() as session:
-        return list((await session.exec(select(model))).all())
 
 
 async def new_client(app: Any, bot_api: FakeBotApi, name: str = "Acme") -> str:
