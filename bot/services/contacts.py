@@ -96,8 +96,10 @@ async def answerer(
     """The contact a press counts for; Refused when the presser is none of the client's.
 
     A private chat answers for itself. In a linked group, only members who are contacts
-    themselves (their own link, or who linked the group) may answer; their press in their
-    own private chat counts too (a date or details typed after a press in the group).
+    themselves (their own link, or who linked the group) may answer, by a press or by a
+    date or details typed there as a reply to the bot's prompt (handlers.pending). The
+    member who linked the group also answers for it from their own private chat (an
+    answer asked for there, before questions were asked in the group itself).
     """
     assert client.id is not None
     contacts = await Contacts(session).of_client(client.id)
