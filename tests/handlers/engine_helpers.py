@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 
@@ -29,6 +30,19 @@ def engine_of(app: Any) -> AsyncEngine:
 async def rows(app: Any, model: Any) -> list[Any]:
     async with services_of(app).deps.sessions() as session:
         return list((await session.exec(in_order(model))).all())
+
+
+async def written_anew(app: Any, model: Any, row_id: int, column: Any) -> None:
+    """The row moved behind the others, as UPDATEs in production leave rows: `column` (an
+    indexed one) changed and changed back. PostgreSQL cannot write such an UPDATE in place
+    (HOT), so a scan of the table or of any of its indexes now reads the row last, and a
+    SELECT without ORDER BY returns it last. What the product shows must not change."""
+    [key] = inspect(model).primary_key
+    async with engine_of(app).begin() as connection:
+        value = (await connection.execute(select(column).where(key == row_id))).scalar_one()
+        other = value + (timedelta(seconds=1) if isinstance(value, datetime) else 1)
+        for step in (other, value):
+            await connection.execute(update(model).where(key == row_id).values({column: step}))
 
 
 async def deliver_alerts(app: Any) -> int:
