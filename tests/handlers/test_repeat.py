@@ -21,7 +21,14 @@ from scheduler import run_tick
 from tests.conftest import CLIENT_USER_ID, OWNER_ID, STRANGER_ID
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.updates import send_text
-from tests.handlers.engine_helpers import add_linked_client, owner_says, press, rows, sent_to
+from tests.handlers.engine_helpers import (
+    add_linked_client,
+    owner_says,
+    press,
+    rows,
+    sent_to,
+    written_anew,
+)
 
 # Today is Tue 24 Nov 2026, 10:00 UTC (the owner's time zone; send window 09:00-20:00).
 
@@ -167,6 +174,23 @@ async def test_numbers_follow_the_owners_other_invoices(
         (1, date(2026, 12, 10), 120000),
         (2, date(2026, 12, 20), 5000),
         (3, date(2027, 1, 10), 120000),
+    ]
+
+
+async def test_series_due_together_issue_in_the_order_they_were_set_up(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    await repeating(app, bot_api, "2026-12-10", "monthly")
+    await owner_says(app, bot_api, "/newinvoice Acme 50 USD 2026-12-10 Hosting")
+    await owner_says(app, bot_api, "/repeat 2 monthly")
+    [first, _] = await rows(app, RecurringSeries)
+    await written_anew(app, RecurringSeries, first.id, RecurringSeries.next_issue_at)
+
+    await tick_at(app, clock, issue_moment(date(2027, 1, 10)))
+
+    assert [(row[0], row[2], row[4]) for row in await invoices(app)][2:] == [
+        (3, 120000, "Monthly retainer"),
+        (4, 5000, "Hosting"),
     ]
 
 
