@@ -40,7 +40,7 @@ async def written_anew(app: Any, model: Any, row_id: int, column: Any) -> None:
     [key] = inspect(model).primary_key
     async with engine_of(app).begin() as connection:
         value = (await connection.execute(select(column).where(key == row_id))).scalar_one()
-        other = value + (timedelta(seconds=1) if isinstance(value, datetime) else 1)
+        other = value + (timedelta(seconds=1) if isinstance(value, datetime) else 1_000_000)
         for step in (other, value):
             await connection.execute(update(model).where(key == row_id).values({column: step}))
 
