@@ -13,6 +13,7 @@ from telegram import Update
 
 from bot.app import ENGINE_KEY, services_of
 from bot.clock import FrozenClock
+from bot.db.tables import Invoice
 from scheduler import alert_courier, run_tick
 from tests.conftest import OWNER_ID, in_order
 from tests.fakes.bot_api import BOT_USERNAME, Call, FakeBotApi
@@ -30,6 +31,16 @@ def engine_of(app: Any) -> AsyncEngine:
 async def rows(app: Any, model: Any) -> list[Any]:
     async with services_of(app).deps.sessions() as session:
         return list((await session.exec(in_order(model))).all())
+
+
+async def invoice_id(app: Any, number: int) -> int:
+    """The database id of the owner's invoice #`number`, for a button's callback data. The
+    two agree only while invoices are inserted one by one in number order and no INSERT
+    is rolled back (on PostgreSQL that uses an id up): a test says which one it means."""
+    found: list[Invoice] = [row for row in await rows(app, Invoice) if row.number == number]
+    [invoice] = found
+    assert invoice.id is not None
+    return invoice.id
 
 
 async def written_anew(app: Any, model: Any, row_id: int, column: Any) -> None:
