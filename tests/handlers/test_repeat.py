@@ -302,6 +302,24 @@ async def test_a_blocked_client_stops_the_repeat_and_the_owner_is_told_once(
     assert (series.stop_reason, series.next_issue_at) == ("blocked", None)
 
 
+async def test_a_blocked_clients_stopped_repeats_are_told_in_the_order_they_were_set_up(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    await repeating(app, bot_api, "2026-12-10", "monthly")
+    await owner_says(app, bot_api, "/newinvoice Acme 50 USD 2026-12-10 Hosting")
+    await owner_says(app, bot_api, "/repeat 2 monthly")
+    [first, _] = await rows(app, RecurringSeries)
+    await written_anew(app, RecurringSeries, first.id, RecurringSeries.next_issue_at)
+    [acme] = await rows(app, Client)
+    await press(app, OWNER_ID, f"o:block:{acme.id}")
+    bot_api.clear()
+
+    await run_tick(app)
+
+    told = [text for text in bot_api.texts(OWNER_ID) if "no longer repeats" in text]
+    assert [text.split("</b>")[0] for text in told] == ["⏹ <b>#1", "⏹ <b>#2"], told
+
+
 async def test_a_forgotten_client_stops_the_repeat(
     app: Any, clock: FrozenClock, bot_api: FakeBotApi
 ) -> None:
