@@ -155,7 +155,7 @@ class NoticeService:
                             col(InvoiceNotice.status).in_([str(s) for s in TAKEABLE]),
                             col(InvoiceNotice.due_at) <= now,
                         )
-                        .order_by(col(InvoiceNotice.due_at))
+                        .order_by(col(InvoiceNotice.due_at), col(InvoiceNotice.id))
                         .limit(PER_TICK)
                     )
                 ).all()
@@ -265,10 +265,12 @@ class NoticeService:
         async with self.deps.sessions() as session, session.begin():
             stuck = (
                 await session.exec(
-                    select(InvoiceNotice).where(
+                    select(InvoiceNotice)
+                    .where(
                         InvoiceNotice.status == NoticeStatus.SENDING,
                         col(InvoiceNotice.claimed_at) < now - STUCK_AFTER,
                     )
+                    .order_by(col(InvoiceNotice.id))  # the owner's alerts in a stable order
                 )
             ).all()
             for notice in stuck:

@@ -95,7 +95,7 @@ class ReminderService:
             result = await session.exec(
                 select(earliest.c.client_id)
                 .group_by(earliest.c.client_id)
-                .order_by(func.min(earliest.c.next_reminder_at))
+                .order_by(func.min(earliest.c.next_reminder_at), earliest.c.client_id)
                 .limit(most)
             )
             return list(result.all())
@@ -150,10 +150,12 @@ class ReminderService:
         async with self.deps.sessions() as session, session.begin():
             stuck = (
                 await session.exec(
-                    select(Reminder).where(
+                    select(Reminder)
+                    .where(
                         Reminder.status == SendStatus.SENDING,
                         col(Reminder.claimed_at) < now - STUCK_AFTER,
                     )
+                    .order_by(col(Reminder.id))  # the owner's alerts in a stable order
                 )
             ).all()
             for row in stuck:
@@ -233,7 +235,8 @@ class ReminderService:
                         )
                     )
                 )
-            waiting = (await session.exec(query)).all()
+            # By client: the owner's alerts in a stable order.
+            waiting = (await session.exec(query.order_by(col(Client.id)))).all()
             for client, issued in waiting:
                 assert client.id is not None
                 owner = await Owners(session).get(client.owner_id)

@@ -23,6 +23,7 @@ from tests.handlers.engine_helpers import (
     rows,
     sent_to,
     tick_until,
+    written_anew,
 )
 
 ACCOUNTANT_ID = 333
@@ -387,6 +388,29 @@ async def test_bot_removed_from_the_group_marks_it_unreachable_and_tells_the_own
     await bot_membership(app, "member")  # added back: the group is reachable again
     group = next(c for c in await rows(app, ClientContact) if c.chat_id == GROUP_ID)
     assert not group.unreachable
+
+
+async def test_a_group_of_two_clients_removing_the_bot_tells_the_owner_in_the_order_linked(
+    app: Any, bot_api: FakeBotApi
+) -> None:
+    await owner_says(app, bot_api, "/start")
+    for name in ("Acme", "Beta"):
+        await owner_says(app, bot_api, f"/newclient {name}")
+        _, token = await invite_link(app, bot_api, name)
+        await group_start(app, token)
+    first_linked = min(contact.id or 0 for contact in await rows(app, ClientContact))
+    await written_anew(app, ClientContact, first_linked, ClientContact.chat_id)
+    bot_api.clear()
+
+    await bot_membership(app, "left")
+
+    told = bot_api.texts(OWNER_ID)
+    assert [text.split("\n")[1] for text in told] == [
+        "Nobody at Acme can be reached in Telegram now: reminders are on hold. "
+        "A fresh invite link can help.",
+        "Nobody at Beta can be reached in Telegram now: reminders are on hold. "
+        "A fresh invite link can help.",
+    ], told
 
 
 async def test_owner_commands_in_a_linked_group_still_point_to_the_private_chat(
