@@ -15,13 +15,14 @@ from telegram import Update
 from bot.app import build_application, close_application
 from bot.clock import FrozenClock
 from bot.config import Settings
-from bot.db.tables import Client, ClientContact, Invoice, InvoiceNotice, Reminder
+from bot.db.tables import Client, ClientContact, Invoice, InvoiceNotice, Letter, Reminder
 from scheduler import run_tick
 from tests.conftest import CLIENT_USER_ID, OWNER_ID, STRANGER_ID
 from tests.fakes.bot_api import BOT_ID, BOT_USERNAME, FAKE_DATE, FakeBotApi
 from tests.fakes.updates import send_document, send_text, user
 from tests.handlers.engine_helpers import (
     add_linked_client,
+    deliver_alerts,
     owner_says,
     press,
     rows,
@@ -576,3 +577,28 @@ async def test_attaching_after_the_notice_sends_the_document_to_every_contact_th
     for chat in (CLIENT_USER_ID, ACCOUNTANT_ID):
         [document] = bot_api.sent("sendDocument", chat)
         assert document.params["document"] == file_id
+
+
+async def test_the_letter_reaches_every_contact_and_a_blocked_one_is_marked_alone(
+    app: Any, bot_api: FakeBotApi, clock: FrozenClock
+) -> None:
+    await with_accountant(app, bot_api)
+    await tick_until(app, clock, datetime(2026, 12, 8, 12, 0, tzinfo=UTC))
+    await send_text(app, OWNER_ID, "/letter 1")
+    [letter] = await rows(app, Letter)
+    bot_api.fail("sendDocument", 403, BLOCKED, chat_id=ACCOUNTANT_ID)
+    bot_api.clear()
+
+    await press(app, OWNER_ID, f"o:sendletter:{letter.id}")
+    await deliver_alerts(app)
+
+    [to_ann] = bot_api.sent("sendDocument", CLIENT_USER_ID)
+    assert to_ann.params["document"] == letter.file_id
+    assert "Pay now" in " ".join(b["text"] for b in to_ann.buttons)
+    told = bot_api.texts(OWNER_ID)
+    assert "✅ The payment demand for <b>#1</b> has been sent to Acme." in told
+    assert any(text.startswith("⚠️ <b>Bea</b> blocked the bot") for text in told), told
+    unreachable = {c.chat_id: c.unreachable for c in await rows(app, ClientContact)}
+    assert unreachable == {CLIENT_USER_ID: False, ACCOUNTANT_ID: True}
+    [letter] = await rows(app, Letter)
+    assert letter.sent_to_client_at is not None
