@@ -602,3 +602,13 @@ async def test_the_letter_reaches_every_contact_and_a_blocked_one_is_marked_alon
     assert unreachable == {CLIENT_USER_ID: False, ACCOUNTANT_ID: True}
     [letter] = await rows(app, Letter)
     assert letter.sent_to_client_at is not None
+
+
+async def test_the_owners_plan_offer_reaches_every_contact(app: Any, bot_api: FakeBotApi) -> None:
+    await with_accountant(app, bot_api)
+
+    await press(app, OWNER_ID, "o:offerplan:1")
+
+    for chat in (CLIENT_USER_ID, ACCOUNTANT_ID):
+        [offer] = bot_api.sent(chat_id=chat)
+        assert "#1" in offer.text and offer.buttons
