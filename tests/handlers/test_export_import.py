@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -405,13 +404,10 @@ async def test_ten_thousand_invoices_import_in_one_go(app: Any, bot_api: FakeBot
     )
     await upload(app, bot_api, clients.encode(), "clients.csv")
 
-    started = time.perf_counter()
+    # How fast is measured where figures belong (benchmarks/), not timed here on a
+    # shared machine: this test shows that 10,000 rows go in whole, in one upload.
     [done] = await upload(app, bot_api, invoices.encode())
-    elapsed = time.perf_counter() - started
-
-    print(f"\n10,000-row import took {elapsed:.2f} s")
     assert done.startswith("✅ Imported 10000 invoices: open 2000, paused 2000, paid 2000")
-    assert elapsed < 10
     stored = await rows(app, Invoice)
     assert len(stored) == 10_000
     assert sorted(i.number for i in stored) == list(range(1, 10_001))
