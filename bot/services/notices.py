@@ -27,6 +27,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.db.claims import INTERRUPTED, mark_interrupted
 from bot.db.repositories import EventLog, Owners
 from bot.db.tables import Client, Invoice, InvoiceNotice, Owner
 from bot.domain.charges import Charges
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 4
 BACKOFF = (timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
-STUCK_AFTER = timedelta(minutes=5)  # a claim older than this was interrupted
 PER_TICK = 200  # notices a tick sends at most (each is one message, paced by the notifier)
 
 
@@ -263,24 +263,16 @@ class NoticeService:
         (the alerts queued with the change). Returns how many alerts."""
         alerts: list[Alert] = []
         async with self.deps.sessions() as session, session.begin():
-            stuck = (
-                await session.exec(
-                    select(InvoiceNotice).where(
-                        InvoiceNotice.status == NoticeStatus.SENDING,
-                        col(InvoiceNotice.claimed_at) < now - STUCK_AFTER,
-                    )
-                )
-            ).all()
-            for notice in stuck:
-                notice.status = NoticeStatus.UNKNOWN
-                notice.last_error = "interrupted while sending"
-                session.add(notice)
-                invoice = await session.get(Invoice, notice.invoice_id)
+            stuck = await mark_interrupted(
+                session, InvoiceNotice, now, col(InvoiceNotice.invoice_id)
+            )
+            for _, invoice_id in stuck:
+                invoice = await session.get(Invoice, invoice_id)
                 assert invoice is not None
                 client = await session.get(Client, invoice.client_id)
                 owner = await Owners(session).get(invoice.owner_id)
                 assert client is not None and owner is not None
-                EventLog(session).about(invoice, "notice_unknown", now, error=notice.last_error)
+                EventLog(session).about(invoice, "notice_unknown", now, error=INTERRUPTED)
                 owed = await charges_for(session, invoice, client_today(now, client, owner))
                 alerts.append(
                     Alert.about_invoice(
