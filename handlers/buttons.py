@@ -24,6 +24,8 @@ from handlers.common import (
     Awaiting,
     Context,
     answer_refused,
+    ask,
+    awaiting_key,
     edit_keyboard,
     presser,
     reply,
@@ -135,9 +137,10 @@ async def _after_client_choice(
         await edit_keyboard(update, _chosen(found, "paid"))
         await reply(update, "client/claim_done", found.locale, **data)
     elif action == "ldate":
-        set_awaiting(context, Awaiting("promise_date", found.invoice_id))
-        await reply(
+        await ask(
             update,
+            context,
+            Awaiting("promise_date", found.invoice_id),
             "client/later_ask_date",
             found.locale,
             number=found.number,
@@ -152,11 +155,18 @@ async def _after_client_choice(
         await reply(update, "client/plan_done", found.locale, **data)
     elif action.startswith("r"):
         code = action[1:]
-        set_awaiting(context, Awaiting("dispute_details", found.invoice_id, REASON_CODES[code]))
         await edit_keyboard(update, skip_details(found.invoice_id, code, found.locale))
-        await reply(update, "client/problem_ask_details", found.locale, number=found.number)
+        awaiting = Awaiting("dispute_details", found.invoice_id, REASON_CODES[code])
+        await ask(
+            update,
+            context,
+            awaiting,
+            "client/problem_ask_details",
+            found.locale,
+            number=found.number,
+        )
     else:  # details skipped: the dispute is open
-        set_awaiting(context, None)
+        set_awaiting(context, None, awaiting_key(update))
         await edit_keyboard(update, _chosen(found, "problem"))
         await reply(update, "client/problem_done", found.locale, **data)
 

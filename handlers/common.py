@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram import ForceReply, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
@@ -24,6 +25,7 @@ from bot.telegram.alerts import in_owner_words
 from messages import render
 from messages.callbacks import parse_callback
 from messages.keyboards import owner_buttons
+from messages.render import fragment
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -78,7 +80,7 @@ async def reply(
 async def reply_text(
     update: Update,
     text: str,
-    keyboard: InlineKeyboardMarkup | None = None,
+    keyboard: InlineKeyboardMarkup | ForceReply | None = None,
     *,
     link_preview: bool = False,
 ) -> Message | None:
@@ -242,14 +244,73 @@ class Awaiting:
     kind: str  # promise_date, dispute_details, adjust_amount
     target: int  # invoice id (client side) or invoice number (owner side)
     reason: str = ""
+    # In a group: the bot's prompts whose replies are the answer (the first question and
+    # the latest "please try again"); in a private chat the next text is, so none.
+    prompts: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Kept as JSON (bot.telegram.persistence), the tuple comes back a list.
+        object.__setattr__(self, "prompts", tuple(self.prompts))
 
 
-def set_awaiting(context: Context, awaiting: Awaiting | None) -> None:
+def awaiting_key(update: Update) -> str:
+    """Where in the person's user_data their awaited answer in this chat is kept: a
+    private chat's under AWAITING, as ever; each group's apart, so a member may be asked
+    in a group and in their private chat at once without one answer taking the other's
+    place (user_data is the person's: the key adds the chat)."""
+    chat = update.effective_chat
+    if chat is None or chat.type == ChatType.PRIVATE:
+        return AWAITING
+    return f"{AWAITING}:{chat.id}"
+
+
+def set_awaiting(context: Context, awaiting: Awaiting | None, key: str = AWAITING) -> None:
     assert context.user_data is not None
     if awaiting is None:
-        context.user_data.pop(AWAITING, None)
+        context.user_data.pop(key, None)
     else:
-        context.user_data[AWAITING] = awaiting
+        context.user_data[key] = awaiting
+
+
+async def ask(
+    update: Update, context: Context, awaiting: Awaiting, template: str, locale: str, **data: Any
+) -> None:
+    """Ask the presser of a client's button to type an answer (handlers.pending takes it).
+
+    In a private chat, as ever: the question, and their next text is the answer. In a
+    group, a bot in privacy mode sees only replies to its own messages, and the group
+    must not be asked by everyone: the question mentions the presser and asks for a reply
+    that only they are prompted to give (ForceReply, selective); their reply to it is the
+    answer, anything else in the group is not.
+    """
+    key = awaiting_key(update)
+    set_awaiting(context, awaiting, key)  # on record before anyone can see the question
+    user = update.effective_user
+    if key == AWAITING or user is None:
+        await reply(update, template, locale, **data)
+        return
+    question = fragment(template, locale, **data)
+    text = render(
+        "client/group_ask", locale, user_id=user.id, name=user.first_name, question=question
+    )
+    prompt = await reply_text(update, text, ForceReply(selective=True))
+    if prompt is not None:
+        set_awaiting(context, replace(awaiting, prompts=(prompt.message_id,)), key)
+
+
+async def ask_again(
+    update: Update, context: Context, awaiting: Awaiting, key: str, template: str, locale: str
+) -> None:
+    """A typed answer that cannot be taken (an unreadable date): one sentence, and the
+    question stays open. In a group the sentence replies to the presser's message, so it
+    prompts them alone, and a reply to it is an answer as well as one to the question."""
+    if key == AWAITING:
+        await reply(update, template, locale)
+        return
+    prompt = await reply_text(update, render(template, locale), ForceReply(selective=True))
+    if prompt is not None:
+        prompts = (*awaiting.prompts[:1], prompt.message_id)  # the question, the latest retry
+        set_awaiting(context, replace(awaiting, prompts=prompts), key)
 
 
 # A typed answer goes to the handler that asked for it: each registers the kinds it asks

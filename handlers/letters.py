@@ -65,13 +65,19 @@ async def send_to_client(
     user_id, display, locale = who
     letters = services(context).letters
     claim = await letters.claim_for_client(user_id, display, letter_id)
-    delivery = await services(context).deps.notifier.send_document(
-        claim.chat_id,
-        claim.file_id,
-        caption=render("letter/cover", claim.content.locale, letter=claim.content),
-        keyboard=invoice_answers(claim.invoice_id, claim.content.locale, claim.pay_link),
+    notifier = services(context).deps.notifier
+    caption = render("letter/cover", claim.content.locale, letter=claim.content)
+    keyboard = invoice_answers(claim.invoice_id, claim.content.locale, claim.pay_link)
+    # Each of the client's contacts gets the same file, with buttons of their own to answer.
+    deliveries = tuple(
+        [
+            await notifier.send_document(
+                target.chat_id, claim.file_id, caption=caption, keyboard=keyboard
+            )
+            for target in claim.targets
+        ]
     )
-    sent = await letters.record_delivery(user_id, display, claim, delivery)
+    sent = await letters.record_delivery(user_id, display, claim, deliveries)
     query = update.callback_query
     if query is not None:
         chosen = owner_chosen(plain("owner/letter_sent_button", locale), sent.number)

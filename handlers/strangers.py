@@ -3,8 +3,10 @@
 Runs before every acting handler (after the redelivery and edit checks), for messages:
 
 - In a group, nothing is acted on but `/start <token>` from a `startgroup` link (which
-  links the group as a client's contact): an owner's command would show their clients to
-  the whole group. An owner who types a command there gets one pointer to the private
+  links the group as a client's contact) and a text replying to one of the bot's own
+  messages (an answer the bot asked a member for: handlers.pending takes it only from
+  that member, as a reply to their prompt): an owner's command would show their clients
+  to the whole group. An owner who types a command there gets one pointer to the private
   chat an hour; everything else is dropped in silence. (Button presses are no messages:
   handlers.buttons checks who pressed.)
 - In a private chat, owners and linked clients go on as before. A stranger (neither) is
@@ -23,7 +25,7 @@ two replicas may both be answered: a rare second reply, not a cost a flood can d
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
@@ -42,6 +44,18 @@ def _is_invite(text: str) -> bool:
     return command.partition("@")[0] == "/start" and bool(argument.strip())
 
 
+def _replies_to_the_bot(message: Message, bot_id: int) -> bool:
+    replied = message.reply_to_message
+    text = message.text or ""
+    return (
+        bool(text)
+        and not text.startswith("/")
+        and replied is not None
+        and replied.from_user is not None
+        and replied.from_user.id == bot_id
+    )
+
+
 async def screen(update: Update, context: Context) -> None:
     message, chat, user = update.message, update.effective_chat, update.effective_user
     if message is None or chat is None or user is None:
@@ -49,6 +63,8 @@ async def screen(update: Update, context: Context) -> None:
     if chat.type != ChatType.PRIVATE:  # nothing, not even an owner's file, acts in a group
         if _is_invite(message.text or ""):
             return  # a `startgroup` link: the group becomes a client's contact
+        if _replies_to_the_bot(message, context.bot.id):
+            return  # perhaps an answer the bot asked for (handlers.pending decides)
         if message.migrate_to_chat_id is not None:  # a group became a supergroup
             await services(context).contacts.chat_moved(chat.id, message.migrate_to_chat_id)
             raise ApplicationHandlerStop

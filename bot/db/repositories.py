@@ -136,8 +136,12 @@ class Contacts:
         return found
 
     async def in_chat(self, chat_id: int) -> list[ClientContact]:
+        """The contacts linked in this chat (one per client), oldest first: the owners'
+        alerts about the chat go out in that order, and rows are locked in it."""
         result = await self.session.exec(
-            select(ClientContact).where(ClientContact.chat_id == chat_id)
+            select(ClientContact)
+            .where(ClientContact.chat_id == chat_id)
+            .order_by(col(ClientContact.id))
         )
         return list(result.all())
 

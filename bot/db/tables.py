@@ -269,13 +269,22 @@ class Reminder(SQLModel, table=True):
 class InvoiceNotice(SQLModel, table=True):
     """The outbox of new-invoice notices: written in the invoice's own transaction, so a
     notice is never lost; claimed (`sending`, committed) before Telegram is called, so it is
-    never sent twice. Sent at once after the commit; the tick sends what a crash left."""
+    never sent twice. Sent at once after the commit; the tick sends what a crash left.
+
+    One row per contact the client had reachable when the invoice was created (each gets
+    the notice once; one linked later gets no old notices). `contact_id` is no foreign key:
+    a removed contact's row stays, and its notice is dropped if it had not gone yet. None:
+    a client linked without contact rows (old data), whose one chat is `chat_id`."""
 
     __tablename__ = "invoice_notices"
-    __table_args__ = (Index("ix_invoice_notices_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_invoice_notices_status_due", "status", "due_at"),
+        UniqueConstraint("invoice_id", "contact_id", name="uq_invoice_notices_contact"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    invoice_id: int = Field(foreign_key="invoices.id", unique=True)
+    invoice_id: int = Field(foreign_key="invoices.id")
+    contact_id: int | None = None
     # pending, sending, sent, retry, undelivered, failed, unknown, dropped
     status: str = Field(default="pending", max_length=12)
     attempts: int = 0

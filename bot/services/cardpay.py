@@ -31,7 +31,7 @@ from bot.domain.charges import Charges
 from bot.domain.states import CLOSED_STATUSES, InvoiceStatus
 from bot.services.alert_outbox import queue_alerts
 from bot.services.alerts import Alert
-from bot.services.contacts import answerer
+from bot.services.contacts import answerer, other_chats
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.money import charges_for, client_today, payable_now
@@ -152,6 +152,7 @@ class Recorded:
     due_now_minor: int
     payment: RecordedPayment | None = None  # the payment row's record, for its thanks
     owed: Charges | None = None  # what is owed on the invoice right after it
+    also: tuple[int, ...] = ()  # the client's other reachable chats: the receipt is theirs too
 
 
 class CardPayService:
@@ -441,6 +442,7 @@ class CardPayService:
             owed.due_now_minor,
             payment,
             owed,
+            await other_chats(session, client),
         )
         alert = Alert.about_invoice(
             owner,
@@ -466,9 +468,11 @@ class CardPayService:
         if client.chat_id is not None and not client.unreachable:
             if recorded.closed and recorded.payment is not None:
                 await send_thanks(self.deps, recorded.payment)
-            else:
+                return
+            # The client's balance changed: every contact hears it, as with the thanks.
+            for chat_id in (client.chat_id, *recorded.also):
                 await notifier.alert(
-                    client.chat_id,
+                    chat_id,
                     "client/card_received",
                     locale,
                     number=invoice.number,

@@ -1,9 +1,10 @@
 """A client's contacts: the chats (people, groups) that get its reminders and may answer.
 
-The client row mirrors them (`chat_id`: the first reachable contact's chat, for the few
-messages that go to one chat; `unreachable`: every contact is), kept by `sync_client` in
-the transaction that changes a contact, so the engine's checks and the owner's alerts
-read one row as before.
+The client row mirrors them (`chat_id`: the first reachable contact's chat; `unreachable`:
+every contact is), kept by `sync_client` in the transaction that changes a contact, so the
+engine's checks and the owner's alerts read one row as before. A message to the client as
+a whole (reminders, the new-invoice notice, letters, thanks, the owner's notes) goes to
+every reachable contact; only answers to a press stay in the chat that pressed.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
+from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -76,6 +79,28 @@ async def sync_client(
     session.add(client)
 
 
+async def mark_contact_lost(
+    session: AsyncSession, contact_id: int, chat_id: int, since: datetime
+) -> bool:
+    """Mark the contact that got Telegram's refusal (403) unreachable, only while it is still
+    that chat, reachable, and not back since `since` (the claim: linked anew, a /start, the
+    bot added back to the group), as committed at this very write. One statement, so the
+    check and the mark cannot be split; a contact moved to another chat, already marked or
+    back meanwhile is left alone. Whether it was marked."""
+    result = await session.exec(
+        update(ClientContact)
+        .where(
+            col(ClientContact.id) == contact_id,
+            col(ClientContact.chat_id) == chat_id,
+            col(ClientContact.unreachable).is_(False),
+            or_(col(ClientContact.back_at).is_(None), col(ClientContact.back_at) <= since),
+        )
+        .values(unreachable=True)
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount == 1
+
+
 @dataclass(frozen=True)
 class Answerer:
     """Who pressed a client's button, as the owner's alert names them."""
@@ -96,8 +121,10 @@ async def answerer(
     """The contact a press counts for; Refused when the presser is none of the client's.
 
     A private chat answers for itself. In a linked group, only members who are contacts
-    themselves (their own link, or who linked the group) may answer; their press in their
-    own private chat counts too (a date or details typed after a press in the group).
+    themselves (their own link, or who linked the group) may answer, by a press or by a
+    date or details typed there as a reply to the bot's prompt (handlers.pending). The
+    member who linked the group also answers for it from their own private chat (an
+    answer asked for there, before questions were asked in the group itself).
     """
     assert client.id is not None
     contacts = await Contacts(session).of_client(client.id)

@@ -169,6 +169,8 @@ class DecisionService:
             owed = await charges_for(
                 session, invoice, client_today(self.deps.clock.now(), client, owner)
             )
+            # The offer is the owner's word to the client: every reachable contact hears it.
+            also = await other_chats(session, client)
             await session.commit()
         note = ClientNote(
             client.chat_id,
@@ -182,6 +184,7 @@ class DecisionService:
             },
             invoice.id or 0,
             buttons="plan",
+            also=also,
         )
         return Decided(invoice.number, "offerplan", client.name, note=note)
 

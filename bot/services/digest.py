@@ -90,7 +90,7 @@ def due_owners(now: datetime, limit: int) -> SelectOfScalar[Owner]:
     return (
         select(Owner)
         .where(col(Owner.next_digest_at) <= now)
-        .order_by(col(Owner.next_digest_at))
+        .order_by(col(Owner.next_digest_at), col(Owner.id))
         .limit(limit)
     )
 
@@ -213,7 +213,7 @@ class DigestService:
                 col(Reminder.sent_at) >= start,
                 col(Reminder.sent_at) < end,
             )
-            .order_by(col(Invoice.number), col(Reminder.sent_at))
+            .order_by(col(Invoice.number), col(Reminder.sent_at), col(Reminder.id))
         )
         return tuple(DigestLine(number, name, stage=stage) for number, name, stage in rows.all())
 

@@ -6,17 +6,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlmodel import select
-
 from bot.db.repositories import EventLog, Owners
-from bot.db.tables import Client, Invoice, InvoiceNotice
+from bot.db.tables import Client, Invoice
 from bot.domain.documents import InvoiceDocument
 from bot.domain.states import CLOSED_STATUSES
 from bot.services.answers import AnswerService
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import checked_document, load_invoice, parse_invoice_number
-from bot.services.notices import TAKEABLE, NoticeStatus, Paper
+from bot.services.notices import Paper, notice_chats
 from bot.services.owners import owner_transaction
 
 log = logging.getLogger(__name__)
@@ -28,7 +26,8 @@ class Attached:
     name: str
     client_name: str
     replaced: bool  # the invoice had a document: this one took its place
-    sent_to_client: bool  # the client had the notice already: the document went now
+    sent_to_client: bool  # the client had the notice already: the document went now (to each
+    # contact that had it)
     with_notice: bool  # the notice is still to go: it carries the document
 
 
@@ -40,11 +39,10 @@ class DocumentService:
         self, owner_user_id: int, display: str, number_text: str, document: InvoiceDocument
     ) -> Attached:
         """Keep the PDF on an open invoice of the owner's; one already kept is replaced.
-        A client who already had the invoice's notice gets the document at once."""
+        Each contact who already had the invoice's notice gets the document at once."""
         number = parse_invoice_number(number_text)
         document = checked_document(document)
         now = self.deps.clock.now()
-        send: Paper | None = None
         async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
             invoice, client = await load_invoice(session, owner, number)
             if invoice.status in CLOSED_STATUSES:
@@ -57,16 +55,10 @@ class DocumentService:
             EventLog(session).about(
                 invoice, "document_attached", now, name=document.name, replaced=replaced
             )
-            notice = (
-                await session.exec(
-                    select(InvoiceNotice).where(InvoiceNotice.invoice_id == invoice.id)
-                )
-            ).first()
-            waiting = notice is not None and notice.status in (*TAKEABLE, NoticeStatus.SENDING)
-            if notice is not None and notice.status == NoticeStatus.SENT and _reachable(client):
-                assert client.chat_id is not None
-                send = Paper(
-                    client.chat_id,
+            chats, waiting = await notice_chats(session, invoice.id or 0, client)
+            papers = [
+                Paper(
+                    chat_id,
                     document.file_id,
                     client.locale or owner.locale,
                     invoice.number,
@@ -74,12 +66,14 @@ class DocumentService:
                     invoice.description,
                     added=True,
                 )
+                for chat_id in (chats if _reachable(client) else [])
+            ]
             client_name = client.name
         sent = False
-        if send is not None:
-            delivery = await self.deps.send_notice.document(send)
-            sent = delivery.sent
-            if not sent:
+        for paper in papers:  # each contact that had the notice
+            delivery = await self.deps.send_notice.document(paper)
+            sent = sent or delivery.sent
+            if not delivery.sent:
                 log.warning("document for #%s not delivered: %s", number, delivery.status)
         return Attached(number, document.name, client_name, replaced, sent, waiting and not sent)
 

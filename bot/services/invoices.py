@@ -180,7 +180,9 @@ async def issue_invoice(
     )
     if document is not None:
         EventLog(session).about(invoice, "document_attached", now, name=document.name)
-    notice = queue_notice(session, owner, client, invoice, now) if announce else NoticePlan.NONE
+    notice = (
+        await queue_notice(session, owner, client, invoice, now) if announce else NoticePlan.NONE
+    )
     return Issued(invoice, notice)
 
 

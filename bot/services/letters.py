@@ -8,13 +8,13 @@ was issued, so one that no longer matches the invoice is never sent: a fresh one
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.db.repositories import EventLog
+from bot.db.repositories import Contacts, EventLog
 from bot.db.tables import Client, Invoice, Letter, Owner
 from bot.domain.charges import Charges
 from bot.domain.dates import DateError, parse_date
@@ -23,7 +23,10 @@ from bot.domain.letter import LetterContent
 from bot.domain.sendtime import local_today
 from bot.domain.states import CLOSED_STATUSES
 from bot.domain.statutory import law_for
+from bot.services.alert_outbox import queue_alerts
+from bot.services.alerts import Alert
 from bot.services.cardpay import chat_payments_on, stripe_link
+from bot.services.contacts import contact_lost_alert, mark_contact_lost, sync_client
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import load_invoice, parse_invoice_number
@@ -48,18 +51,29 @@ class SentLetter:
 
 
 @dataclass(frozen=True)
+class LetterTarget:
+    """A chat the letter goes to: one of the client's reachable contacts (None: a client
+    linked without contact rows, whose one chat it is)."""
+
+    contact_id: int | None
+    chat_id: int
+
+
+@dataclass(frozen=True)
 class ClaimedLetter:
-    """A letter claimed for its client: the adapter sends the same PDF (`file_id`) to
-    `chat_id` with the covering note and the answer buttons (Pay now leads to `pay_link`;
-    None with Telegram Payments on, where it is a press), then reports how it went."""
+    """A letter claimed for its client: the adapter sends the same PDF (`file_id`) to each
+    of `targets` with the covering note and the answer buttons (Pay now leads to
+    `pay_link`; None with Telegram Payments on, where it is a press), then reports how it
+    went, one delivery per target in their order."""
 
     letter_id: int
-    chat_id: int
+    targets: tuple[LetterTarget, ...]
     file_id: str
     invoice_id: int
     content: LetterContent
     pay_link: str | None
     sent: SentLetter
+    claimed_at: datetime
 
 
 def parse_deadline(text: str | None, today: date, locale: str) -> date:
@@ -146,8 +160,9 @@ class LetterService:
     async def claim_for_client(
         self, owner_user_id: int, display: str, letter_id: int
     ) -> ClaimedLetter:
-        """Claim the letter for sending to the client's chat, once: it is marked sent before
-        Telegram is called, so two taps can't both send it (record_delivery settles it)."""
+        """Claim the letter for sending to each of the client's reachable contacts, once: it
+        is marked sent before Telegram is called, so two taps can't both send it
+        (record_delivery settles it)."""
         now = self.deps.clock.now()
         async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
             letter, invoice, client, content = await self._sendable(session, owner, letter_id)
@@ -160,35 +175,87 @@ class LetterService:
             if claimed.first() is None:  # a tap a moment earlier got there first
                 raise Refused("letter_already_sent", number=invoice.number)
             assert client.chat_id is not None and letter.file_id is not None
-            assert invoice.id is not None
+            assert invoice.id is not None and client.id is not None
+            contacts = await Contacts(session).of_client(client.id)
+            targets = tuple(
+                LetterTarget(contact.id, contact.chat_id)
+                for contact in contacts
+                if not contact.unreachable
+            ) or (LetterTarget(None, client.chat_id),)
             return ClaimedLetter(
                 letter_id,
-                client.chat_id,
+                targets,
                 letter.file_id,
                 invoice.id,
                 content,
                 None if chat_payments_on(self.deps.settings) else content.pay_link,
                 SentLetter(invoice.number, client.name),
+                now,
             )
 
     async def record_delivery(
-        self, owner_user_id: int, display: str, claim: ClaimedLetter, delivery: Delivery
+        self,
+        owner_user_id: int,
+        display: str,
+        claim: ClaimedLetter,
+        deliveries: tuple[Delivery, ...],
     ) -> SentLetter:
-        """What became of a claimed letter: recorded as sent, or the claim taken back (and
-        nothing recorded) with the reason Telegram gave."""
+        """What became of a claimed letter: recorded as sent when a contact got it, or the
+        claim taken back (and nothing recorded) with the reason Telegram gave. A contact
+        that blocked the bot is marked alone, as a reminder's refusal marks it."""
         now = self.deps.clock.now()
         sent = claim.sent
+        delivered = any(delivery.sent for delivery in deliveries)
         async with owner_transaction(self.deps, owner_user_id, display) as (session, owner):
-            letter, invoice, _ = await self._owned(session, owner, claim.letter_id)
-            if delivery.sent:
+            letter, invoice, client = await self._owned(session, owner, claim.letter_id)
+            alerts = await self._contacts_lost(session, owner, client, claim, deliveries, now)
+            if delivered:
                 EventLog(session).about(invoice, "letter_sent", now, letter_id=claim.letter_id)
+                queue_alerts(session, alerts, now)
                 return sent
             letter.sent_to_client_at = None
             session.add(letter)
-        if delivery.status is DeliveryStatus.UNREACHABLE:
+        failed = [d for d in deliveries if d.status is not DeliveryStatus.UNREACHABLE]
+        if not failed:  # every contact blocked the bot
             raise Refused("client_unreachable", name=sent.client_name)
-        error = delivery.error or delivery.status.value
+        error = failed[0].error or failed[0].status.value
         raise Refused("letter_send_failed", number=sent.number, name=sent.client_name, error=error)
+
+    @staticmethod
+    async def _contacts_lost(
+        session: AsyncSession,
+        owner: Owner,
+        client: Client,
+        claim: ClaimedLetter,
+        deliveries: tuple[Delivery, ...],
+        now: datetime,
+    ) -> list[Alert]:
+        """Mark the contacts Telegram refused (403); the owner's alerts for them, which go
+        out when the letter reached someone (else the refusal names the client)."""
+        marked = [
+            target.contact_id
+            for target, delivery in zip(claim.targets, deliveries, strict=True)
+            if delivery.status is DeliveryStatus.UNREACHABLE
+            and target.contact_id is not None
+            and await mark_contact_lost(
+                session, target.contact_id, target.chat_id, claim.claimed_at
+            )
+        ]
+        if not marked:
+            return []
+        contacts = await Contacts(session).of_client(client.id or 0)
+        for contact in contacts:
+            await session.refresh(contact)  # as the conditional marks left them
+        await sync_client(session, client, contacts)
+        for contact_id in marked:
+            EventLog(session).append(
+                owner_id=owner.id or 0,
+                client_id=client.id,
+                kind="contact_unreachable",
+                at=now,
+                contact=contact_id,
+            )
+        return [contact_lost_alert(owner, client, c) for c in contacts if c.id in marked]
 
     async def _owned(
         self, session: AsyncSession, owner: Owner, letter_id: int

@@ -12,6 +12,10 @@ sent twice:
   between the commit and the send, or a retry is due).
 The service returns values; the adapter behind `Deps.send_notice` (bot.telegram.notices)
 renders the notice and sends it.
+Each contact the client had reachable when the invoice was created has its own row, so
+each gets the notice exactly once: a contact linked later gets no old notice, a removed or
+unreachable one gets nothing more, and one that blocked the bot is marked alone (as a
+reminder's refusal is: bot.services.contacts.mark_contact_lost).
 A notice is a direct consequence of the owner's own action, not a reminder: it goes at
 once, whatever the send window, and does not count as the client's reminder of the day.
 """
@@ -23,13 +27,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.claims import INTERRUPTED, mark_interrupted
-from bot.db.repositories import EventLog, Owners
-from bot.db.tables import Client, Invoice, InvoiceNotice, Owner
+from bot.db.repositories import Contacts, EventLog, Owners
+from bot.db.tables import Client, ClientContact, Invoice, InvoiceNotice, Owner
 from bot.domain.charges import Charges
 from bot.domain.delivery import Delivery, DeliveryStatus
 from bot.domain.reminder_data import LateTerms
@@ -37,6 +41,7 @@ from bot.domain.states import CLOSED_STATUSES
 from bot.services.alert_outbox import queue_alerts
 from bot.services.alerts import Alert
 from bot.services.charging import late_terms
+from bot.services.contacts import contact_lost_alert, mark_contact_lost, sync_client
 from bot.services.deps import Deps
 from bot.services.money import charges_for, client_today
 from bot.services.schedule import invoice_ladder
@@ -75,11 +80,12 @@ class NoticePlan(StrEnum):
     NONE = "none"  # not announced (an imported invoice)
 
 
-def queue_notice(
+async def queue_notice(
     session: AsyncSession, owner: Owner, client: Client, invoice: Invoice, now: datetime
 ) -> NoticePlan:
-    """Write the invoice's notice in the caller's (the invoice's) transaction, if it is due."""
-    assert invoice.id is not None
+    """Write the invoice's notice, one row per reachable contact, in the caller's (the
+    invoice's) transaction, if it is due."""
+    assert invoice.id is not None and client.id is not None
     if not owner.notify_invoices:
         return NoticePlan.OFF
     if client.chat_id is None:
@@ -88,22 +94,31 @@ def queue_notice(
         return NoticePlan.UNREACHABLE
     if client.paused:
         return NoticePlan.PAUSED
-    session.add(
-        InvoiceNotice(
-            invoice_id=invoice.id,
-            status=NoticeStatus.PENDING,
-            chat_id=client.chat_id,
-            created_at=now,
-            due_at=now,
+    contacts = await Contacts(session).of_client(client.id)
+    targets: list[tuple[int | None, int]] = [
+        (contact.id, contact.chat_id) for contact in contacts if not contact.unreachable
+    ]
+    if not contacts:  # linked before contacts existed: the client's one chat
+        targets = [(None, client.chat_id)]
+    for contact_id, chat_id in targets:
+        session.add(
+            InvoiceNotice(
+                invoice_id=invoice.id,
+                contact_id=contact_id,
+                status=NoticeStatus.PENDING,
+                chat_id=chat_id,
+                created_at=now,
+                due_at=now,
+            )
         )
-    )
     return NoticePlan.QUEUED
 
 
 @dataclass(frozen=True)
 class NoticeClaim:
-    """A claimed notice, as values the adapter (bot.telegram.notices) renders and sends:
-    the text, the answer buttons, the transfer QR, then the owner's document if any."""
+    """A claimed notice to one contact's chat, as values the adapter (bot.telegram.notices)
+    renders and sends: the text, the answer buttons, the transfer QR, then the owner's
+    document if any."""
 
     invoice: Invoice
     client: Client
@@ -111,6 +126,10 @@ class NoticeClaim:
     owed: Charges
     terms: LateTerms
     today: date
+    chat_id: int
+    notice_id: int = 0
+    contact_id: int | None = None
+    claimed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -132,20 +151,41 @@ class NoticeService:
         self.deps = deps
 
     async def send(self, invoice_id: int) -> NoticePlan:
-        """Send the invoice's notice now if it is waiting (claim → send → record)."""
+        """Send the invoice's notices that are waiting, one contact's chat after another,
+        each its own claim → send → record (a crash while sending to one leaves the others
+        waiting, never sent twice); sent when at least one contact got it."""
         now = self.deps.clock.now()
+        delivered = False
         async with self.deps.sessions() as session:
             async with session.begin():
-                claimed = await self._claim(session, invoice_id, now)
-            if claimed is None:
-                return NoticePlan.LATER
-            delivery = await self.deps.send_notice(claimed)
-            async with session.begin():
-                queue_alerts(session, await self._record(session, invoice_id, delivery, now), now)
-        return NoticePlan.SENT if delivery.sent else NoticePlan.LATER
+                due = await self._due(session, invoice_id, now)
+            for notice_id in due:
+                async with session.begin():
+                    claim = await self._claim(session, notice_id, now)
+                if claim is None:
+                    continue
+                delivery = await self.deps.send_notice(claim)
+                async with session.begin():
+                    queue_alerts(session, await self._record(session, claim, delivery, now), now)
+                delivered = delivered or delivery.sent
+        return NoticePlan.SENT if delivered else NoticePlan.LATER
+
+    @staticmethod
+    async def _due(session: AsyncSession, invoice_id: int, now: datetime) -> list[int]:
+        found = await session.exec(
+            select(col(InvoiceNotice.id))
+            .where(
+                col(InvoiceNotice.invoice_id) == invoice_id,
+                col(InvoiceNotice.status).in_([str(s) for s in TAKEABLE]),
+                col(InvoiceNotice.due_at) <= now,
+            )
+            .order_by(col(InvoiceNotice.id))
+        )
+        return [notice_id for notice_id in found.all() if notice_id is not None]
 
     async def waiting(self, now: datetime) -> list[int]:
-        """The invoices whose notice is due (never sent, or a retry due), oldest first."""
+        """The invoices with a notice due (never sent, or a retry due), oldest first."""
+        due_at = func.min(col(InvoiceNotice.due_at))
         async with self.deps.sessions() as session:
             return list(
                 (
@@ -155,20 +195,21 @@ class NoticeService:
                             col(InvoiceNotice.status).in_([str(s) for s in TAKEABLE]),
                             col(InvoiceNotice.due_at) <= now,
                         )
-                        .order_by(col(InvoiceNotice.due_at))
+                        .group_by(col(InvoiceNotice.invoice_id))
+                        .order_by(due_at, col(InvoiceNotice.invoice_id))
                         .limit(PER_TICK)
                     )
                 ).all()
             )
 
     async def _claim(
-        self, session: AsyncSession, invoice_id: int, now: datetime
+        self, session: AsyncSession, notice_id: int, now: datetime
     ) -> NoticeClaim | None:
-        # Of the command and a tick, exactly one sees the row change.
+        # Of the command, a tick and another replica, exactly one sees the row change.
         taken = await session.exec(
             update(InvoiceNotice)
             .where(
-                col(InvoiceNotice.invoice_id) == invoice_id,
+                col(InvoiceNotice.id) == notice_id,
                 col(InvoiceNotice.status).in_([str(s) for s in TAKEABLE]),
                 col(InvoiceNotice.due_at) <= now,
             )
@@ -180,42 +221,46 @@ class NoticeService:
         )
         if taken.rowcount != 1:
             return None
-        notice = await self._notice(session, invoice_id)
-        invoice = await session.get(Invoice, invoice_id)
+        notice = await self._notice(session, notice_id)
+        invoice = await session.get(Invoice, notice.invoice_id, populate_existing=True)
         assert invoice is not None
-        client = await session.get(Client, invoice.client_id)
+        client = await session.get(Client, invoice.client_id, populate_existing=True)
         owner = await Owners(session).get(invoice.owner_id)
         assert client is not None and owner is not None
+        contacts = {c.id: c for c in await Contacts(session).of_client(client.id or 0)}
+        chat_id = _chat_of(notice, client, contacts)
         if (
             invoice.status in CLOSED_STATUSES
-            or client.chat_id is None
-            or client.unreachable
+            or chat_id is None
             or client.blocked
             or client.forgotten_at is not None
         ):
-            # Closed meanwhile (paid, voided) or the client gone: nothing to announce.
+            # Closed meanwhile (paid, voided), the client gone, or this contact removed or
+            # no longer hearing the bot since the invoice was created: nothing to announce.
             notice.status = NoticeStatus.DROPPED
             session.add(notice)
-            EventLog(session).about(invoice, "notice_dropped", now)
+            EventLog(session).about(invoice, "notice_dropped", now, contact=notice.contact_id)
             return None
-        notice.chat_id = client.chat_id
+        notice.chat_id = chat_id  # a group that became a supergroup has a new id
         session.add(notice)
         today = client_today(now, client, owner)
         owed = await charges_for(session, invoice, today)
         ladder = await invoice_ladder(session, invoice, owner)
         terms = late_terms(owner, invoice, ladder, today)
-        return NoticeClaim(invoice, client, owner, owed, terms, today)
+        return NoticeClaim(
+            invoice, client, owner, owed, terms, today, chat_id, notice_id, notice.contact_id, now
+        )
 
     @staticmethod
-    async def _notice(session: AsyncSession, invoice_id: int) -> InvoiceNotice:
-        query = select(InvoiceNotice).where(InvoiceNotice.invoice_id == invoice_id)
+    async def _notice(session: AsyncSession, notice_id: int) -> InvoiceNotice:
+        query = select(InvoiceNotice).where(col(InvoiceNotice.id) == notice_id)
         return (await session.exec(query.execution_options(populate_existing=True))).one()
 
     async def _record(
-        self, session: AsyncSession, invoice_id: int, delivery: Delivery, now: datetime
+        self, session: AsyncSession, claim: NoticeClaim, delivery: Delivery, now: datetime
     ) -> list[Alert]:
-        notice = await self._notice(session, invoice_id)
-        invoice = await session.get(Invoice, invoice_id, populate_existing=True)
+        notice = await self._notice(session, claim.notice_id)
+        invoice = await session.get(Invoice, notice.invoice_id, populate_existing=True)
         assert invoice is not None
         client = await session.get(Client, invoice.client_id, populate_existing=True)
         owner = await Owners(session).get(invoice.owner_id)
@@ -229,23 +274,14 @@ class NoticeService:
         elif status == NoticeStatus.RETRY:
             notice.due_at = now + BACKOFF[min(notice.attempts, len(BACKOFF)) - 1]
         session.add(notice)
-        EventLog(session).about(invoice, f"notice_{status}", now, error=notice.last_error)
-        alerts: list[Alert] = []
-        if status == NoticeStatus.UNDELIVERED and not client.unreachable:
-            # As a reminder would: the client is parked and the owner offered a fresh invite.
-            client.unreachable = True
-            session.add(client)
-            EventLog(session).append(
-                owner_id=owner.id or 0, kind="client_unreachable", at=now, client_id=client.id
-            )
-            alerts.append(
-                Alert.client_out_of_reach(
-                    client, owner, "owner/alerts/unreachable", [invoice.number]
-                )
-            )
-        elif status in (NoticeStatus.FAILED, NoticeStatus.UNKNOWN):
+        EventLog(session).about(
+            invoice, f"notice_{status}", now, error=notice.last_error, contact=notice.contact_id
+        )
+        if status == NoticeStatus.UNDELIVERED:
+            return await _refused(session, owner, client, invoice, claim, now)
+        if status in (NoticeStatus.FAILED, NoticeStatus.UNKNOWN):
             owed = await charges_for(session, invoice, client_today(now, client, owner))
-            alerts.append(
+            return [
                 Alert.about_invoice(
                     owner,
                     client,
@@ -255,8 +291,8 @@ class NoticeService:
                     reason=str(status),
                     error=notice.last_error or "",
                 )
-            )
-        return alerts
+            ]
+        return []
 
     async def recover_interrupted(self, now: datetime) -> int:
         """Claims left `sending` by a crash: maybe delivered, so never resent; the owner hears
@@ -264,15 +300,29 @@ class NoticeService:
         alerts: list[Alert] = []
         async with self.deps.sessions() as session, session.begin():
             stuck = await mark_interrupted(
-                session, InvoiceNotice, now, col(InvoiceNotice.invoice_id)
+                session,
+                InvoiceNotice,
+                now,
+                col(InvoiceNotice.invoice_id),
+                col(InvoiceNotice.contact_id),
             )
-            for _, invoice_id in stuck:
+            told: set[int] = set()
+            for _, invoice_id, contact_id in stuck:
                 invoice = await session.get(Invoice, invoice_id)
                 assert invoice is not None
+                EventLog(session).about(
+                    invoice,
+                    "notice_unknown",
+                    now,
+                    error=INTERRUPTED,
+                    contact=contact_id,
+                )
+                if invoice.id in told:  # one alert per invoice, however many contacts
+                    continue
+                told.add(invoice.id or 0)
                 client = await session.get(Client, invoice.client_id)
                 owner = await Owners(session).get(invoice.owner_id)
                 assert client is not None and owner is not None
-                EventLog(session).about(invoice, "notice_unknown", now, error=INTERRUPTED)
                 owed = await charges_for(session, invoice, client_today(now, client, owner))
                 alerts.append(
                     Alert.about_invoice(
@@ -298,3 +348,80 @@ def _status(delivery: Delivery, attempts: int) -> NoticeStatus:
     if delivery.status is DeliveryStatus.RETRY and attempts < MAX_ATTEMPTS:
         return NoticeStatus.RETRY
     return NoticeStatus.FAILED
+
+
+async def notice_chats(
+    session: AsyncSession, invoice_id: int, client: Client
+) -> tuple[list[int], bool]:
+    """The chats that had the invoice's notice and still hear from the client's owner (a
+    document attached later follows the notice there), and whether a notice is still to
+    go (it will carry the document)."""
+    notices = (
+        await session.exec(select(InvoiceNotice).where(InvoiceNotice.invoice_id == invoice_id))
+    ).all()
+    contacts = {c.id: c for c in await Contacts(session).of_client(client.id or 0)}
+    chats = [
+        chat_id
+        for notice in notices
+        if notice.status == NoticeStatus.SENT
+        and (chat_id := _chat_of(notice, client, contacts)) is not None
+    ]
+    waiting = any(n.status in (*TAKEABLE, NoticeStatus.SENDING) for n in notices)
+    return chats, waiting
+
+
+def _chat_of(
+    notice: InvoiceNotice, client: Client, contacts: dict[int | None, ClientContact]
+) -> int | None:
+    """Where the notice goes now: its contact's chat while that contact is linked and
+    reachable; a row of the time before contacts goes to the client's one chat."""
+    if notice.contact_id is None:
+        return None if client.unreachable else client.chat_id
+    contact = contacts.get(notice.contact_id)
+    if contact is None or contact.unreachable:
+        return None
+    return contact.chat_id
+
+
+async def _refused(
+    session: AsyncSession,
+    owner: Owner,
+    client: Client,
+    invoice: Invoice,
+    claim: NoticeClaim,
+    now: datetime,
+) -> list[Alert]:
+    """A contact that blocked the bot (or removed it from their group) is marked alone, as
+    a reminder's refusal marks it; the owner hears of it while someone of the client is
+    still reached, and that the client is out of reach when nobody is."""
+    was_unreachable = client.unreachable
+    if claim.contact_id is None:
+        # Linked without contact rows: the client's one chat is the client.
+        if claim.chat_id == client.chat_id:
+            client.unreachable = True
+            session.add(client)
+        marked = False
+    else:
+        since = claim.claimed_at or now
+        marked = await mark_contact_lost(session, claim.contact_id, claim.chat_id, since)
+    contacts = await Contacts(session).of_client(client.id or 0)
+    for contact in contacts:
+        await session.refresh(contact)  # as the conditional mark left it
+    if marked:
+        EventLog(session).append(
+            owner_id=owner.id or 0,
+            client_id=client.id,
+            kind="contact_unreachable",
+            at=now,
+            contact=claim.contact_id,
+        )
+        await sync_client(session, client, contacts)
+    if client.unreachable and not was_unreachable:
+        EventLog(session).append(
+            owner_id=owner.id or 0, kind="client_unreachable", at=now, client_id=client.id
+        )
+        return [
+            Alert.client_out_of_reach(client, owner, "owner/alerts/unreachable", [invoice.number])
+        ]
+    lost = [contact for contact in contacts if marked and contact.id == claim.contact_id]
+    return [contact_lost_alert(owner, client, contact) for contact in lost]

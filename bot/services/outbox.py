@@ -27,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import Contacts, EventLog, Reminders, StageRow
 from bot.db.session import is_postgresql
-from bot.db.tables import Client, ClientContact, Event, Invoice, Owner, Payment, Reminder
+from bot.db.tables import Client, Event, Invoice, Owner, Payment, Reminder
 from bot.domain.charges import Charges
 from bot.domain.delivery import Delivery, DeliveryStatus
 from bot.domain.edits import NoteChanges, note_changes
@@ -53,7 +53,7 @@ from bot.services.alert_outbox import queue_alerts
 from bot.services.alerts import Alert, stage_label
 from bot.services.charging import apply_announced, stage_money
 from bot.services.contacts import contact_lost_alert as _contact_lost
-from bot.services.contacts import sync_client
+from bot.services.contacts import mark_contact_lost, sync_client
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import resume_invoice
@@ -176,23 +176,8 @@ OUT_OF_REACH = or_(
 
 
 async def _mark_contact_lost(session: AsyncSession, target: Target, since: datetime) -> bool:
-    """Mark the contact that got Telegram's refusal unreachable, only while it is still that
-    chat, reachable, and not back since `since` (the claim: linked anew, a /start, the bot
-    added back to the group), as committed at this very write. One statement, so the
-    check and the mark cannot be split; a contact moved to another chat, already marked or
-    back meanwhile is left alone. Whether it was marked."""
-    result = await session.exec(
-        update(ClientContact)
-        .where(
-            col(ClientContact.id) == target.contact_id,
-            col(ClientContact.chat_id) == target.chat_id,
-            col(ClientContact.unreachable).is_(False),
-            or_(col(ClientContact.back_at).is_(None), col(ClientContact.back_at) <= since),
-        )
-        .values(unreachable=True)
-        .execution_options(synchronize_session="fetch")
-    )
-    return result.rowcount == 1
+    assert target.contact_id is not None
+    return await mark_contact_lost(session, target.contact_id, target.chat_id, since)
 
 
 class StageTaker:

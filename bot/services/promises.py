@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import EventLog
@@ -20,7 +20,9 @@ from bot.services.schedule import replan, timezone_for
 async def open_promise(session: AsyncSession, invoice_id: int) -> Promise | None:
     return (
         await session.exec(
-            select(Promise).where(Promise.invoice_id == invoice_id, Promise.status == "open")
+            select(Promise)
+            .where(Promise.invoice_id == invoice_id, Promise.status == "open")
+            .order_by(col(Promise.id).desc())  # the latest, should an older one linger
         )
     ).first()
 

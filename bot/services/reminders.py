@@ -95,7 +95,7 @@ class ReminderService:
             result = await session.exec(
                 select(earliest.c.client_id)
                 .group_by(earliest.c.client_id)
-                .order_by(func.min(earliest.c.next_reminder_at))
+                .order_by(func.min(earliest.c.next_reminder_at), earliest.c.client_id)
                 .limit(most)
             )
             return list(result.all())
@@ -224,7 +224,8 @@ class ReminderService:
                         )
                     )
                 )
-            waiting = (await session.exec(query)).all()
+            # By client: the owner's alerts in a stable order.
+            waiting = (await session.exec(query.order_by(col(Client.id)))).all()
             for client, issued in waiting:
                 assert client.id is not None
                 owner = await Owners(session).get(client.owner_id)

@@ -226,7 +226,9 @@ class RepeatService:
                     await session.exec(
                         select(RecurringSeries.id)
                         .where(col(RecurringSeries.next_issue_at) <= now)
-                        .order_by(col(RecurringSeries.next_issue_at))
+                        # Series due together issue in the order they were set up: that
+                        # order gives their invoices their numbers.
+                        .order_by(col(RecurringSeries.next_issue_at), col(RecurringSeries.id))
                         .limit(ISSUES_PER_ROUND)
                     )
                 ).all()
@@ -318,6 +320,7 @@ class RepeatService:
                     col(RecurringSeries.next_issue_at).is_not(None),
                     or_(col(Client.blocked), col(Client.forgotten_at).is_not(None)),
                 )
+                .order_by(col(RecurringSeries.id))  # the owner's alerts in a stable order
             )
             for series, client in found.all():
                 reason = _stop_reason(client)

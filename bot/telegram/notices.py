@@ -28,10 +28,11 @@ class NoticeSender:
         self.settings = settings
 
     async def __call__(self, claim: NoticeClaim, /) -> Delivery:
-        """The text's delivery is the notice's: a document Telegram refuses is logged (the
-        📄 button on every reminder sends it again)."""
+        """To the claim's one chat (a contact of the client). The text's delivery is the
+        notice's: a document Telegram refuses is logged (the 📄 button on every reminder
+        sends it again)."""
         invoice, client, owner = claim.invoice, claim.client, claim.owner
-        assert invoice.id is not None and client.chat_id is not None
+        assert invoice.id is not None
         locale = client.locale or owner.locale
         item = ReminderItem(
             invoice_id=invoice.id,
@@ -57,11 +58,11 @@ class NoticeSender:
         )
         account = bank_account(owner)
         note = None if account is None else transfer_note([item], account, locale)
-        delivery = await send_client_message(self.notifier, client.chat_id, parts, keyboard, note)
+        delivery = await send_client_message(self.notifier, claim.chat_id, parts, keyboard, note)
         if delivery.sent and invoice.document_file_id is not None:
             await self.document(
                 Paper(
-                    client.chat_id,
+                    claim.chat_id,
                     invoice.document_file_id,
                     locale,
                     invoice.number,

@@ -19,6 +19,8 @@ class Call:
     params: dict[str, Any]
     # Uploaded files (sendDocument, sendPhoto): part name → (file name, content).
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    # What the fake answered (a sent message: its message_id, for a reply to it).
+    result: Any = None
 
     @property
     def text(self) -> str:
@@ -101,7 +103,8 @@ class FakeBotApi(BaseRequest):
                 body["parameters"] = {"retry_after": failure.retry_after}
             return failure.error_code, json.dumps(body).encode()
         self.calls.append(call)
-        return 200, json.dumps({"ok": True, "result": self._answer(call)}).encode()
+        call.result = self._answer(call)
+        return 200, json.dumps({"ok": True, "result": call.result}).encode()
 
     # --- files --------------------------------------------------------------------------
     def host_file(self, content: bytes, file_name: str = "file.csv") -> str:
@@ -216,9 +219,10 @@ class FakeBotApi(BaseRequest):
             message["text"] = call.text
         if "caption" in call.params:
             message["caption"] = str(call.params["caption"])
-        if call.params.get("reply_markup"):
-            markup = call.params["reply_markup"]
-            message["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+        markup = call.params.get("reply_markup")
+        markup = json.loads(markup) if isinstance(markup, str) else markup
+        if markup and "inline_keyboard" in markup:  # a reply-request is not shown on a message
+            message["reply_markup"] = markup
         if call.method == "sendDocument":
             file_name, content = self.document(call)
             if "document" in call.files:

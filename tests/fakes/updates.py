@@ -30,11 +30,11 @@ def message_update(
     first_name: str = "Ann",
     language_code: str | None = "en",
     group_id: int | None = None,
+    reply_to: int | None = None,
 ) -> dict[str, Any]:
-    """A message in the user's private chat with the bot, or in the group `group_id`."""
-    chat: dict[str, Any] = {"id": user_id, "type": "private", "first_name": first_name}
-    if group_id is not None:
-        chat = {"id": group_id, "type": "supergroup", "title": "Team"}
+    """A message in the user's private chat with the bot, or in the group `group_id`;
+    with `reply_to`, a reply to the bot's message of that id in the same chat."""
+    chat = _chat(user_id, first_name, group_id)
     message: dict[str, Any] = {
         "message_id": next(_message_ids),
         "date": FAKE_DATE,
@@ -42,10 +42,28 @@ def message_update(
         "from": user(user_id, first_name, language_code),
         "text": text,
     }
+    if reply_to is not None:
+        message["reply_to_message"] = _bot_message(reply_to, chat)
     if text.startswith("/"):
         command = text.split()[0]
         message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
     return {"update_id": next(_update_ids), "message": message}
+
+
+def _chat(user_id: int, first_name: str, group_id: int | None) -> dict[str, Any]:
+    if group_id is not None:
+        return {"id": group_id, "type": "supergroup", "title": "Team"}
+    return {"id": user_id, "type": "private", "first_name": first_name}
+
+
+def _bot_message(message_id: int, chat: dict[str, Any], text: str = "reminder") -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "date": FAKE_DATE,
+        "chat": chat,
+        "from": {"id": BOT_ID, "is_bot": True, "first_name": "duebot"},
+        "text": text,
+    }
 
 
 async def send_text(app: AnyApplication, user_id: int, text: str, **kwargs: Any) -> None:
@@ -98,20 +116,18 @@ def callback_update(
     *,
     message_id: int = 5,
     language_code: str | None = None,
+    first_name: str = "X",
+    group_id: int | None = None,
 ) -> dict[str, Any]:
-    """A tap on an inline button under one of the bot's messages, as Telegram sends it."""
-    sender = user(user_id, "X", language_code)
+    """A tap on an inline button under one of the bot's messages, as Telegram sends it:
+    in the user's private chat, or in the group `group_id`."""
+    sender = user(user_id, first_name, language_code)
+    chat = _chat(user_id, first_name, group_id)
     query: dict[str, Any] = {
         "id": f"cb-{update_id}",
         "from": sender,
-        "chat_instance": "1",
-        "message": {
-            "message_id": message_id,
-            "date": FAKE_DATE,
-            "chat": {"id": user_id, "type": "private"},
-            "from": {"id": BOT_ID, "is_bot": True, "first_name": "duebot"},
-            "text": "reminder",
-        },
+        "chat_instance": "1" if group_id is None else "2",
+        "message": _bot_message(message_id, chat),
     }
     if data is not None:
         query["data"] = data

@@ -7,11 +7,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 
 from bot.app import ENGINE_KEY, services_of
 from bot.clock import FrozenClock
+from bot.db.tables import Invoice
 from scheduler import alert_courier, run_tick
 from tests.conftest import OWNER_ID, in_order
 from tests.fakes.bot_api import BOT_USERNAME, Call, FakeBotApi
@@ -29,6 +31,29 @@ def engine_of(app: Any) -> AsyncEngine:
 async def rows(app: Any, model: Any) -> list[Any]:
     async with services_of(app).deps.sessions() as session:
         return list((await session.exec(in_order(model))).all())
+
+
+async def invoice_id(app: Any, number: int) -> int:
+    """The database id of the owner's invoice #`number`, for a button's callback data. The
+    two agree only while invoices are inserted one by one in number order and no INSERT
+    is rolled back (on PostgreSQL that uses an id up): a test says which one it means."""
+    found: list[Invoice] = [row for row in await rows(app, Invoice) if row.number == number]
+    [invoice] = found
+    assert invoice.id is not None
+    return invoice.id
+
+
+async def written_anew(app: Any, model: Any, row_id: int, column: Any) -> None:
+    """The row moved behind the others, as UPDATEs in production leave rows: `column` (an
+    indexed one) changed and changed back. PostgreSQL cannot write such an UPDATE in place
+    (HOT), so a scan of the table or of any of its indexes now reads the row last, and a
+    SELECT without ORDER BY returns it last. What the product shows must not change."""
+    [key] = inspect(model).primary_key
+    async with engine_of(app).begin() as connection:
+        value = (await connection.execute(select(column).where(key == row_id))).scalar_one()
+        other = value + (timedelta(seconds=1) if isinstance(value, datetime) else 1_000_000)
+        for step in (other, value):
+            await connection.execute(update(model).where(key == row_id).values({column: step}))
 
 
 async def deliver_alerts(app: Any) -> int:

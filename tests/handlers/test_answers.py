@@ -15,6 +15,7 @@ from tests.handlers.engine_helpers import (
     add_linked_client,
     button,
     callbacks_answered,
+    invoice_id,
     owner_says,
     press,
     rows,
@@ -389,7 +390,7 @@ async def test_pay_now_opens_the_invoices_own_link_or_shows_instructions(
 
     await owner_says(app, bot_api, "/newinvoice Acme 50 2026-12-20 Flyer")
     bot_api.clear()
-    await press(app, CLIENT_USER_ID, "c:pay:2")
+    await press(app, CLIENT_USER_ID, f"c:pay:{await invoice_id(app, 2)}")
     [answer] = bot_api.sent("answerCallbackQuery")
     assert answer.params["text"] == (
         'Please pay using the details on the invoice; then tap "I\'ve paid".'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from bot.config import Settings
 from bot.db.tables import CardPayment, Invoice, Payment
 from tests.conftest import CLIENT_USER_ID, OWNER_ID, make_settings
 from tests.fakes.bot_api import Call, FakeBotApi
-from tests.fakes.updates import pre_checkout_update, successful_payment_update
+from tests.fakes.updates import pre_checkout_update, send_text, successful_payment_update
 from tests.handlers.engine_helpers import (
     add_linked_client,
     callbacks_answered,
@@ -28,6 +29,7 @@ from tests.handlers.engine_helpers import (
 )
 
 PROVIDER_TOKEN = "284685063:TEST:duebot"
+ACCOUNTANT_ID = 333
 _ids = itertools.count(500_000)
 
 
@@ -163,6 +165,24 @@ async def test_a_partial_payment_reduces_the_invoice_and_reminders_go_on(
     assert "€400.00 for invoice <b>#1</b> has arrived. Still due: €600.00." in received
     [alert] = bot_api.texts(OWNER_ID)
     assert "Still due: €600.00" in alert
+
+
+async def test_the_receipt_of_a_part_paid_reaches_every_contact(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    reminder = await _reminded(app, clock, bot_api, "/newinvoice Acme 1000 2026-11-20 Site")
+    invite, *_ = await owner_says(app, bot_api, "/invite Acme")
+    token = re.search(r"\?start=([A-Za-z0-9_-]+)", invite)
+    assert token
+    await send_text(app, ACCOUNTANT_ID, f"/start {token.group(1)}", first_name="Bea")
+    sheet = await _open_sheet(app, bot_api, reminder)
+    bot_api.clear()
+
+    await _pay(app, sheet, "tg-part-both", amount=40000)
+
+    for chat in (CLIENT_USER_ID, ACCOUNTANT_ID):
+        [received] = bot_api.texts(chat)
+        assert "€400.00 for invoice <b>#1</b> has arrived. Still due: €600.00." in received
 
 
 async def test_the_sheet_charges_the_fee_due_now(

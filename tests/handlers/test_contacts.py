@@ -3,26 +3,32 @@ real Application: /invite, reminders to every chat, answers, removal, blocks."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from telegram import Update
 
+from bot.app import build_application, close_application
 from bot.clock import FrozenClock
-from bot.db.tables import Client, ClientContact, Invoice, Reminder
+from bot.config import Settings
+from bot.db.tables import Client, ClientContact, Invoice, InvoiceNotice, Letter, Reminder
+from scheduler import run_tick
 from tests.conftest import CLIENT_USER_ID, OWNER_ID, STRANGER_ID
 from tests.fakes.bot_api import BOT_ID, BOT_USERNAME, FAKE_DATE, FakeBotApi
-from tests.fakes.updates import send_text, user
+from tests.fakes.updates import send_document, send_text, user
 from tests.handlers.engine_helpers import (
     add_linked_client,
+    deliver_alerts,
     owner_says,
     press,
     rows,
     sent_to,
     tick_until,
+    written_anew,
 )
 
 ACCOUNTANT_ID = 333
@@ -389,6 +395,29 @@ async def test_bot_removed_from_the_group_marks_it_unreachable_and_tells_the_own
     assert not group.unreachable
 
 
+async def test_a_group_of_two_clients_removing_the_bot_tells_the_owner_in_the_order_linked(
+    app: Any, bot_api: FakeBotApi
+) -> None:
+    await owner_says(app, bot_api, "/start")
+    for name in ("Acme", "Beta"):
+        await owner_says(app, bot_api, f"/newclient {name}")
+        _, token = await invite_link(app, bot_api, name)
+        await group_start(app, token)
+    first_linked = min(contact.id or 0 for contact in await rows(app, ClientContact))
+    await written_anew(app, ClientContact, first_linked, ClientContact.chat_id)
+    bot_api.clear()
+
+    await bot_membership(app, "left")
+
+    told = bot_api.texts(OWNER_ID)
+    assert [text.split("\n")[1] for text in told] == [
+        "Nobody at Acme can be reached in Telegram now: reminders are on hold. "
+        "A fresh invite link can help.",
+        "Nobody at Beta can be reached in Telegram now: reminders are on hold. "
+        "A fresh invite link can help.",
+    ], told
+
+
 async def test_owner_commands_in_a_linked_group_still_point_to_the_private_chat(
     app: Any, bot_api: FakeBotApi
 ) -> None:
@@ -434,3 +463,176 @@ async def test_the_thanks_for_a_payment_reaches_every_contact(
     for chat in (CLIENT_USER_ID, ACCOUNTANT_ID):
         [thanks] = bot_api.texts(chat)
         assert "#1" in thanks
+
+
+# --- the new-invoice notice and letters: every contact is the client ---------------------
+PDF = b"%PDF-1.4\n% an invoice\n"
+NOTICE = "🧾 Hello Acme, here is a new invoice"
+
+
+async def with_three_contacts(app: Any, bot_api: FakeBotApi) -> None:
+    """Acme: Ann (CLIENT_USER_ID), Bea (ACCOUNTANT_ID) and the Team group; no invoice yet."""
+    await owner_says(app, bot_api, "/start")
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    _, token = await invite_link(app, bot_api)
+    await send_text(app, ACCOUNTANT_ID, f"/start {token}", first_name="Bea")
+    _, token = await invite_link(app, bot_api)
+    await group_start(app, token)
+    bot_api.clear()
+
+
+def notices_to(bot_api: FakeBotApi, chat_id: int) -> list[str]:
+    return [text for text in bot_api.texts(chat_id) if text.startswith(NOTICE)]
+
+
+async def test_every_contact_gets_the_new_invoice_notice_once_with_the_pdf(
+    app: Any, bot_api: FakeBotApi, clock: FrozenClock
+) -> None:
+    await with_three_contacts(app, bot_api)
+    file_id = bot_api.host_file(PDF, "invoice-7.pdf")
+
+    caption = "/newinvoice Acme 1200 EUR 2026-12-20 Website redesign"
+    await send_document(
+        app, OWNER_ID, file_id, "invoice-7.pdf", caption=caption, mime_type="application/pdf"
+    )
+    for _ in range(3):  # later ticks find nothing left to announce
+        clock.advance(timedelta(minutes=10))
+        await run_tick(app)
+
+    for chat in (CLIENT_USER_ID, ACCOUNTANT_ID, GROUP_ID):
+        [notice] = notices_to(bot_api, chat)
+        assert "Invoice <b>#1</b>: Website redesign" in notice
+        [document] = bot_api.sent("sendDocument", chat)
+        assert document.params["document"] == file_id
+    assert "📨 Acme has been sent the invoice notice with your PDF." in bot_api.texts(OWNER_ID)[0]
+    notices = await rows(app, InvoiceNotice)
+    contacts = await rows(app, ClientContact)
+    assert sorted((n.contact_id, n.chat_id, n.status) for n in notices) == sorted(
+        (c.id, c.chat_id, "sent") for c in contacts
+    )
+
+
+async def test_a_contact_who_blocked_the_bot_misses_the_notice_alone(
+    app: Any, bot_api: FakeBotApi, clock: FrozenClock
+) -> None:
+    await with_three_contacts(app, bot_api)
+    bot_api.fail("sendMessage", 403, BLOCKED, chat_id=ACCOUNTANT_ID)
+
+    await owner_says(app, bot_api, "/newinvoice Acme 1200 EUR 2026-12-20 Website redesign")
+    clock.advance(timedelta(minutes=10))
+    await run_tick(app)
+
+    assert len(notices_to(bot_api, CLIENT_USER_ID)) == len(notices_to(bot_api, GROUP_ID)) == 1
+    assert notices_to(bot_api, ACCOUNTANT_ID) == []
+    told = bot_api.texts(OWNER_ID)
+    assert any(text.startswith("⚠️ <b>Bea</b> blocked the bot") for text in told), told
+    assert not any("can't be reached in Telegram" in text for text in told)
+    unreachable = {c.chat_id: c.unreachable for c in await rows(app, ClientContact)}
+    assert unreachable == {CLIENT_USER_ID: False, ACCOUNTANT_ID: True, GROUP_ID: False}
+    [client] = await rows(app, Client)
+    assert not client.unreachable and client.chat_id == CLIENT_USER_ID
+    statuses = {n.chat_id: n.status for n in await rows(app, InvoiceNotice)}
+    assert statuses == {CLIENT_USER_ID: "sent", ACCOUNTANT_ID: "undelivered", GROUP_ID: "sent"}
+
+
+async def test_a_waiting_notice_goes_neither_to_a_contact_linked_since_nor_to_one_removed(
+    app: Any, bot_api: FakeBotApi, clock: FrozenClock
+) -> None:
+    await owner_says(app, bot_api, "/start")
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    _, token = await invite_link(app, bot_api)
+    await send_text(app, ACCOUNTANT_ID, f"/start {token}", first_name="Bea")
+    bot_api.fail("sendMessage", 502, "Bad Gateway", chat_id=CLIENT_USER_ID)
+    bot_api.fail("sendMessage", 502, "Bad Gateway", chat_id=ACCOUNTANT_ID)
+    await owner_says(app, bot_api, "/newinvoice Acme 1200 EUR 2026-12-20 Website redesign")
+    _, token = await invite_link(app, bot_api)
+    await group_start(app, token)  # linked after the invoice was created
+    await send_text(app, OWNER_ID, "/client Acme")
+    card = bot_api.sent(chat_id=OWNER_ID)[-1]
+    unlink = next(b for b in card.buttons if b["text"] == "✖ Unlink Bea")
+    await press(app, OWNER_ID, unlink["callback_data"])
+    bot_api.clear()
+
+    clock.advance(timedelta(minutes=3))  # the retry is due
+    await run_tick(app)
+
+    assert len(notices_to(bot_api, CLIENT_USER_ID)) == 1
+    assert notices_to(bot_api, ACCOUNTANT_ID) == notices_to(bot_api, GROUP_ID) == []
+    statuses = {n.chat_id: n.status for n in await rows(app, InvoiceNotice)}
+    assert statuses == {CLIENT_USER_ID: "sent", ACCOUNTANT_ID: "dropped"}
+
+
+async def test_a_crash_while_one_contact_is_sent_the_notice_leaves_the_others_theirs(
+    settings: Settings, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    app = build_application(settings, clock, request=bot_api)
+    async with app:
+        await with_accountant(app, bot_api)  # Ann had #1's notice
+        # The process dies inside the Bot API call to Ann: her claim is committed, Bea's
+        # notice is still waiting.
+        bot_api.raise_on("sendMessage", SystemExit(1))
+        with contextlib.suppress(SystemExit):
+            await owner_says(app, bot_api, "/newinvoice Acme 300 EUR 2026-12-20 Logo")
+    await close_application(app)
+
+    restarted = build_application(settings, clock, request=bot_api)
+    async with restarted:
+        await tick_until(restarted, clock, clock.now() + timedelta(hours=1))
+        assert [n for n in notices_to(bot_api, CLIENT_USER_ID) if "#2" in n] == []
+        assert len([n for n in notices_to(bot_api, ACCOUNTANT_ID) if "#2" in n]) == 1
+        second = [n for n in await rows(restarted, InvoiceNotice) if n.invoice_id == 2]
+        statuses = {n.chat_id: n.status for n in second}
+        assert statuses == {CLIENT_USER_ID: "unknown", ACCOUNTANT_ID: "sent"}
+        missed = [t for t in bot_api.texts(OWNER_ID) if "notice of new invoice <b>#2</b>" in t]
+        assert len(missed) == 1
+    await close_application(restarted)
+
+
+async def test_attaching_after_the_notice_sends_the_document_to_every_contact_that_had_it(
+    app: Any, bot_api: FakeBotApi
+) -> None:
+    await with_accountant(app, bot_api)
+    file_id = bot_api.host_file(PDF, "invoice-1.pdf")
+
+    await send_document(
+        app, OWNER_ID, file_id, "invoice-1.pdf", caption="/attach 1", mime_type="application/pdf"
+    )
+
+    for chat in (CLIENT_USER_ID, ACCOUNTANT_ID):
+        [document] = bot_api.sent("sendDocument", chat)
+        assert document.params["document"] == file_id
+
+
+async def test_the_letter_reaches_every_contact_and_a_blocked_one_is_marked_alone(
+    app: Any, bot_api: FakeBotApi, clock: FrozenClock
+) -> None:
+    await with_accountant(app, bot_api)
+    await tick_until(app, clock, datetime(2026, 12, 8, 12, 0, tzinfo=UTC))
+    await send_text(app, OWNER_ID, "/letter 1")
+    [letter] = await rows(app, Letter)
+    bot_api.fail("sendDocument", 403, BLOCKED, chat_id=ACCOUNTANT_ID)
+    bot_api.clear()
+
+    await press(app, OWNER_ID, f"o:sendletter:{letter.id}")
+    await deliver_alerts(app)
+
+    [to_ann] = bot_api.sent("sendDocument", CLIENT_USER_ID)
+    assert to_ann.params["document"] == letter.file_id
+    assert "Pay now" in " ".join(b["text"] for b in to_ann.buttons)
+    told = bot_api.texts(OWNER_ID)
+    assert "✅ The payment demand for <b>#1</b> has been sent to Acme." in told
+    assert any(text.startswith("⚠️ <b>Bea</b> blocked the bot") for text in told), told
+    unreachable = {c.chat_id: c.unreachable for c in await rows(app, ClientContact)}
+    assert unreachable == {CLIENT_USER_ID: False, ACCOUNTANT_ID: True}
+    [letter] = await rows(app, Letter)
+    assert letter.sent_to_client_at is not None
+
+
+async def test_the_owners_plan_offer_reaches_every_contact(app: Any, bot_api: FakeBotApi) -> None:
+    await with_accountant(app, bot_api)
+
+    await press(app, OWNER_ID, "o:offerplan:1")
+
+    for chat in (CLIENT_USER_ID, ACCOUNTANT_ID):
+        [offer] = bot_api.sent(chat_id=chat)
+        assert "#1" in offer.text and offer.buttons

@@ -23,6 +23,7 @@ from tests.handlers.engine_helpers import (
     add_linked_client,
     button,
     engine_of,
+    invoice_id,
     owner_says,
     press,
     rows,
@@ -126,12 +127,13 @@ async def decisions_waiting(app: Any, clock: FrozenClock, bot_api: FakeBotApi) -
     ):
         await add_linked_client(app, bot_api, name, user_id)
         await owner_says(app, bot_api, f"/newinvoice {name} 900 2026-12-20 Work")
-    await press(app, CLIENT_USER_ID, "c:paid:1")
-    await press(app, BETA_USER_ID, "c:plan:2")
-    await press(app, BETA_USER_ID, "c:p3:2")
-    await press(app, GAMMA_USER_ID, "c:problem:3")
-    await press(app, GAMMA_USER_ID, "c:rq:3")
-    await press(app, GAMMA_USER_ID, "c:sq:3")
+    acme, beta, gamma = [await invoice_id(app, number) for number in (1, 2, 3)]
+    await press(app, CLIENT_USER_ID, f"c:paid:{acme}")
+    await press(app, BETA_USER_ID, f"c:plan:{beta}")
+    await press(app, BETA_USER_ID, f"c:p3:{beta}")
+    await press(app, GAMMA_USER_ID, f"c:problem:{gamma}")
+    await press(app, GAMMA_USER_ID, f"c:rq:{gamma}")
+    await press(app, GAMMA_USER_ID, f"c:sq:{gamma}")
     bot_api.clear()
     await tick_until(app, clock, NOV_25_9AM, step=timedelta(hours=1))
     [digest] = digests(bot_api)

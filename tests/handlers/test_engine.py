@@ -22,6 +22,7 @@ from tests.handlers.engine_helpers import (
     rows,
     sent_to,
     tick_until,
+    written_anew,
 )
 
 ZONE = "Europe/Warsaw"
@@ -355,6 +356,31 @@ async def test_a_send_interrupted_by_a_crash_is_marked_unknown_not_resent(
         )
         kinds = [e.kind for e in await rows(restarted, Event)]
         assert "reminder_unknown" in kinds
+    await close_application(restarted)
+
+
+async def test_sends_interrupted_for_several_clients_are_reported_in_the_order_claimed(
+    settings: Settings, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    app = build_application(settings, clock, request=bot_api)
+    async with app:
+        for name, user_id in (("Acme", CLIENT_USER_ID), ("Beta", CLIENT_USER_ID + 1)):
+            await add_linked_client(app, bot_api, name, user_id)
+            await owner_says(app, bot_api, f"/newinvoice {name} 100 2026-11-24")
+        bot_api.clear()
+        bot_api.raise_on("sendMessage", SystemExit(1), times=2)  # dies inside both sends
+        with contextlib.suppress(SystemExit):
+            await run_tick(app)
+        first = min(row.id or 0 for row in await rows(app, Reminder) if row.status == "sending")
+        await written_anew(app, Reminder, first, Reminder.due_at)
+    await close_application(app)
+
+    restarted = build_application(settings, clock, request=bot_api)
+    async with restarted:
+        await tick_until(restarted, clock, datetime(2026, 11, 24, 12, tzinfo=UTC))
+        told = [c.text for c in sent_to(bot_api, OWNER_ID) if "interrupted while sending" in c.text]
+        named = [text.split(" to <b>")[1].split("</b>")[0] for text in told]
+        assert named == ["Acme", "Beta"], told
     await close_application(restarted)
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.clock import FrozenClock
+from bot.db.tables import Client
 from bot.services.reminders import FULL_SWEEP_EVERY
 from scheduler import run_tick
 from tests.conftest import CLIENT_USER_ID, OWNER_ID
@@ -17,8 +18,10 @@ from tests.handlers.engine_helpers import (
     button,
     owner_says,
     press,
+    rows,
     sent_to,
     tick_until,
+    written_anew,
 )
 
 TEN_MINUTES = timedelta(minutes=10)
@@ -55,6 +58,22 @@ async def test_invite_alert_comes_at_the_first_tick_after_the_invite_is_a_week_o
     await run_tick(app)
     [alert] = sent_to(bot_api, OWNER_ID)
     assert "hasn't opened their invite link in 7 days" in alert.text
+
+
+async def test_invite_alerts_of_several_clients_come_in_the_order_of_the_clients(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    for name in ("Acme", "Beta"):
+        await owner_says(app, bot_api, f"/newclient {name}")
+        await owner_says(app, bot_api, f"/newinvoice {name} 100 2026-12-20")
+    [first, _] = await rows(app, Client)
+    await written_anew(app, Client, first.id, Client.number)
+    bot_api.clear()
+
+    await tick_until(app, clock, datetime(2026, 12, 1, 10, tzinfo=UTC), step=TEN_MINUTES)
+
+    told = [c.text for c in sent_to(bot_api, OWNER_ID) if "hasn't opened" in c.text]
+    assert [text.split("</b>")[0] for text in told] == ["⏳ <b>Acme", "⏳ <b>Beta"], told
 
 
 async def test_instalment_missed_while_a_claim_was_pending_alerts_once_the_claim_is_refused(

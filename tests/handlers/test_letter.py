@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfReader
 
 from bot.clock import FrozenClock
-from bot.db.tables import Client, Event, Letter
+from bot.db.tables import Client, ClientContact, Event, Letter
 from tests.conftest import CLIENT_USER_ID, OTHER_OWNER_ID, OWNER_ID, STRANGER_ID
 from tests.fakes.bot_api import Call, FakeBotApi
 from tests.fakes.updates import send_text
@@ -353,8 +353,12 @@ async def test_client_who_blocked_the_bot_gets_nothing_and_it_can_be_tried_again
     [letter] = await rows(app, Letter)
     assert letter.sent_to_client_at is None
     assert "letter_sent" not in [event.kind for event in await rows(app, Event)]
+    # Marked as a reminder's refusal marks it: nothing more goes to that chat meanwhile.
+    [contact] = await rows(app, ClientContact)
+    assert contact.unreachable
 
-    await press(app, OWNER_ID, f"o:sendletter:{letter.id}")  # unblocked since
+    await send_text(app, CLIENT_USER_ID, "/start")  # unblocked since, and says so
+    await press(app, OWNER_ID, f"o:sendletter:{letter.id}")
     assert len(bot_api.sent("sendDocument", CLIENT_USER_ID)) == 1
 
 

@@ -28,6 +28,7 @@ from tests.handlers.engine_helpers import (
     rows,
     sent_to,
     tick_until,
+    written_anew,
 )
 
 PDF = b"%PDF-1.4\n% an invoice\n"
@@ -290,6 +291,29 @@ async def test_a_notice_interrupted_while_sending_is_never_resent_and_the_owner_
             "I may not have delivered the notice of new invoice <b>#1</b>" in text
             for text in bot_api.texts(OWNER_ID)
         )
+    await close_application(restarted)
+
+
+async def test_notices_interrupted_for_several_invoices_are_reported_in_their_order(
+    settings: Settings, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    for name, user_id in (("Acme", CLIENT_USER_ID), ("Beta", CLIENT_USER_ID + 1)):
+        app = build_application(settings, clock, request=bot_api)
+        async with app:
+            await add_linked_client(app, bot_api, name, user_id)
+            bot_api.raise_on("sendMessage", SystemExit(1))  # dies inside the notice's send
+            with contextlib.suppress(SystemExit):
+                await owner_says(app, bot_api, f"/newinvoice {name} 100 2026-12-20 Logo")
+        await close_application(app)
+
+    restarted = build_application(settings, clock, request=bot_api)
+    async with restarted:
+        first = min(row.id or 0 for row in await rows(restarted, InvoiceNotice))
+        await written_anew(restarted, InvoiceNotice, first, InvoiceNotice.due_at)
+        await tick_until(restarted, clock, clock.now() + timedelta(hours=2))
+        told = [text for text in bot_api.texts(OWNER_ID) if "I may not have delivered" in text]
+        numbers = [text.split("new invoice <b>")[1].split("</b>")[0] for text in told]
+        assert numbers == ["#1", "#2"], told
     await close_application(restarted)
 
 

@@ -21,7 +21,14 @@ from scheduler import run_tick
 from tests.conftest import CLIENT_USER_ID, OWNER_ID, STRANGER_ID
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.updates import send_text
-from tests.handlers.engine_helpers import add_linked_client, owner_says, press, rows, sent_to
+from tests.handlers.engine_helpers import (
+    add_linked_client,
+    owner_says,
+    press,
+    rows,
+    sent_to,
+    written_anew,
+)
 
 # Today is Tue 24 Nov 2026, 10:00 UTC (the owner's time zone; send window 09:00-20:00).
 
@@ -170,6 +177,23 @@ async def test_numbers_follow_the_owners_other_invoices(
     ]
 
 
+async def test_series_due_together_issue_in_the_order_they_were_set_up(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    await repeating(app, bot_api, "2026-12-10", "monthly")
+    await owner_says(app, bot_api, "/newinvoice Acme 50 USD 2026-12-10 Hosting")
+    await owner_says(app, bot_api, "/repeat 2 monthly")
+    [first, _] = await rows(app, RecurringSeries)
+    await written_anew(app, RecurringSeries, first.id, RecurringSeries.next_issue_at)
+
+    await tick_at(app, clock, issue_moment(date(2027, 1, 10)))
+
+    assert [(row[0], row[2], row[4]) for row in await invoices(app)][2:] == [
+        (3, 120000, "Monthly retainer"),
+        (4, 5000, "Hosting"),
+    ]
+
+
 async def test_an_issued_invoice_is_reminded_as_usual(
     app: Any, clock: FrozenClock, bot_api: FakeBotApi
 ) -> None:
@@ -276,6 +300,24 @@ async def test_a_blocked_client_stops_the_repeat_and_the_owner_is_told_once(
     assert len(await invoices(app)) == 1
     [series] = await rows(app, RecurringSeries)
     assert (series.stop_reason, series.next_issue_at) == ("blocked", None)
+
+
+async def test_a_blocked_clients_stopped_repeats_are_told_in_the_order_they_were_set_up(
+    app: Any, clock: FrozenClock, bot_api: FakeBotApi
+) -> None:
+    await repeating(app, bot_api, "2026-12-10", "monthly")
+    await owner_says(app, bot_api, "/newinvoice Acme 50 USD 2026-12-10 Hosting")
+    await owner_says(app, bot_api, "/repeat 2 monthly")
+    [first, _] = await rows(app, RecurringSeries)
+    await written_anew(app, RecurringSeries, first.id, RecurringSeries.next_issue_at)
+    [acme] = await rows(app, Client)
+    await press(app, OWNER_ID, f"o:block:{acme.id}")
+    bot_api.clear()
+
+    await run_tick(app)
+
+    told = [text for text in bot_api.texts(OWNER_ID) if "no longer repeats" in text]
+    assert [text.split("</b>")[0] for text in told] == ["⏹ <b>#1", "⏹ <b>#2"], told
 
 
 async def test_a_forgotten_client_stops_the_repeat(

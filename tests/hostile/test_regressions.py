@@ -13,6 +13,7 @@ from tests.fakes.updates import message_update, send_document, send_text
 from tests.handlers.engine_helpers import (
     add_linked_client,
     callbacks_answered,
+    invoice_id,
     owner_says,
     press,
     rows,
@@ -185,10 +186,10 @@ async def test_a_new_amount_too_large_for_an_invoice_is_refused(
 ) -> None:
     # 10^22 cents is no invoice's amount: it went to the database and overflowed BIGINT.
     await owner_with_an_invoice(app, bot_api)
-    first = min(invoice.id or 0 for invoice in await rows(app, Invoice))
+    first = await invoice_id(app, 1)
     await press(app, CLIENT_USER_ID, f"c:ramt:{first}")
     await press(app, CLIENT_USER_ID, f"c:samt:{first}")
-    await press(app, OWNER_ID, "o:adjust:1")
+    await press(app, OWNER_ID, "o:adjust:1")  # owner buttons name the invoice number
     [answer] = await owner_says(app, bot_api, "1e20")
     assert answer.startswith("That amount is too large for one invoice")
     [answer] = await owner_says(app, bot_api, "900")  # still asked for: the next answer counts

@@ -28,7 +28,7 @@ from bot.domain.letter import LetterContent
 from bot.domain.reminder_data import InstalmentInfo, ItemMoney
 from bot.services.reports import LateClient, Report
 from messages.reminders import ReminderItem
-from messages.render import MAX_MESSAGE_LENGTH, TEMPLATES, environment, render
+from messages.render import MAX_MESSAGE_LENGTH, TEMPLATES, environment, fragment, render
 
 TRANSLATIONS = tuple(locale for locale in SUPPORTED_LOCALES if locale != "en")
 NAMES = sorted(
@@ -537,6 +537,9 @@ def sample(days: int, status: str, *, instalment: bool = False) -> dict[str, Any
         "nobody_left": days == 2,
         "last": days == 2,
         "group_link": "https://t.me/duebot?startgroup=abc_DEF-123",
+        # A question asked in a group, of the member who pressed (a text mention).
+        "user_id": 444,
+        "question": fragment("client/problem_ask_details", "en", number=3),
         "decision": "adjust",
         "action": "block",
         "choice": "later",
