@@ -13,13 +13,13 @@ import logging
 import time
 from typing import Any
 
-from telegram import Update
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import Application, ContextTypes
 
 from bot import metrics
 from bot.health import HEALTH_KEY, EngineStatus
 from bot.services import Services
 from bot.telegram.alerts import AlertSender
+from bot.telegram.persistence import WriteThroughApplication
 from bot.telegram.update_order import PerPersonOrder
 from scheduler.alerts import AlertCourier
 from scheduler.housekeeping import FORGET_EVERY, forget_old_bookkeeping
@@ -32,11 +32,9 @@ TICK_ENGINE_KEY = "tick_engine"
 ALERT_COURIER_KEY = "alert_courier"
 TICK_JOB = "reminder-tick"
 ALERT_JOB = "alert-courier"
-# The courier's own job: alerts a kick missed (a handler that stopped the chain, another
-# replica's) and network retries wait at most this long.
+# The courier's own job: alerts a kick missed (another replica's, a failed delivery's)
+# and network retries wait at most this long.
 ALERT_SECONDS = 2.0
-# After every other handler group: the update's press is answered before alerts go out.
-KICK_GROUP = 1000
 HOUSEKEEPING_JOB = "housekeeping"
 # A clean stop waits this long for the tick in flight to send what it claimed and record
 # it; past that, the tick is cancelled and its unrecorded sends become `unknown` later,
@@ -78,10 +76,6 @@ def alert_courier(app: AnyApplication) -> AlertCourier:
 async def kick_alerts(app: AnyApplication) -> None:
     """Something may have been queued and committed: the courier delivers it now."""
     await alert_courier(app).kick()
-
-
-async def _kick_after_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await kick_alerts(context.application)
 
 
 async def _alert_job(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -166,7 +160,10 @@ def register(app: AnyApplication, tick_seconds: float) -> None:
     logging.getLogger("apscheduler.scheduler").addFilter(_DRAINING)  # once: filters are a set
     app.job_queue.run_repeating(_tick_job, interval=tick_seconds, first=1.0, name=TICK_JOB)
     app.job_queue.run_repeating(_alert_job, interval=ALERT_SECONDS, first=0.5, name=ALERT_JOB)
-    app.add_handler(TypeHandler(Update, _kick_after_update), group=KICK_GROUP)
+    # Once the update is handled (its press answered before alerts go out), however its
+    # handlers ended: a handler of the last group would miss a chain stopped earlier.
+    assert isinstance(app, WriteThroughApplication), "the application is built by bot.app"
+    app.after_each_update(lambda: kick_alerts(app))
     app.job_queue.run_repeating(
         _housekeeping_job, interval=FORGET_EVERY, first=tick_seconds, name=HOUSEKEEPING_JOB
     )

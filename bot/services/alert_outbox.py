@@ -24,6 +24,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import metrics
+from bot.db.claims import mark_interrupted
 from bot.db.session import is_postgresql
 from bot.db.tables import AlertOutbox
 from bot.domain import tagged_json
@@ -33,9 +34,6 @@ from bot.services.deps import Deps
 
 log = logging.getLogger(__name__)
 
-# A claim older than this was cut off by a crash (the reminders' STUCK_AFTER): a send
-# in flight takes seconds, so a live courier never sees its own claim called stuck.
-STUCK_AFTER = timedelta(minutes=5)
 # Network failures: tried again after these waits, then given up (logged as failed).
 RETRY_WAITS = (timedelta(seconds=5), timedelta(seconds=30), timedelta(minutes=2))
 MAX_ATTEMPTS = len(RETRY_WAITS) + 1
@@ -197,17 +195,9 @@ class AlertQueue:
     async def recover_interrupted(self, now: datetime) -> int:
         """Rows a crash left `sending`: maybe shown, so never resent; logged and counted."""
         async with self.deps.sessions() as session, session.begin():
-            stuck = (
-                await session.exec(
-                    update(AlertOutbox)
-                    .where(
-                        col(AlertOutbox.status) == AlertStatus.SENDING,
-                        col(AlertOutbox.claimed_at) < now - STUCK_AFTER,
-                    )
-                    .values(status=AlertStatus.UNKNOWN, error="interrupted while sending")
-                    .returning(col(AlertOutbox.id), col(AlertOutbox.template))
-                )
-            ).all()
+            stuck = await mark_interrupted(
+                session, AlertOutbox, now, col(AlertOutbox.template), error_column="error"
+            )
         for row_id, template in stuck:
             log.warning("alert %s (%s) interrupted while sending: not sent again", row_id, template)
         if stuck:

@@ -7,9 +7,13 @@ is harmless. Each accepted answer stops the reminders and tells the owner at onc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db.repositories import Clients, EventLog, Invoices, Owners
@@ -152,7 +156,7 @@ class AnswerService:
                 if found is not None:
                     unpaid = unpaid_instalments(invoice, *found)
                     claimed = unpaid[0].amount_minor if unpaid else claimed
-            self._stop(
+            await self._stop(
                 session,
                 invoice,
                 InvoiceStatus.PAYMENT_CLAIMED,
@@ -212,7 +216,7 @@ class AnswerService:
                 )
             )
             invoice.promised_for = day
-            self._stop(
+            await self._stop(
                 session,
                 invoice,
                 InvoiceStatus.PROMISED,
@@ -265,9 +269,6 @@ class AnswerService:
                 created_at=self.deps.clock.now(),
             )
             session.add(plan)
-            # Interest stops while a plan is on the table: the instalments cover a fixed sum.
-            invoice.interest_frozen_minor = owed.interest_minor
-            invoice.interest_since = None
             await session.flush()
             assert plan.id is not None
             rows = [
@@ -280,8 +281,15 @@ class AnswerService:
             if invoice.status == InvoiceStatus.PROMISED:
                 await resolve_promise(session, invoice_id, "withdrawn", self.deps.clock.now())
                 invoice.promised_for = None
-            self._stop(
-                session, invoice, InvoiceStatus.PLAN_PROPOSED, "plan_proposed", parts=len(rows)
+            await self._stop(
+                session,
+                invoice,
+                InvoiceStatus.PLAN_PROPOSED,
+                "plan_proposed",
+                # Interest stops while a plan is on the table: the instalments cover a
+                # fixed sum. Stopped as it is now (the tick may have just started it).
+                also={"interest_frozen_minor": owed.interest_minor, "interest_since": None},
+                parts=len(rows),
             )
             parts = _parts(rows)
             alert = Alert.about_invoice(
@@ -319,7 +327,9 @@ class AnswerService:
             if invoice.status == InvoiceStatus.PROMISED:
                 await resolve_promise(session, invoice_id, "withdrawn", self.deps.clock.now())
                 invoice.promised_for = None
-            self._stop(session, invoice, InvoiceStatus.DISPUTED, "dispute_opened", reason=reason)
+            await self._stop(
+                session, invoice, InvoiceStatus.DISPUTED, "dispute_opened", reason=reason
+            )
             alert = Alert.about_invoice(
                 owner,
                 client,
@@ -334,23 +344,47 @@ class AnswerService:
             return _answer(invoice, owner, client, owed)
 
     # --- shared ------------------------------------------------------------------------------
-    def _stop(
+    async def _stop(
         self,
         session: AsyncSession,
         invoice: Invoice,
         status: InvoiceStatus,
         kind: str,
+        *,
+        also: Mapping[str, object] | None = None,
         **data: object,
     ) -> None:
-        """The client answered: the ladder goes quiet, and the answer goes into the history."""
-        if invoice.status not in (InvoiceStatus.PAYMENT_CLAIMED, InvoiceStatus.DISPUTED):
-            invoice.previous_status = (
-                InvoiceStatus.OPEN if invoice.status == InvoiceStatus.PROMISED else invoice.status
+        """The client answered: the ladder goes quiet, and the answer goes into the history.
+
+        Written by one UPDATE of the row as it is now, not by the ORM from what was read:
+        the tick may have recorded a reminder since (counted it unanswered, planned a
+        next look, put an announced interest on), and the answer resets those whatever
+        they are; written back as read, the tick's would stand. The UPDATE holds the row
+        until the answer commits. Only while the status is still the one the answer was
+        checked against: an invoice changed meanwhile (paid, its promise broken) is out of
+        date for this press, and nothing is changed (`also`: more columns set with these)."""
+        read = InvoiceStatus(invoice.status)
+        values: dict[str, object] = {
+            "status": status,
+            "unanswered_reminders": 0,
+            "next_reminder_at": None,
+            **(also or {}),
+        }
+        if read not in (InvoiceStatus.PAYMENT_CLAIMED, InvoiceStatus.DISPUTED):
+            values["previous_status"] = (
+                InvoiceStatus.OPEN if read == InvoiceStatus.PROMISED else read
             )
-        invoice.status = status
-        invoice.unanswered_reminders = 0
-        invoice.next_reminder_at = None
-        session.add(invoice)
+        written = await session.exec(
+            update(Invoice)
+            .where(col(Invoice.id) == invoice.id, col(Invoice.status) == read)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if written.rowcount != 1:
+            raise Refused("stale")  # the caller's transaction, and all it wrote, rolls back
+        for name, value in values.items():
+            # What the row holds now, so the ORM does not write it again at commit.
+            set_committed_value(invoice, name, value)
         EventLog(session).about(invoice, kind, self.deps.clock.now(), **data)
 
     @staticmethod

@@ -31,6 +31,7 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.db.claims import INTERRUPTED, mark_interrupted
 from bot.db.repositories import Contacts, EventLog, Owners
 from bot.db.tables import Client, ClientContact, Invoice, InvoiceNotice, Owner
 from bot.domain.charges import Charges
@@ -49,7 +50,6 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 4
 BACKOFF = (timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
-STUCK_AFTER = timedelta(minutes=5)  # a claim older than this was interrupted
 PER_TICK = 200  # notices a tick sends at most (each is one message, paced by the notifier)
 
 
@@ -299,29 +299,23 @@ class NoticeService:
         (the alerts queued with the change). Returns how many alerts."""
         alerts: list[Alert] = []
         async with self.deps.sessions() as session, session.begin():
-            stuck = (
-                await session.exec(
-                    select(InvoiceNotice)
-                    .where(
-                        InvoiceNotice.status == NoticeStatus.SENDING,
-                        col(InvoiceNotice.claimed_at) < now - STUCK_AFTER,
-                    )
-                    .order_by(col(InvoiceNotice.id))  # the owner's alerts in a stable order
-                )
-            ).all()
+            stuck = await mark_interrupted(
+                session,
+                InvoiceNotice,
+                now,
+                col(InvoiceNotice.invoice_id),
+                col(InvoiceNotice.contact_id),
+            )
             told: set[int] = set()
-            for notice in stuck:
-                notice.status = NoticeStatus.UNKNOWN
-                notice.last_error = "interrupted while sending"
-                session.add(notice)
-                invoice = await session.get(Invoice, notice.invoice_id)
+            for _, invoice_id, contact_id in stuck:
+                invoice = await session.get(Invoice, invoice_id)
                 assert invoice is not None
                 EventLog(session).about(
                     invoice,
                     "notice_unknown",
                     now,
-                    error=notice.last_error,
-                    contact=notice.contact_id,
+                    error=INTERRUPTED,
+                    contact=contact_id,
                 )
                 if invoice.id in told:  # one alert per invoice, however many contacts
                     continue

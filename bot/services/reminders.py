@@ -23,6 +23,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import metrics
+from bot.db.claims import INTERRUPTED, STUCK_AFTER, mark_interrupted
 from bot.db.locks import REMINDER_TICK, exclusive_turn
 from bot.db.repositories import EventLog, Invoices, Owners
 from bot.db.session import begin_writing
@@ -47,7 +48,6 @@ from bot.services.schedule import (
 
 log = logging.getLogger(__name__)
 
-STUCK_AFTER = timedelta(minutes=5)
 # Due invoices read per client asked for (see due_clients).
 DUE_INVOICES_PER_CLIENT = 20
 # Housekeeping (see _looked_since): the few alerts only a sweep catches may wait this long.
@@ -148,29 +148,18 @@ class ReminderService:
         (the alerts queued with the change). Returns how many alerts."""
         alerts: list[Alert] = []
         async with self.deps.sessions() as session, session.begin():
-            stuck = (
-                await session.exec(
-                    select(Reminder)
-                    .where(
-                        Reminder.status == SendStatus.SENDING,
-                        col(Reminder.claimed_at) < now - STUCK_AFTER,
-                    )
-                    .order_by(col(Reminder.id))  # the owner's alerts in a stable order
-                )
-            ).all()
-            for row in stuck:
-                invoice = await session.get(Invoice, row.invoice_id)
+            stuck = await mark_interrupted(
+                session, Reminder, now, col(Reminder.invoice_id), col(Reminder.stage)
+            )
+            for _, invoice_id, stage in stuck:
+                invoice = await session.get(Invoice, invoice_id)
                 assert invoice is not None
                 client = await session.get(Client, invoice.client_id)
                 owner = await Owners(session).get(invoice.owner_id)
                 assert client is not None and owner is not None
-                row.status = SendStatus.UNKNOWN
-                metrics.reminder_recorded(row.stage, SendStatus.UNKNOWN)
-                row.last_error = "interrupted while sending"
-                session.add(row)
-                await session.flush()
+                metrics.reminder_recorded(stage, SendStatus.UNKNOWN)
                 EventLog(session).about(
-                    invoice, "reminder_unknown", now, stage=row.stage, error=row.last_error
+                    invoice, "reminder_unknown", now, stage=stage, error=INTERRUPTED
                 )
                 if invoice.next_reminder_at is None:
                     await replan(session, invoice, client, owner, now)
@@ -182,7 +171,7 @@ class ReminderService:
                         invoice,
                         await charges_for(session, invoice, today),
                         "owner/alerts/send_unknown",
-                        stage=stage_label(row.stage),
+                        stage=stage_label(stage),
                         reason="interrupted",
                     )
                 )

@@ -208,7 +208,16 @@ async def save_before_speaking() -> None:
 
 
 class WriteThroughApplication(Application[Any, Any, Any, Any, Any, Any]):
-    """Writes an update's changes to persistence while and as soon as it is handled."""
+    """Writes an update's changes to persistence while and as soon as it is handled, and
+    runs what must follow every update (`after_each_update`)."""
+
+    _after_update: tuple[Callable[[], Awaitable[None]], ...] = ()
+
+    def after_each_update(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """`callback` runs once each update is handled, however its handlers ended. A
+        handler of a late group would not: one that raises ApplicationHandlerStop (a
+        screen, an import's /cancel) skips every group after its own."""
+        self._after_update += (callback,)
 
     async def process_update(self, update: object) -> None:
         started = time.perf_counter()
@@ -217,6 +226,8 @@ class WriteThroughApplication(Application[Any, Any, Any, Any, Any, Any]):
         finally:
             metrics.UPDATES.inc()
             metrics.UPDATE_SECONDS.observe(time.perf_counter() - started)
+            for callback in self._after_update:
+                await callback()
 
     async def _process_writing_through(self, update: object) -> None:
         user = update.effective_user if isinstance(update, Update) else None

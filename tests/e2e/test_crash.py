@@ -26,9 +26,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot.db.claims import STUCK_AFTER
 from bot.db.session import create_engine, make_sessionmaker
 from bot.db.tables import AlertOutbox, Client, Invoice, Reminder
-from bot.services.reminders import STUCK_AFTER
 from tests.conftest import _migrated_database, _truncate_postgres, in_order
 from tests.fakes.bot_api import BOT_USERNAME
 from tests.fakes.gated_http_bot_api import GatedHttpBotApi

@@ -1,18 +1,22 @@
 """What the layout promises, seen from outside: the owner looked up once per update, each
-family of buttons taken by its own handler (and any other press answered as stale), and
-housekeeping as a job of its own."""
+family of buttons taken by its own handler (and any other press answered as stale),
+housekeeping as a job of its own, and the owner alerts an update queued sent once it is
+handled, however its handlers ended."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler
 
+from bot.app import services_of
 from bot.services.owners import OwnerService
 from scheduler import HOUSEKEEPING_JOB, TICK_JOB
-from tests.conftest import OWNER_ID
+from tests.conftest import CLIENT_USER_ID, OWNER_ID
 from tests.fakes.bot_api import FakeBotApi
-from tests.handlers.engine_helpers import callbacks_answered, owner_says, press
+from tests.handlers.engine_helpers import add_linked_client, callbacks_answered, owner_says, press
 
 STALE = "This button is out of date, so nothing was changed."
 
@@ -83,3 +87,25 @@ async def test_a_press_no_family_takes_is_answered_as_stale(
 async def test_housekeeping_is_a_job_of_its_own(app: Any) -> None:
     assert app.job_queue.get_jobs_by_name(TICK_JOB)
     assert app.job_queue.get_jobs_by_name(HOUSEKEEPING_JOB)
+
+
+async def test_alerts_queued_by_a_handler_that_stops_the_chain_go_out_with_the_update(
+    app: Any, bot_api: FakeBotApi
+) -> None:
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    await owner_says(app, bot_api, "/newinvoice Acme 100 2026-11-20 Site")
+
+    async def claim_and_stop(update: Update, context: Any) -> None:
+        """A handler ahead of the others (as the screens and an import's /cancel are) that
+        queues an owner alert through its service, then ends the update's handling."""
+        await services_of(app).answers.claim_paid(1, CLIENT_USER_ID)
+        raise ApplicationHandlerStop
+
+    app.add_handler(CallbackQueryHandler(claim_and_stop, pattern="^c:paid:"), group=-1)
+    bot_api.clear()
+
+    # No courier job runs here: only the kick after the update can send the alert.
+    await press(app, CLIENT_USER_ID, "c:paid:1")
+
+    [alert] = bot_api.texts(OWNER_ID)
+    assert alert.startswith("💸 <b>Acme</b> says they've paid <b>#1</b> (€100.00).")

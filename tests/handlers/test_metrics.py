@@ -12,8 +12,8 @@ from typing import Any
 from prometheus_client import REGISTRY
 
 from bot.clock import FrozenClock
+from bot.db.claims import STUCK_AFTER
 from bot.db.tables import Reminder
-from bot.services.reminders import STUCK_AFTER
 from scheduler import run_tick
 from tests.conftest import CLIENT_USER_ID, OWNER_ID
 from tests.fakes.bot_api import FakeBotApi

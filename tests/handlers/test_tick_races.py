@@ -15,6 +15,11 @@ what they committed in between stands.
 - A client blocks the bot, the tick's send is refused (403), and the client comes back
   (/start) before the refusal is recorded. Recording it must not mark them unreachable
   again: nobody would remind them, though they hear the bot.
+- The client answers (I've paid) as the tick records the reminder they answer: the
+  answer, written after the recording, starts the count of unanswered reminders afresh
+  and leaves no next look, whatever it read before the recording.
+- The client answers while the owner records the invoice paid: the answer, decided on
+  the invoice as it was, must not turn a paid invoice back into a claimed one.
 
 On SQLite the tick's transactions begin holding the write lock (BEGIN IMMEDIATE), so a
 person's write waits for them, as it waits for the tick's row locks on PostgreSQL.
@@ -33,6 +38,7 @@ import pytest
 from bot.clock import FrozenClock
 from bot.db.repositories import Invoices
 from bot.db.tables import Client, ClientContact, Invoice
+from bot.services.contacts import answerer
 from bot.services.outbox import ReminderOutbox
 from scheduler import run_tick
 from tests.conftest import CLIENT_USER_ID, OWNER_ID
@@ -41,8 +47,10 @@ from tests.fakes.updates import send_text
 from tests.handlers.engine_helpers import (
     LINK,
     add_linked_client,
+    callbacks_answered,
     engine_of,
     owner_says,
+    press,
     rows,
     sent_to,
     tick_until,
@@ -231,3 +239,62 @@ async def test_a_client_back_before_the_refused_send_is_recorded_stays_reachable
     bot_api.clear()
     await tick_until(app, clock, clock.now() + timedelta(days=1))
     assert [t for t in bot_api.texts(CLIENT_USER_ID) if "overdue" in t], "never reminded again"
+
+
+async def _claims_paid_while(
+    app: Any,
+    bot_api: FakeBotApi,
+    monkeypatch: pytest.MonkeyPatch,
+    action: Callable[[], Awaitable[None]],
+) -> None:
+    """Acme's #1, overdue and never reminded; the client taps I've paid on it, and
+    `action` runs right after the answer read the invoice and checked who pressed, before
+    it writes (and is over when this returns)."""
+    await add_linked_client(app, bot_api, "Acme", CLIENT_USER_ID)
+    await owner_says(app, bot_api, "/newinvoice Acme 100 2026-11-20 Site")
+    bot_api.clear()
+    started: list[asyncio.Task[None]] = []
+
+    async def check_then_act(*args: Any, **kwargs: Any) -> Any:
+        found = await answerer(*args, **kwargs)
+        if not started:
+            started.append(asyncio.ensure_future(action()))
+            await asyncio.wait(started, timeout=SETTLE_SECONDS)
+        return found
+
+    monkeypatch.setattr("bot.services.answers.answerer", check_then_act)
+    await press(app, CLIENT_USER_ID, "c:paid:1")
+    assert started, "the answer never read the invoice"
+    await started[0]
+    monkeypatch.undo()
+
+
+async def test_a_client_answering_as_their_reminder_is_recorded_starts_the_count_afresh(
+    app: Any, bot_api: FakeBotApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The tick sends and records the first reminder after the answer read the invoice
+    # (never reminded, nothing planned), before it writes.
+    await _claims_paid_while(app, bot_api, monkeypatch, lambda: run_tick(app))
+    assert [t for t in bot_api.texts(CLIENT_USER_ID) if "Is everything all right" in t]
+    assert any("says they've paid" in text for text in bot_api.texts(OWNER_ID))
+
+    [invoice] = await rows(app, Invoice)
+    # The reminder is answered, not counted against the client (three unanswered ones
+    # alert the owner), and nothing is planned while the claim stands.
+    assert invoice.status == "payment_claimed"
+    assert invoice.unanswered_reminders == 0
+    assert invoice.next_reminder_at is None
+
+
+async def test_a_client_claiming_payment_as_the_owner_records_it_leaves_the_invoice_paid(
+    app: Any, bot_api: FakeBotApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The owner's /paid commits after the client's answer read the invoice (open).
+    await _claims_paid_while(
+        app, bot_api, monkeypatch, lambda: send_text(app, OWNER_ID, "/paid 1 100")
+    )
+
+    [invoice] = await rows(app, Invoice)
+    assert invoice.status == "paid"
+    assert callbacks_answered(bot_api) == ["This button is out of date, so nothing was changed."]
+    assert not [t for t in bot_api.texts(OWNER_ID) if "says they've paid" in t]

@@ -16,10 +16,11 @@ from telegram.error import NetworkError
 from bot import metrics
 from bot.clock import FrozenClock
 from bot.config import Settings
+from bot.db.claims import STUCK_AFTER
 from bot.db.session import create_engine, make_sessionmaker
 from bot.db.tables import AlertOutbox
 from bot.services import Services
-from bot.services.alert_outbox import STUCK_AFTER, ClaimedAlert, queue_alerts
+from bot.services.alert_outbox import ClaimedAlert, queue_alerts
 from bot.services.alerts import Alert
 from bot.services.deps import Deps
 from bot.telegram.alerts import AlertSender

@@ -9,9 +9,10 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.clock import FrozenClock
+from bot.db.claims import STUCK_AFTER
 from bot.db.tables import Invoice, Reminder
 from bot.services import Services
-from bot.services.reminders import FULL_SWEEP_EVERY, STUCK_AFTER
+from bot.services.reminders import FULL_SWEEP_EVERY
 from scheduler.tick import Engine
 from tests.conftest import CLIENT_USER_ID, OWNER_ID, START
 
