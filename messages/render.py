@@ -100,6 +100,11 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
         auto_reload=False,  # templates ship with the code: no stat() of each file per render
+        # Every compiled template is kept (the templates are a fixed set: about 270 per
+        # language, ~10 MB for all four). Jinja's default keeps 400: a bot speaking all four
+        # languages would compile the evicted ones again, and the template tests, which
+        # render every template in turn, compiled each one at every pass.
+        cache_size=-1,
     )
     env.filters["money"] = _money
     env.filters["date"] = _date

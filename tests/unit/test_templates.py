@@ -43,6 +43,7 @@ def source(locale: str, name: str) -> str:
     return (TEMPLATES / locale / f"{name}.j2").read_text(encoding="utf-8")
 
 
+@cache  # the tree is only read; the variants of each template parse it in every language
 def parse(locale: str, name: str) -> nodes.Template:
     return environment().parse(source(locale, name))
 
