@@ -74,6 +74,12 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
+    else:
+        # On a stop, PTB cancels the long poll and asks once more to confirm what it
+        # fetched. With PTB's one connection for getUpdates, that request waits for the
+        # cancelled poll's connection to come back and, on a busy machine, gives up after
+        # its 1 s pool timeout (an error and a traceback in the log of a clean stop).
+        builder = builder.get_updates_connection_pool_size(2)
     app: AnyApplication = builder.build()
     deps = build_deps(app.bot, sessions, clock, settings)
     app.bot_data[handlers.SERVICES_KEY] = Services.build(deps)
