@@ -101,6 +101,27 @@ async def mark_contact_lost(
     return result.rowcount == 1
 
 
+async def contacts_after_marks(
+    session: AsyncSession, owner: Owner, client: Client, marked: Sequence[int], now: datetime
+) -> list[ClientContact]:
+    """After `mark_contact_lost`: the client's contacts as committed now (the conditional
+    marks bypass the objects the session may hold), with one `contact_unreachable` event
+    for each contact they marked."""
+    contacts = await Contacts(session).of_client(client.id or 0)
+    for contact in contacts:
+        await session.refresh(contact)
+    for contact in contacts:
+        if contact.id in marked:
+            EventLog(session).append(
+                owner_id=owner.id or 0,
+                client_id=client.id,
+                kind="contact_unreachable",
+                at=now,
+                contact=contact.id,
+            )
+    return contacts
+
+
 @dataclass(frozen=True)
 class Answerer:
     """Who pressed a client's button, as the owner's alert names them."""

@@ -26,7 +26,12 @@ from bot.domain.statutory import law_for
 from bot.services.alert_outbox import queue_alerts
 from bot.services.alerts import Alert
 from bot.services.cardpay import chat_payments_on, stripe_link
-from bot.services.contacts import contact_lost_alert, mark_contact_lost, sync_client
+from bot.services.contacts import (
+    contact_lost_alert,
+    contacts_after_marks,
+    mark_contact_lost,
+    sync_client,
+)
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import load_invoice, parse_invoice_number
@@ -243,18 +248,8 @@ class LetterService:
         ]
         if not marked:
             return []
-        contacts = await Contacts(session).of_client(client.id or 0)
-        for contact in contacts:
-            await session.refresh(contact)  # as the conditional marks left them
+        contacts = await contacts_after_marks(session, owner, client, marked, now)
         await sync_client(session, client, contacts)
-        for contact_id in marked:
-            EventLog(session).append(
-                owner_id=owner.id or 0,
-                client_id=client.id,
-                kind="contact_unreachable",
-                at=now,
-                contact=contact_id,
-            )
         return [contact_lost_alert(owner, client, c) for c in contacts if c.id in marked]
 
     async def _owned(

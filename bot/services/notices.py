@@ -41,7 +41,12 @@ from bot.domain.states import CLOSED_STATUSES
 from bot.services.alert_outbox import queue_alerts
 from bot.services.alerts import Alert
 from bot.services.charging import late_terms
-from bot.services.contacts import contact_lost_alert, mark_contact_lost, sync_client
+from bot.services.contacts import (
+    contact_lost_alert,
+    contacts_after_marks,
+    mark_contact_lost,
+    sync_client,
+)
 from bot.services.deps import Deps
 from bot.services.money import charges_for, client_today
 from bot.services.schedule import invoice_ladder
@@ -404,17 +409,9 @@ async def _refused(
     else:
         since = claim.claimed_at or now
         marked = await mark_contact_lost(session, claim.contact_id, claim.chat_id, since)
-    contacts = await Contacts(session).of_client(client.id or 0)
-    for contact in contacts:
-        await session.refresh(contact)  # as the conditional mark left it
+    lost_ids = [claim.contact_id] if marked and claim.contact_id is not None else []
+    contacts = await contacts_after_marks(session, owner, client, lost_ids, now)
     if marked:
-        EventLog(session).append(
-            owner_id=owner.id or 0,
-            client_id=client.id,
-            kind="contact_unreachable",
-            at=now,
-            contact=claim.contact_id,
-        )
         await sync_client(session, client, contacts)
     if client.unreachable and not was_unreachable:
         EventLog(session).append(

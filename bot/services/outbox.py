@@ -53,7 +53,7 @@ from bot.services.alert_outbox import queue_alerts
 from bot.services.alerts import Alert, stage_label
 from bot.services.charging import apply_announced, stage_money
 from bot.services.contacts import contact_lost_alert as _contact_lost
-from bot.services.contacts import mark_contact_lost, sync_client
+from bot.services.contacts import contacts_after_marks, mark_contact_lost, sync_client
 from bot.services.deps import Deps
 from bot.services.errors import Refused
 from bot.services.invoices import resume_invoice
@@ -713,22 +713,13 @@ class ReminderOutbox:
         if not any(target.contact_id is not None for target in lost):
             # A client linked without contact rows: their one chat, if it still is theirs.
             return [], any(target.chat_id == client.chat_id for target in lost)
-        contacts = await Contacts(session).of_client(client.id or 0)
-        for contact in contacts:
-            # As committed now (a /remind's session still holds the objects of its claim).
-            await session.refresh(contact)
-        alerts = []
-        for contact in contacts:
-            if contact.id in marked:
-                EventLog(session).append(
-                    owner_id=batch.owner.id or 0,
-                    client_id=client.id,
-                    kind="contact_unreachable",
-                    at=now,
-                    contact=contact.id,
-                )
-                if delivery.status is not UNREACHABLE:
-                    alerts.append(_contact_lost(batch.owner, client, contact))
+        # As committed now (a /remind's session still holds the objects of its claim).
+        contacts = await contacts_after_marks(session, batch.owner, client, _ids(marked), now)
+        alerts = [
+            _contact_lost(batch.owner, client, contact)
+            for contact in contacts
+            if contact.id in marked and delivery.status is not UNREACHABLE
+        ]
         was_unreachable = client.unreachable
         await sync_client(session, client, contacts)
         gone = client.unreachable
